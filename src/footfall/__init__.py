@@ -1,0 +1,3 @@
+"""footfall: self-hosted website visitor identification."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,169 @@
+"""Accounts, sites and API keys: the records the CLI and the APIs administer.
+
+Every function takes a `Tx` and is run through `store.read` / `store.write`.
+API keys are shown once and stored only as a SHA-256 hash plus a short prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from footfall import ids
+from footfall.model import Site
+from footfall.store.base import Tx, dumps, loads
+
+# DataFast's permission names, plus footfall's own admin scopes.
+SCOPES = (
+    "*",
+    "analytics:read",
+    "goals:write",
+    "payments:write",
+    "identify:write",
+    "websites:read",
+    "websites:write",
+    "api-keys:read",
+    "api-keys:write",
+    "settings:read",
+    "settings:write",
+    "fingerprint:read",
+    "fingerprint:write",
+    "sources:read",
+    "sources:write",
+)
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+
+
+class InvalidInput(ValueError):
+    """A value given by an operator or API caller that cannot be accepted."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    account_id: str
+    site_id: str | None
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: int
+    revoked_at: int | None
+
+    def allows(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+
+def normalize_domain(raw: str) -> str:
+    """`https://www.Example.com/path` -> `example.com`; raises InvalidInput when not a hostname."""
+    value = raw.strip().lower()
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value).split("/", 1)[0].split(":", 1)[0]
+    value = value.removeprefix("www.").rstrip(".")
+    if not _HOSTNAME.match(value):
+        raise InvalidInput(f"{raw!r} is not a domain name (expected something like example.com)")
+    return value
+
+
+def ensure_account(tx: Tx, name: str, now: int) -> tuple[dict[str, Any], bool]:
+    """The instance's first account, created when missing. Returns (account, created)."""
+    row = tx.one("SELECT * FROM accounts ORDER BY created_at LIMIT 1")
+    if row:
+        return row, False
+    account = {"id": secrets.token_hex(12), "name": name, "created_at": now}
+    tx.execute("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
+               (account["id"], account["name"], now))
+    return account, True
+
+
+def first_account(tx: Tx) -> dict[str, Any] | None:
+    return tx.one("SELECT * FROM accounts ORDER BY created_at LIMIT 1")
+
+
+def _site(row: dict[str, Any]) -> Site:
+    return Site(id=row["id"], account_id=row["account_id"], domain=row["domain"],
+                created_at=row["created_at"], allowed_hostnames=tuple(loads(row["allowed_hostnames"]) or ()),
+                timezone=row["timezone"], settings=loads(row["settings"]))
+
+
+def create_site(tx: Tx, account_id: str, domain: str, now: int, *, timezone: str = "UTC",
+                allowed_hostnames: tuple[str, ...] = ()) -> Site:
+    domain = normalize_domain(domain)
+    hosts = tuple(normalize_domain(h) for h in allowed_hostnames)
+    if tx.one("SELECT id FROM sites WHERE account_id = ? AND domain = ?", (account_id, domain)):
+        raise InvalidInput(f"{domain} is already a site of this account")
+    site = Site(id=ids.site_id(), account_id=account_id, domain=domain, created_at=now,
+                allowed_hostnames=hosts, timezone=timezone)
+    tx.execute("INSERT INTO sites (id, account_id, domain, allowed_hostnames, timezone, settings, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (site.id, account_id, domain, dumps(list(hosts)), timezone, dumps({}), now))
+    return site
+
+
+def get_site(tx: Tx, site_id: str) -> Site | None:
+    row = tx.one("SELECT * FROM sites WHERE id = ?", (site_id,))
+    return _site(row) if row else None
+
+
+def list_sites(tx: Tx, account_id: str | None = None) -> list[Site]:
+    if account_id is None:
+        return [_site(r) for r in tx.all("SELECT * FROM sites ORDER BY created_at, id")]
+    return [_site(r) for r in tx.all("SELECT * FROM sites WHERE account_id = ? ORDER BY created_at, id",
+                                     (account_id,))]
+
+
+def update_site_settings(tx: Tx, site_id: str, changes: dict[str, Any]) -> Site:
+    site = get_site(tx, site_id)
+    if site is None:
+        raise InvalidInput(f"no site {site_id}")
+    merged = {**site.settings, **changes}
+    tx.execute("UPDATE sites SET settings = ? WHERE id = ?", (dumps(merged), site_id))
+    site.settings = merged
+    return site
+
+
+def _key(row: dict[str, Any]) -> ApiKey:
+    return ApiKey(id=row["id"], account_id=row["account_id"], site_id=row["site_id"], name=row["name"],
+                  prefix=row["prefix"], scopes=tuple(row["scopes"].split()), created_at=row["created_at"],
+                  revoked_at=row["revoked_at"])
+
+
+def create_key(tx: Tx, account_id: str, scopes: list[str], now: int, *, site_id: str | None = None,
+               name: str = "") -> tuple[str, ApiKey]:
+    """Returns (the key in clear, shown once; its record)."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise InvalidInput(f"unknown scope(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(SCOPES)}")
+    if site_id is not None:
+        site = get_site(tx, site_id)
+        if site is None or site.account_id != account_id:
+            raise InvalidInput(f"no site {site_id} in this account")
+    clear = ids.api_key()
+    key_id = secrets.token_hex(8)
+    tx.execute("INSERT INTO api_keys (id, account_id, site_id, name, prefix, key_hash, scopes, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (key_id, account_id, site_id, name, clear[:10], ids.hash_key(clear), " ".join(scopes), now))
+    row = tx.one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+    assert row is not None
+    return clear, _key(row)
+
+
+def list_keys(tx: Tx, account_id: str) -> list[ApiKey]:
+    return [_key(r) for r in tx.all("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id",
+                                    (account_id,))]
+
+
+def revoke_key(tx: Tx, account_id: str, key_id: str, now: int) -> ApiKey:
+    row = tx.one("SELECT * FROM api_keys WHERE account_id = ? AND (id = ? OR prefix = ?)",
+                 (account_id, key_id, key_id))
+    if row is None:
+        raise InvalidInput(f"no API key {key_id!r} (give the id or the prefix that `keys list` shows)")
+    tx.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (now, row["id"]))
+    return _key({**row, "revoked_at": row["revoked_at"] or now})
+
+
+def find_key(tx: Tx, clear: str) -> ApiKey | None:
+    """The live key with this clear text, or None (unknown or revoked)."""
+    row = tx.one("SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (ids.hash_key(clear),))
+    return _key(row) if row else None

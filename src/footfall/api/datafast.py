@@ -1,0 +1,84 @@
+"""The DataFast dialect (footfall's native API): `GET /api/v1/visitors/{visitorId}`.
+
+The response is exactly the schema of the DataFast "Get visitor" seed:
+`{"status": "success", "data": {visitorId, identity, activity, profile, prediction}}`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from footfall.api.auth import Authenticator
+from footfall.api.errors import ApiError
+from footfall.clock import Clock
+from footfall.ids import VisitorSigner, is_uuid
+from footfall.model import PARAM_FIELDS
+from footfall.queries.visitors import VisitorView, params_of, visitor_view
+from footfall.store.base import Store, loads
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def url_without_scheme(hostname: str, path: str) -> str:
+    return f"{hostname}{path}"
+
+
+def visitor_body(view: VisitorView, requested_id: str, now: int) -> dict[str, Any]:
+    v, last = view.visitor, view.latest_pageview
+    params = params_of(v)
+    session_start = view.current_session["started_at"] if view.current_session else v["first_seen"]
+    return {
+        "visitorId": requested_id,
+        "identity": {
+            "country": last["country"], "countryCode": last["country_code"], "region": last["region"],
+            "city": last["city"],
+            "params": {k: params.get(k) for k in PARAM_FIELDS},
+            "adClickIds": loads(v["first_click_ids"]),
+            "browser": {"name": last["browser"], "version": last["browser_version"]},
+            "os": {"name": last["os"], "version": last["os_version"]},
+            "device": {"type": last["device_type"], "vendor": last["device_vendor"], "model": last["device_model"]},
+            "viewport": {"width": last["viewport_width"], "height": last["viewport_height"]},
+        },
+        "activity": {
+            "visitCount": v["visit_count"],
+            "pageViewCount": v["pageview_count"],
+            "timeSinceFirstVisit": max(0, now - v["first_seen"]),
+            "timeSinceCurrentVisit": max(0, now - session_start),
+            "firstVisitAt": iso(v["first_seen"]),
+            "lastVisitAt": iso(v["last_seen"]),
+            "currentUrl": url_without_scheme(last["hostname"], last["path"]),
+            "completedGoals": [
+                {"name": g["name"], "origin": "manual", "type": "custom", "timestamp": iso(g["ts"])}
+                for g in view.goals
+            ],
+            "visitedPages": [
+                {"url": url_without_scheme(p["hostname"], p["path"]), "timestamp": iso(p["ts"])} for p in view.pages
+            ],
+        },
+        "profile": None,
+        "prediction": None,
+    }
+
+
+def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Clock) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["DataFast"])
+
+    @api.get("/visitors/{visitorId}", summary="Get visitor")
+    async def get_visitor(visitorId: str, request: Request) -> dict[str, Any]:  # noqa: N803 - DataFast's name
+        caller = await auth.site_caller(request, "analytics:read")
+        if not is_uuid(visitorId):
+            raise ApiError(400, "Invalid visitorId: expected a UUID")
+        view = await run_in_threadpool(store.read, lambda tx: visitor_view(tx, signer, caller.site.id, visitorId))
+        if view is None:
+            raise ApiError(404, "Visitor not found or has no pageviews on this website")
+        return {"status": "success", "data": visitor_body(view, visitorId, clock.now_ms())}
+
+    return api

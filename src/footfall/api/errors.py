@@ -1,0 +1,34 @@
+"""Errors carry their dialect; each dialect renders its own envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, dialect: str = "datafast",
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.dialect = dialect
+        self.headers = headers or {}
+
+
+def datafast_body(status: int, message: str) -> dict[str, Any]:
+    return {"status": "error", "error": {"code": status, "message": message}}
+
+
+RENDERERS: dict[str, Callable[[int, str], dict[str, Any]]] = {"datafast": datafast_body}
+
+
+def render(exc: ApiError) -> JSONResponse:
+    return JSONResponse(RENDERERS[exc.dialect](exc.status, exc.message), exc.status, headers=exc.headers)
+
+
+def dialect_for_path(path: str) -> str:
+    """Which envelope a framework-level error (404 route, 405, validation) gets."""
+    return "datafast"

@@ -1,0 +1,113 @@
+"""`create_app(settings)`: builds every component and passes it in. No module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from footfall import __version__
+from footfall.api import datafast
+from footfall.api.auth import Authenticator
+from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
+from footfall.clock import Clock, SystemClock
+from footfall.enrich.geo import GeoLookup
+from footfall.ids import VisitorSigner
+from footfall.ingest.endpoint import Collector
+from footfall.ingest.sites import SiteCache
+from footfall.ingest.writer import EventWriter
+from footfall.jobs import flush_drops, run_periodically
+from footfall.settings import Settings
+from footfall.store import instance_secret, open_store
+from footfall.store.base import Store
+from footfall.tracker import tracker_routes
+
+
+@dataclass
+class Components:
+    """Everything a request handler may need, built once per app."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    signer: VisitorSigner
+    geo: GeoLookup
+    drops: Counter[tuple[str, str]]
+
+
+def geo_paths(settings: Settings) -> list[Path]:
+    """FOOTFALL_GEOIP_CITY (comma-separated), else what `footfall geo install` put in DATA_DIR/geo."""
+    if settings.geoip_city:
+        return [Path(p.strip()) for p in settings.geoip_city.split(",") if p.strip()]
+    return sorted((settings.data_path / "geo").glob("city*.mmdb"))
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Components:
+    store = open_store(settings)
+    secret = settings.secret_key or instance_secret(store, "visitor_signing_key")
+    return Components(settings=settings, store=store, clock=clock or SystemClock(),
+                      signer=VisitorSigner(secret.encode()), geo=GeoLookup(geo_paths(settings)), drops=Counter())
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    c = build(settings, clock)
+    collector = Collector(
+        store=c.store, sites=SiteCache(c.store), geo=c.geo, clock=c.clock,
+        writer=EventWriter(c.signer, settings.session_idle_minutes * 60_000),
+        proxies=tuple(settings.trusted_proxies), max_body=settings.max_body_bytes,
+        max_batch=settings.max_batch_events, drops=c.drops)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.to_thread(flush_drops, c.store, c.drops, c.clock)
+            c.store.close()
+            c.geo.close()
+
+    app = FastAPI(title="footfall", version=__version__, lifespan=lifespan,
+                  description="Self-hosted website visitor identification.")
+    app.state.components = c
+    app.router.routes.extend(collector.routes())
+    app.router.routes.extend(tracker_routes())
+    app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
+    if settings.benchmark_routes:
+        app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))
+    app.include_router(datafast.router(c.store, Authenticator(c.store), c.signer, c.clock))
+    _install_error_handlers(app)
+    return app
+
+
+async def _noop(request: Request) -> Response:
+    """Reads the body and answers 202: the baseline bench/ingest.py compares the collect path with."""
+    await request.body()
+    return Response(b'{"ok":true}', 202, media_type="application/json")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in exc.errors())
+        return render(ApiError(400, problems, dialect=dialect_for_path(request.url.path)))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        dialect = dialect_for_path(request.url.path)
+        return JSONResponse(RENDERERS[dialect](exc.status_code, str(exc.detail)), exc.status_code,
+                            headers=getattr(exc, "headers", None))

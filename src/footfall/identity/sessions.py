@@ -1,0 +1,131 @@
+"""Sessions: a run of one visitor's activity.
+
+A new session starts when the visitor has none, after `idle_ms` without events
+(30 minutes by default), or when an event carries a campaign (utm source,
+medium or campaign) different from the session's. Events without campaign
+parameters never split a session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from footfall import ids
+from footfall.identity.devices import VisitorState
+from footfall.model import Event
+from footfall.store.base import Tx, dumps, loads
+
+
+@dataclass(slots=True)
+class SessionState:
+    id: str
+    site_id: str
+    visitor_id: str
+    started_at: int
+    last_seen: int
+    campaign: tuple[str | None, str | None, str | None]
+    pageviews: int = 0
+    events: int = 0
+    entry_path: str | None = None
+    exit_path: str | None = None
+    hostname: str | None = None
+    referrer: str | None = None
+    referrer_source: str | None = None
+    channel: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    country_code: str | None = None
+    device_type: str | None = None
+    browser: str | None = None
+    os: str | None = None
+    is_new: bool = False
+
+
+def _from_row(row: dict[str, Any]) -> SessionState:
+    return SessionState(id=row["id"], site_id=row["site_id"], visitor_id=row["visitor_id"],
+                        started_at=row["started_at"], last_seen=row["last_seen"],
+                        campaign=(row["utm_source"], row["utm_medium"], row["utm_campaign"]),
+                        pageviews=row["pageviews"], events=row["events"], entry_path=row["entry_path"],
+                        exit_path=row["exit_path"], hostname=row["hostname"], referrer=row["referrer"],
+                        referrer_source=row["referrer_source"], channel=row["channel"],
+                        params=loads(row["params"]), country_code=row["country_code"],
+                        device_type=row["device_type"], browser=row["browser"], os=row["os"])
+
+
+def continues(session: SessionState, event: Event, idle_ms: int) -> bool:
+    if event.ts - session.last_seen > idle_ms:
+        return False
+    campaign = event.campaign
+    return not any(campaign) or campaign == session.campaign
+
+
+class SessionAssigner:
+    """Puts events into sessions inside one write transaction."""
+
+    def __init__(self, tx: Tx, idle_ms: int) -> None:
+        self.tx = tx
+        self.idle_ms = idle_ms
+        self.sessions: dict[str, SessionState] = {}
+
+    def _current(self, visitor: VisitorState) -> SessionState | None:
+        sid = visitor.last_session_id
+        if sid is None:
+            return None
+        if sid not in self.sessions:
+            row = self.tx.one("SELECT * FROM sessions WHERE id = ?", (sid,))
+            if row is None:
+                return None
+            self.sessions[sid] = _from_row(row)
+        return self.sessions[sid]
+
+    def assign(self, visitor: VisitorState, event: Event) -> SessionState:
+        session = self._current(visitor)
+        if session is None or not continues(session, event, self.idle_ms):
+            session = self._start(visitor, event)
+        session.last_seen = max(session.last_seen, event.ts)
+        session.events += 1
+        if event.type == "pageview":
+            session.pageviews += 1
+            session.exit_path = event.path
+            session.entry_path = session.entry_path or event.path
+            visitor.pageview_count += 1
+        visitor.last_seen = max(visitor.last_seen, event.ts)
+        visitor.dirty = True
+        event.visitor_id, event.session_id = visitor.id, session.id
+        event.new_visitor, event.new_session = visitor.visit_count == 1 and session.is_new, session.is_new
+        return session
+
+    def _start(self, visitor: VisitorState, event: Event) -> SessionState:
+        session = SessionState(
+            id=ids.session_id(), site_id=event.site_id, visitor_id=visitor.id, started_at=event.ts,
+            last_seen=event.ts, campaign=event.campaign, hostname=event.hostname, referrer=event.referrer,
+            referrer_source=event.referrer_source, channel=event.channel, params=dict(event.params),
+            country_code=event.country_code, device_type=event.device_type, browser=event.browser,
+            os=event.os, is_new=True)
+        if visitor.visit_count == 0:
+            visitor.first_params = dict(event.params)
+            visitor.first_click_ids = dict(event.click_ids)
+        visitor.visit_count += 1
+        visitor.last_session_id = session.id
+        self.sessions[session.id] = session
+        return session
+
+    def flush(self) -> None:
+        new = [s for s in self.sessions.values() if s.is_new]
+        old = [s for s in self.sessions.values() if not s.is_new]
+        if new:
+            self.tx.executemany(
+                "INSERT INTO sessions (id, site_id, visitor_id, started_at, last_seen, pageviews, events, "
+                "entry_path, exit_path, hostname, referrer, referrer_source, channel, utm_source, utm_medium, "
+                "utm_campaign, params, country_code, device_type, browser, os) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(s.id, s.site_id, s.visitor_id, s.started_at, s.last_seen, s.pageviews, s.events, s.entry_path,
+                  s.exit_path, s.hostname, s.referrer, s.referrer_source, s.channel, *s.campaign,
+                  dumps(s.params), s.country_code, s.device_type, s.browser, s.os) for s in new])
+        if old:
+            self.tx.executemany(
+                "UPDATE sessions SET last_seen = ?, pageviews = ?, events = ?, entry_path = ?, exit_path = ? "
+                "WHERE id = ?",
+                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.id) for s in old])
+        for s in new:
+            s.is_new = False

@@ -1,0 +1,73 @@
+"""Identifiers: request ids, site ids, session ids, API keys and signed visitor ids.
+
+A signed visitor id is an ordinary UUID v4 whose last 48 bits are an HMAC tag
+over its first 74 random bits and the site id. It stays a valid UUID, so it
+works wherever DataFast and PostMetric expect one (cookies, payment metadata,
+`GET /api/v1/visitors/{id}`), yet nobody without the server's secret can make
+one that verifies, and an id signed for one site does not verify on another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+import uuid
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def request_id(now_ms: int) -> str:
+    """Fingerprint-style request id: `<ms>.<6 chars>`."""
+    return f"{now_ms}.{''.join(secrets.choice(_ALNUM) for _ in range(6))}"
+
+
+def site_id() -> str:
+    """24 hex characters, the shape of DataFast website ids."""
+    return secrets.token_hex(12)
+
+
+def session_id() -> str:
+    """`s` + UUID v4, 37 characters, as DataFast's session cookie."""
+    return "s" + str(uuid.uuid4())
+
+
+def api_key() -> str:
+    return "ff_" + "".join(secrets.choice(_ALNUM) for _ in range(40))
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+class VisitorSigner:
+    """Makes and checks signed visitor ids for one server secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _tag(self, site: str, head: bytes) -> bytes:
+        return hmac.new(self._secret, site.encode() + b"|" + head, hashlib.sha256).digest()[:6]
+
+    def new(self, site: str) -> str:
+        head = bytearray(secrets.token_bytes(10))
+        head[6] = (head[6] & 0x0F) | 0x40  # version 4
+        head[8] = (head[8] & 0x3F) | 0x80  # RFC 4122 variant
+        return str(uuid.UUID(bytes=bytes(head) + self._tag(site, bytes(head))))
+
+    def verify(self, site: str, value: object) -> bool:
+        if not isinstance(value, str) or len(value) != 36:
+            return False
+        try:
+            raw = uuid.UUID(value).bytes
+        except ValueError:
+            return False
+        return hmac.compare_digest(raw[10:], self._tag(site, raw[:10]))

@@ -1,0 +1,169 @@
+"""The collect endpoints: `POST /api/events`, `POST /api/events/batch`, `GET /api/events.gif`.
+
+Plain Starlette routes (no FastAPI validation layer on the hot path): read the
+body within the size limit, decode with msgspec, run the pipeline, hand the
+survivors to the store and answer 202 only after their transaction committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+from collections import Counter
+from dataclasses import dataclass
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from footfall import ids
+from footfall.clock import Clock
+from footfall.enrich.geo import GeoLookup
+from footfall.ingest import pipeline
+from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
+from footfall.ingest.sites import SiteCache
+from footfall.ingest.writer import EventWriter
+from footfall.model import Event
+from footfall.net import Network, client_ip
+from footfall.store.base import Store
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+DROP_HEADER = "x-footfall-dropped"
+_json = msgspec.json.Encoder()
+
+
+class TooLarge(Exception):
+    pass
+
+
+@dataclass
+class Collector:
+    store: Store
+    sites: SiteCache
+    geo: GeoLookup
+    clock: Clock
+    writer: EventWriter
+    proxies: tuple[Network, ...]
+    max_body: int
+    max_batch: int
+    drops: Counter[tuple[str, str]]
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/events", self.single, methods=["POST", "OPTIONS"]),
+            Route("/api/events/batch", self.batch, methods=["POST", "OPTIONS"]),
+            Route("/api/events.gif", self.gif, methods=["GET"]),
+        ]
+
+    async def single(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return preflight(request)
+        try:
+            wire = [decode_one(await read_body(request, self.max_body))]
+        except TooLarge:
+            return error(request, 413, f"body larger than {self.max_body} bytes")
+        except PayloadError as exc:
+            return error(request, 400, str(exc))
+        return await self._collect(request, wire, single=True)
+
+    async def batch(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return preflight(request)
+        try:
+            wire = decode_batch(await read_body(request, self.max_body))
+        except TooLarge:
+            return error(request, 413, f"body larger than {self.max_body} bytes")
+        except PayloadError as exc:
+            return error(request, 400, str(exc))
+        if len(wire) > self.max_batch:
+            return error(request, 413, f"at most {self.max_batch} events per batch, got {len(wire)}")
+        return await self._collect(request, wire, single=False)
+
+    async def gif(self, request: Request) -> Response:
+        try:
+            wire = [from_query(request.query_params, request.headers.get("referer"))]
+        except PayloadError as exc:
+            return error(request, 400, str(exc))
+        response = await self._collect(request, wire, single=True)
+        gif = Response(GIF, status_code=200 if response.status_code < 300 else response.status_code,
+                       media_type="image/gif", headers={"cache-control": "no-store"})
+        if DROP_HEADER in response.headers:
+            gif.headers[DROP_HEADER] = response.headers[DROP_HEADER]
+        return gif
+
+    async def _collect(self, request: Request, wire: list[WireEvent], *, single: bool) -> Response:
+        now = self.clock.now_ms()
+        try:
+            events = [to_event(w, now, "" if single else f"events[{i}].") for i, w in enumerate(wire)]
+        except PayloadError as exc:
+            return error(request, 400, str(exc))
+        info = pipeline.RequestInfo(
+            ip=client_ip(request.client.host if request.client else None, request.headers, self.proxies),
+            user_agent=request.headers.get("user-agent", ""), gpc=request.headers.get("sec-gpc") == "1",
+            dnt=request.headers.get("dnt") == "1")
+        kept: list[Event] = []
+        outcome: list[Event | str] = []
+        for event in events:
+            event.request_id = ids.request_id(now)
+            reason = pipeline.run(pipeline.Candidate(event, await self.sites.get(event.site_id), info, self.geo))
+            if reason is None:
+                kept.append(event)
+                outcome.append(event)
+            else:
+                self.drops[("" if reason == "unknown_site" else event.site_id, reason)] += 1
+                outcome.append(reason)
+        if kept:
+            await asyncio.wrap_future(self.store.submit(functools.partial(self.writer, events=kept)))
+        return accepted(request, outcome, single)
+
+
+def accepted(request: Request, outcome: list[Event | str], single: bool) -> Response:
+    def view(item: Event | str) -> dict[str, str]:
+        if isinstance(item, str):
+            return {"dropped": item}
+        return {"visitorId": item.visitor_id, "sessionId": item.session_id, "requestId": item.request_id}
+
+    if single:
+        body = view(outcome[0])
+        headers = {DROP_HEADER: body["dropped"]} if "dropped" in body else {}
+    else:
+        rows = [view(o) for o in outcome]
+        dropped = Counter(r["dropped"] for r in rows if "dropped" in r)
+        body = {"accepted": len(rows) - sum(dropped.values()), "dropped": sum(dropped.values()), "events": rows}
+        headers = {DROP_HEADER: ",".join(sorted(dropped))} if dropped else {}
+    return Response(_json.encode(body), 202, headers={**headers, **cors(request)}, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise TooLarge
+    return bytes(chunks)
+
+
+def cors(request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    if not origin:
+        return {}
+    return {"access-control-allow-origin": origin, "vary": "Origin",
+            "access-control-expose-headers": DROP_HEADER}
+
+
+def preflight(request: Request) -> Response:
+    return Response(status_code=204, headers={
+        **cors(request), "access-control-allow-methods": "POST, GET, OPTIONS",
+        "access-control-allow-headers": request.headers.get("access-control-request-headers", "content-type"),
+        "access-control-max-age": "86400"})
+
+
+def error(request: Request, status: int, message: str) -> Response:
+    """DataFast's error envelope."""
+    body = {"status": "error", "error": {"code": status, "message": message}}
+    return Response(_json.encode(body), status, headers=cors(request), media_type="application/json")

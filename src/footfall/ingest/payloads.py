@@ -1,0 +1,155 @@
+"""Wire formats -> `Event`. The DataFast event body is footfall's own collect format.
+
+Unknown keys are ignored (clients newer than the server keep working); known
+keys with the wrong type or an impossible value are a `PayloadError` naming the
+field, which the endpoint answers with 400.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from footfall.enrich.campaign import parse_url
+from footfall.model import CLICK_ID_FIELDS, EVENT_TYPES, Event
+
+MAX_URL = 4096
+MAX_TEXT = 512
+GOAL_NAME = re.compile(r"^[a-z0-9_:-]{1,64}$")
+
+
+class PayloadError(ValueError):
+    """A body that cannot be an event; the message names the field."""
+
+
+class Size(msgspec.Struct):
+    width: int | None = None
+    height: int | None = None
+
+
+class WireEvent(msgspec.Struct, omit_defaults=True):
+    """DataFast's `BaseEventPayload` (official npm SDK), plus `title`."""
+
+    websiteId: str
+    href: str = ""
+    type: str = "pageview"
+    domain: str | None = None
+    visitorId: str | None = None
+    sessionId: str | None = None
+    visitorFirstSeenAt: str | None = None
+    visitorSessionNumber: int | None = None
+    referrer: str | None = None
+    title: str | None = None
+    viewport: Size | None = None
+    language: str | None = None
+    timezone: str | None = None
+    screenWidth: int | None = None
+    screenHeight: int | None = None
+    cookieless: bool | None = None
+    adClickIds: dict[str, Any] | None = None
+    extraData: dict[str, Any] | None = None
+
+
+class WireBatch(msgspec.Struct):
+    events: list[WireEvent]
+
+
+_single = msgspec.json.Decoder(WireEvent)
+_list = msgspec.json.Decoder(list[WireEvent])
+_batch = msgspec.json.Decoder(WireBatch)
+
+
+def _explain(exc: msgspec.ValidationError | msgspec.DecodeError) -> str:
+    text = str(exc)
+    match = re.search(r" - at `\$(?:\.events)?(?:\[(\d+)\])?\.?([^`]*)`", text)
+    if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
+        return f"body is not valid JSON ({text})"
+    if match:
+        where = ".".join(p for p in (f"events[{match.group(1)}]" if match.group(1) else "", match.group(2)) if p)
+        return f"{where or 'body'}: {text.split(' - at ')[0]}"
+    if "missing required field" in text:
+        return text.replace("Object missing required field", "missing required field")
+    return text
+
+
+def decode_one(body: bytes) -> WireEvent:
+    try:
+        return _single.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise PayloadError(_explain(exc)) from None
+
+
+def decode_batch(body: bytes) -> list[WireEvent]:
+    """A JSON array of events, or `{"events": [...]}`."""
+    try:
+        return _list.decode(body) if body.lstrip()[:1] == b"[" else _batch.decode(body).events
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise PayloadError(_explain(exc)) from None
+
+
+def from_query(query: Mapping[str, str], referer: str | None) -> WireEvent:
+    """The no-script GIF: `?websiteId=...` with the page URL from the query or the Referer header."""
+    if not query.get("websiteId"):
+        raise PayloadError("missing required field `websiteId`")
+    return WireEvent(websiteId=query["websiteId"], href=query.get("href") or referer or "",
+                     type=query.get("type", "pageview"), referrer=query.get("referrer") or None,
+                     visitorId=query.get("visitorId") or None, title=query.get("title") or None)
+
+
+def _size(value: int | None, field: str) -> int | None:
+    if value is None:
+        return None
+    if not 0 <= value <= 100_000:
+        raise PayloadError(f"{field}: must be between 0 and 100000")
+    return value
+
+
+def _text(value: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
+    if value is not None and len(value) > limit:
+        raise PayloadError(f"{field}: longer than {limit} characters")
+    return value or None
+
+
+def _goal(extra: dict[str, Any]) -> str:
+    name = extra.get("eventName")
+    if not isinstance(name, str) or not GOAL_NAME.match(name):
+        raise PayloadError("extraData.eventName: required for custom events; lowercase a-z, 0-9, _, -, :, "
+                           "at most 64 characters")
+    if name == "identify":
+        raise PayloadError("extraData.eventName: 'identify' is reserved")
+    return name
+
+
+def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
+    """Validate one wire event and build the canonical Event (not yet enriched)."""
+    where = prefix
+    if not wire.websiteId or len(wire.websiteId) > 64:
+        raise PayloadError(f"{where}websiteId: required, at most 64 characters")
+    if wire.type not in EVENT_TYPES:
+        raise PayloadError(f"{where}type: must be one of {', '.join(EVENT_TYPES)}")
+    if len(wire.href) > MAX_URL:
+        raise PayloadError(f"{where}href: longer than {MAX_URL} characters")
+    url = parse_url(wire.href)
+    if url is None:
+        raise PayloadError(f"{where}href: must be an absolute http(s) URL")
+    extra = dict(wire.extraData or {})
+    name = _goal(extra) if wire.type == "custom" else None
+    click_ids = {k: str(v)[:256] for k, v in (wire.adClickIds or {}).items() if k in CLICK_ID_FIELDS and v}
+    viewport = wire.viewport or Size()
+    return Event(
+        site_id=wire.websiteId, type=wire.type, ts=ts, name=name, href=wire.href, hostname=url.hostname,
+        path=url.path, title=_text(wire.title, f"{where}title"),
+        referrer=_text(wire.referrer, f"{where}referrer", MAX_URL), params=url.params,
+        click_ids={**url.click_ids, **click_ids}, client_visitor_id=_text(wire.visitorId, f"{where}visitorId", 128),
+        client_session_id=_text(wire.sessionId, f"{where}sessionId", 128),
+        cross_domain_visitor_id=url.cross_domain_visitor,
+        viewport_width=_size(viewport.width, f"{where}viewport.width"),
+        viewport_height=_size(viewport.height, f"{where}viewport.height"),
+        screen_width=_size(wire.screenWidth, f"{where}screenWidth"),
+        screen_height=_size(wire.screenHeight, f"{where}screenHeight"),
+        language=_text(wire.language, f"{where}language", 64), timezone=_text(wire.timezone, f"{where}timezone", 64),
+        extra=extra,
+    )

@@ -1,0 +1,51 @@
+"""The last pipeline step, run inside the store's write transaction: identify, then append.
+
+One call handles one request's events (one, or a batch). The store runs many
+calls in one transaction (group commit) and answers them after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from footfall.identity.devices import VisitorResolver, lock_key
+from footfall.identity.sessions import SessionAssigner
+from footfall.ids import VisitorSigner
+from footfall.model import Event
+from footfall.store.base import Tx, dumps
+
+EVENT_COLUMNS = (
+    "request_id", "site_id", "visitor_id", "session_id", "ts", "type", "name", "href", "hostname", "path",
+    "title", "referrer", "referrer_source", "channel", "params", "click_ids", "viewport_width",
+    "viewport_height", "screen_width", "screen_height", "language", "timezone", "user_agent", "ip", "browser",
+    "browser_version", "os", "os_version", "device_type", "device_vendor", "device_model", "country_code",
+    "country", "region", "city", "latitude", "longitude", "postal_code", "geo_timezone", "accuracy_radius",
+    "extra",
+)
+_JSON_COLUMNS = {"params", "click_ids", "extra"}
+INSERT_EVENT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})")
+
+
+def event_row(e: Event) -> tuple[Any, ...]:
+    return tuple(dumps(getattr(e, c)) if c in _JSON_COLUMNS else getattr(e, c) for c in EVENT_COLUMNS)
+
+
+class EventWriter:
+    """Identifies and writes events; a function of a Tx for `store.submit`."""
+
+    def __init__(self, signer: VisitorSigner, idle_ms: int) -> None:
+        self.signer = signer
+        self.idle_ms = idle_ms
+
+    def __call__(self, tx: Tx, events: Sequence[Event]) -> Sequence[Event]:
+        tx.lock(k for k in (lock_key(e, self.signer) for e in events) if k)
+        visitors = VisitorResolver(tx, self.signer)
+        sessions = SessionAssigner(tx, self.idle_ms)
+        for event in events:
+            sessions.assign(visitors.resolve(event), event)
+        visitors.flush()
+        sessions.flush()
+        tx.executemany(INSERT_EVENT, [event_row(e) for e in events])
+        return events

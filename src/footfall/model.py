@@ -1,0 +1,81 @@
+"""The canonical internal records. Every wire format becomes an `Event`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENT_TYPES = ("pageview", "custom", "identify", "payment", "external_link")
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+PARAM_FIELDS = ("ref", "source", "via", *UTM_FIELDS)
+CLICK_ID_FIELDS = ("fbclid", "gclid", "gclsrc", "wbraid", "gbraid", "li_fat_id", "msclkid", "ttclid", "twclid")
+
+
+@dataclass(slots=True)
+class Site:
+    id: str
+    account_id: str
+    domain: str
+    created_at: int
+    allowed_hostnames: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Event:
+    """One event as it moves through the pipeline: parsed, enriched, identified."""
+
+    site_id: str
+    type: str
+    ts: int  # ms since the epoch, server time of receipt
+    request_id: str = ""
+    name: str | None = None  # goal name for custom events
+    href: str = ""
+    hostname: str = ""
+    path: str = ""
+    title: str | None = None
+    referrer: str | None = None
+    referrer_host: str | None = None
+    referrer_source: str | None = None
+    channel: str | None = None
+    params: dict[str, str] = field(default_factory=dict)  # ref, source, via, utm_*
+    click_ids: dict[str, str] = field(default_factory=dict)
+    client_visitor_id: str | None = None
+    client_session_id: str | None = None
+    cross_domain_visitor_id: str | None = None  # _df_vid from the landing URL
+    viewport_width: int | None = None
+    viewport_height: int | None = None
+    screen_width: int | None = None
+    screen_height: int | None = None
+    language: str | None = None
+    timezone: str | None = None
+    user_agent: str = ""
+    ip: str | None = None
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device_type: str | None = None
+    device_vendor: str | None = None
+    device_model: str | None = None
+    country_code: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    postal_code: str | None = None
+    geo_timezone: str | None = None
+    accuracy_radius: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    # filled by identification
+    visitor_id: str = ""
+    session_id: str = ""
+    new_visitor: bool = False
+    new_session: bool = False
+
+    @property
+    def campaign(self) -> tuple[str | None, str | None, str | None]:
+        p = self.params
+        return (p.get("utm_source"), p.get("utm_medium"), p.get("utm_campaign"))

@@ -1,0 +1,49 @@
+"""One visitor, as every dialect needs it: identity, sessions, pages, goals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from footfall.ids import VisitorSigner
+from footfall.store.base import Row, Tx, loads
+
+MAX_PAGES = 1000  # visitedPages keeps the most recent this many page views
+
+
+@dataclass
+class VisitorView:
+    visitor: Row
+    latest_pageview: Row
+    current_session: Row | None
+    pages: list[Row]
+    goals: list[Row]
+
+
+def find_visitor(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -> Row | None:
+    """By the signed id, else by a client-generated id (its own namespace)."""
+    if signer.verify(site_id, visitor_id):
+        return tx.one("SELECT * FROM visitors WHERE id = ? AND site_id = ?", (visitor_id.lower(), site_id))
+    return tx.one("SELECT * FROM visitors WHERE site_id = ? AND client_key = ?", (site_id, visitor_id))
+
+
+def visitor_view(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -> VisitorView | None:
+    """None when the visitor is unknown on this site or has no page view yet."""
+    visitor = find_visitor(tx, signer, site_id, visitor_id)
+    if visitor is None:
+        return None
+    key = (site_id, visitor["id"])
+    latest = tx.one("SELECT * FROM events WHERE site_id = ? AND visitor_id = ? AND type = 'pageview' "
+                    "ORDER BY ts DESC, id DESC LIMIT 1", key)
+    if latest is None:
+        return None
+    pages = tx.all("SELECT hostname, path, ts FROM events WHERE site_id = ? AND visitor_id = ? "
+                   "AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT ?", (*key, MAX_PAGES))
+    goals = tx.all("SELECT name, ts, extra FROM events WHERE site_id = ? AND visitor_id = ? AND type = 'custom' "
+                   "ORDER BY ts, id", key)
+    session = tx.one("SELECT * FROM sessions WHERE id = ?", (visitor["last_session_id"],))
+    return VisitorView(visitor, latest, session, list(reversed(pages)), goals)
+
+
+def params_of(visitor: Row) -> dict[str, Any]:
+    return loads(visitor["first_params"])

@@ -1,0 +1,10 @@
+"""Entry point for uvicorn workers: `footfall.server:app` (a factory reading the environment)."""
+
+from fastapi import FastAPI
+
+from footfall.app import create_app
+from footfall.settings import Settings
+
+
+def app() -> FastAPI:
+    return create_app(Settings.from_env())

@@ -1,0 +1,111 @@
+"""Every setting footfall has: name, default and help, read from `FOOTFALL_*`.
+
+This is the only module that reads the environment. The README's configuration
+table is generated from `SETTINGS` (`footfall settings --markdown`) and a test
+checks that it is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "FOOTFALL_" + self.name.upper()
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "./footfall-data", "Directory for the SQLite database, secrets and downloaded data."),
+    Setting("database_url", "", "PostgreSQL URL (postgresql://user@host/db). Empty: SQLite in the data directory."),
+    Setting("host", "127.0.0.1", "Address `footfall serve` listens on."),
+    Setting("port", 8000, "Port `footfall serve` listens on.", int),
+    Setting("workers", 1, "Number of uvicorn worker processes for `footfall serve`.", int),
+    Setting("public_url", "", "Public base URL of this server, used in the printed snippet. Empty: http://HOST:PORT."),
+    Setting("secret_key", "", "Secret that signs visitor ids. Empty: generated once and kept in the database, shared by every instance."),
+    Setting("trusted_proxies", (), "Comma-separated IPs/CIDRs whose X-Forwarded-For / x-datafast-real-ip headers are believed.", _networks),
+    Setting("geoip_city", "", "City MMDB path(s), comma-separated (GeoIP2/GeoLite2 City or the flat @ip-location-db layout). Empty: DATA_DIR/geo/city*.mmdb."),
+    Setting("max_body_bytes", 1_048_576, "Largest request body accepted on the collect endpoints; larger gets 413.", int),
+    Setting("max_batch_events", 500, "Most events accepted in one POST /api/events/batch.", int),
+    Setting("session_idle_minutes", 30, "Minutes of inactivity after which a visitor's next event starts a new session.", int),
+    Setting("commit_window_ms", 2.0, "SQLite group commit: how long the writer waits for more events before committing a lone one.", float),
+    Setting("sqlite_synchronous", "FULL", "SQLite PRAGMA synchronous (FULL survives power loss; NORMAL only process crashes).", str.upper),
+    Setting("read_pool_size", 4, "Read connections kept open (SQLite) or the pool maximum (PostgreSQL).", int),
+    Setting("benchmark_routes", False, "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.", _bool),
+    Setting("log_level", "info", "Log level for the server (debug, info, warning, error)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _BY_NAME:
+            raise AttributeError(name)
+        return self.values.get(name, _BY_NAME[name].default)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.env in environ:
+                try:
+                    values[setting.name] = setting.parse(environ[setting.env])
+                except ValueError as exc:
+                    raise ValueError(f"{setting.env}: {exc}") from exc
+        values.update(overrides)
+        return cls(values)
+
+    def replace(self, **overrides: Any) -> Settings:
+        unknown = set(overrides) - set(_BY_NAME)
+        if unknown:
+            raise AttributeError(f"unknown settings: {sorted(unknown)}")
+        return dataclasses.replace(self, values={**self.values, **overrides})
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def uses_postgres(self) -> bool:
+        return str(self.database_url).startswith(("postgres://", "postgresql://"))
+
+
+def markdown_table() -> str:
+    """The configuration table the README carries (a test keeps them equal)."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = ",".join(map(str, s.default)) if isinstance(s.default, tuple) else s.default
+        rows.append(f"| `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(rows)

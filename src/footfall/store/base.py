@@ -1,0 +1,135 @@
+"""The Store: one interface, two backends (SQLite and PostgreSQL), same behaviour.
+
+Everything above the store speaks in functions of a `Tx`: `store.read(fn)` runs
+`fn(tx)` on a read connection, `store.write(fn)` runs it inside a write
+transaction and returns only after the commit. SQL is written once with `?`
+placeholders; the PostgreSQL backend translates them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+
+class Tx(Protocol):
+    """A connection inside a transaction (or a read snapshot)."""
+
+    dialect: str  # "sqlite" or "postgres"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def lock(self, keys: Iterable[str]) -> None:
+        """Serialise writers touching the same keys (no-op with one writer)."""
+
+
+class Store(Protocol):
+    dialect: str
+
+    def read(self, fn: Callable[[Tx], T]) -> T: ...
+    def write(self, fn: Callable[[Tx], T]) -> T: ...
+    def submit(self, fn: Callable[[Tx], T]) -> Future[T]: ...
+    def close(self) -> None: ...
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(value: str | None) -> Any:
+    return json.loads(value) if value else {}
+
+
+class Job:
+    """A function queued for the writer, with the future its caller waits on."""
+
+    __slots__ = ("fn", "future")
+
+    def __init__(self, fn: Callable[[Tx], Any]) -> None:
+        self.fn = fn
+        self.future: Future[Any] = Future()
+
+
+def run_batch(tx_factory: Callable[[], Any], jobs: list[Job], begin: Callable[[Any], None],
+              commit: Callable[[Any], None], rollback: Callable[[Any], None]) -> None:
+    """Group commit: run every job in one transaction; on failure, retry one by one.
+
+    A job that raises is answered with its own exception and never takes the
+    others down with it. Futures are resolved only after the commit returned.
+    """
+    tx = tx_factory()
+    results: list[Any] = []
+    try:
+        begin(tx)
+        for job in jobs:
+            results.append(job.fn(tx))
+        commit(tx)
+    except Exception:
+        rollback(tx)
+        if len(jobs) == 1:
+            _run_alone(tx, jobs[0], begin, commit, rollback)
+            return
+        for job in jobs:
+            _run_alone(tx, job, begin, commit, rollback)
+        return
+    for job, result in zip(jobs, results, strict=True):
+        job.future.set_result(result)
+
+
+def _run_alone(tx: Any, job: Job, begin: Callable[[Any], None], commit: Callable[[Any], None],
+               rollback: Callable[[Any], None]) -> None:
+    try:
+        begin(tx)
+        result = job.fn(tx)
+        commit(tx)
+    except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+        rollback(tx)
+        job.future.set_exception(exc)
+    else:
+        job.future.set_result(result)
+
+
+class StoppedError(RuntimeError):
+    """The store is closed; nothing more is accepted."""
+
+
+class WriterThread(threading.Thread):
+    """Drains a queue of jobs and commits them in groups (see `run_batch`)."""
+
+    def __init__(self, name: str, queue: Any, process: Callable[[list[Job]], None],
+                 window_s: float, max_batch: int = 2000) -> None:
+        super().__init__(name=name, daemon=True)
+        self.queue = queue
+        self.process = process
+        self.window_s = window_s
+        self.max_batch = max_batch
+
+    def run(self) -> None:
+        import queue as queue_mod
+
+        while True:
+            first = self.queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            try:
+                while len(batch) < self.max_batch:
+                    item = self.queue.get(timeout=self.window_s) if len(batch) == 1 and self.window_s else self.queue.get_nowait()
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+            except queue_mod.Empty:
+                pass
+            self.process(batch)
+            if stop:
+                return

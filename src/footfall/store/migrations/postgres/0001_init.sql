@@ -1,0 +1,131 @@
+-- footfall schema v1 (PostgreSQL). Times are integer milliseconds since the epoch (UTC).
+-- Secrets shared by every instance on this database (the visitor-id signing key).
+CREATE TABLE instance_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+
+CREATE TABLE sites (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  domain TEXT NOT NULL,
+  allowed_hostnames TEXT NOT NULL DEFAULT '[]',
+  timezone TEXT NOT NULL DEFAULT 'UTC',
+  settings TEXT NOT NULL DEFAULT '{}',
+  created_at BIGINT NOT NULL,
+  UNIQUE (account_id, domain)
+);
+
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  site_id TEXT REFERENCES sites(id),
+  name TEXT NOT NULL DEFAULT '',
+  prefix TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+
+CREATE TABLE visitors (
+  id TEXT PRIMARY KEY,
+  site_id TEXT NOT NULL REFERENCES sites(id),
+  client_key TEXT,
+  created_at BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  visit_count BIGINT NOT NULL DEFAULT 0,
+  pageview_count BIGINT NOT NULL DEFAULT 0,
+  first_params TEXT NOT NULL DEFAULT '{}',
+  first_click_ids TEXT NOT NULL DEFAULT '{}',
+  last_session_id TEXT,
+  UNIQUE (site_id, client_key)
+);
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  site_id TEXT NOT NULL REFERENCES sites(id),
+  visitor_id TEXT NOT NULL REFERENCES visitors(id),
+  started_at BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  pageviews BIGINT NOT NULL DEFAULT 0,
+  events BIGINT NOT NULL DEFAULT 0,
+  entry_path TEXT,
+  exit_path TEXT,
+  hostname TEXT,
+  referrer TEXT,
+  referrer_source TEXT,
+  channel TEXT,
+  utm_source TEXT,
+  utm_medium TEXT,
+  utm_campaign TEXT,
+  params TEXT NOT NULL DEFAULT '{}',
+  country_code TEXT,
+  device_type TEXT,
+  browser TEXT,
+  os TEXT
+);
+CREATE INDEX sessions_site_started ON sessions (site_id, started_at);
+CREATE INDEX sessions_visitor ON sessions (visitor_id, started_at);
+
+CREATE TABLE events (
+  id BIGSERIAL PRIMARY KEY,
+  request_id TEXT NOT NULL UNIQUE,
+  site_id TEXT NOT NULL,
+  visitor_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  ts BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  name TEXT,
+  href TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  path TEXT NOT NULL,
+  title TEXT,
+  referrer TEXT,
+  referrer_source TEXT,
+  channel TEXT,
+  params TEXT NOT NULL DEFAULT '{}',
+  click_ids TEXT NOT NULL DEFAULT '{}',
+  viewport_width BIGINT,
+  viewport_height BIGINT,
+  screen_width BIGINT,
+  screen_height BIGINT,
+  language TEXT,
+  timezone TEXT,
+  user_agent TEXT NOT NULL,
+  ip TEXT,
+  browser TEXT,
+  browser_version TEXT,
+  os TEXT,
+  os_version TEXT,
+  device_type TEXT,
+  device_vendor TEXT,
+  device_model TEXT,
+  country_code TEXT,
+  country TEXT,
+  region TEXT,
+  city TEXT,
+  latitude DOUBLE PRECISION,
+  longitude DOUBLE PRECISION,
+  postal_code TEXT,
+  geo_timezone TEXT,
+  accuracy_radius BIGINT,
+  extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_visitor_ts ON events (site_id, visitor_id, ts);
+CREATE INDEX events_site_ts ON events (site_id, ts);
+
+CREATE TABLE drop_counts (
+  site_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  day TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  PRIMARY KEY (site_id, reason, day)
+);

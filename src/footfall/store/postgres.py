@@ -1,0 +1,126 @@
+"""PostgreSQL backend: psycopg 3, a read pool, writer threads with group commit.
+
+Writers on several threads (or several footfall instances) serialise on the
+keys they touch with transaction-scoped advisory locks, taken in sorted order
+so two writers can never deadlock on each other.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import queue
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from footfall.store.base import Job, Row, StoppedError, WriterThread, run_batch
+from footfall.store.migrate import migrate
+
+T = TypeVar("T")
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.sha1(key.encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresTx:
+    dialect = "postgres"
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(translate(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(translate(sql), list(rows))
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self.conn.execute(translate(sql), params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.conn.execute(translate(sql), params).fetchall()
+
+    def lock(self, keys: Iterable[str]) -> None:
+        for ident in sorted({lock_id(k) for k in keys}):
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (ident,))
+
+
+class PostgresStore:
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, read_pool_size: int = 4, writers: int = 2,
+                 commit_window_ms: float = 2.0) -> None:
+        self.url = url
+        self._pool = ConnectionPool(url, min_size=1, max_size=max(1, read_pool_size),
+                                    kwargs={"row_factory": dict_row, "autocommit": True}, open=True)
+        self._writer_conns = [self._connect() for _ in range(max(1, writers))]
+        migrate(PostgresTx(self._writer_conns[0]), _begin, _commit, _rollback)
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._closed = False
+        self._writers = [
+            WriterThread(f"footfall-pg-writer-{i}", self._jobs, functools.partial(self._process, conn),
+                         commit_window_ms / 1000)
+            for i, conn in enumerate(self._writer_conns)
+        ]
+        for w in self._writers:
+            w.start()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, row_factory=dict_row, autocommit=True)
+
+    def _process(self, conn: psycopg.Connection[Any], jobs: list[Job]) -> None:
+        if conn.closed or conn.broken:
+            conn = self._connect()
+        run_batch(lambda: PostgresTx(conn), jobs, _begin, _commit, _rollback)
+
+    def submit(self, fn: Callable[[Any], T]) -> Future[T]:
+        if self._closed:
+            raise StoppedError("store is closed")
+        job = Job(fn)
+        self._jobs.put(job)
+        return job.future
+
+    def write(self, fn: Callable[[Any], T]) -> T:
+        return self.submit(fn).result()
+
+    def read(self, fn: Callable[[Any], T]) -> T:
+        with self._pool.connection() as conn:
+            return fn(PostgresTx(conn))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._writers:
+            self._jobs.put(None)
+        for w in self._writers:
+            w.join()
+        for conn in self._writer_conns:
+            conn.close()
+        self._pool.close()
+
+
+def _begin(tx: PostgresTx) -> None:
+    tx.conn.execute("BEGIN")
+
+
+def _commit(tx: PostgresTx) -> None:
+    tx.conn.execute("COMMIT")
+
+
+def _rollback(tx: PostgresTx) -> None:
+    if not tx.conn.closed and tx.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        tx.conn.execute("ROLLBACK")
