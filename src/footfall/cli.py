@@ -10,7 +10,7 @@ from typing import TypeVar
 import typer
 
 from footfall import __version__, accounts
-from footfall.settings import Settings, markdown_table
+from footfall.settings import Settings, export_overrides, markdown_table
 from footfall.store import open_store
 from footfall.store.base import Store, Tx
 from footfall.tracker import snippet
@@ -105,10 +105,7 @@ def serve(host: str = typer.Option(None, help="Listen address (FOOTFALL_HOST).")
     s = s.replace(**overrides)
     with_store(lambda store: store.write(lambda tx: _first_run(tx)))
     typer.echo(f"footfall {__version__} on http://{s.host}:{s.port} ({'PostgreSQL' if s.uses_postgres else 'SQLite in ' + str(s.data_path)})")
-    import os
-
-    for key, value in overrides.items():
-        os.environ[f"FOOTFALL_{key.upper()}"] = str(value)
+    export_overrides(overrides)  # uvicorn workers build their app from the environment
     uvicorn.run("footfall.server:app", factory=True, host=s.host, port=s.port, workers=s.workers,
                 log_level=s.log_level, proxy_headers=False)
 

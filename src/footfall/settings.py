@@ -102,6 +102,12 @@ class Settings:
         return str(self.database_url).startswith(("postgres://", "postgresql://"))
 
 
+def export_overrides(overrides: Mapping[str, Any]) -> None:
+    """Put command-line overrides in the environment, where uvicorn's worker processes read them."""
+    for name, value in overrides.items():
+        os.environ[_BY_NAME[name].env] = str(value)
+
+
 def markdown_table() -> str:
     """The configuration table the README carries (a test keeps them equal)."""
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]

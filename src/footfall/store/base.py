@@ -37,6 +37,7 @@ class Store(Protocol):
     def read(self, fn: Callable[[Tx], T]) -> T: ...
     def write(self, fn: Callable[[Tx], T]) -> T: ...
     def submit(self, fn: Callable[[Tx], T]) -> Future[T]: ...
+    def stats(self) -> dict[str, int]: ...
     def close(self) -> None: ...
 
 
@@ -111,6 +112,8 @@ class WriterThread(threading.Thread):
         self.process = process
         self.window_s = window_s
         self.max_batch = max_batch
+        self.batches = 0  # transactions run, for /metrics and the group-commit tests
+        self.jobs = 0
 
     def run(self) -> None:
         import queue as queue_mod
@@ -131,5 +134,7 @@ class WriterThread(threading.Thread):
             except queue_mod.Empty:
                 pass
             self.process(batch)
+            self.batches += 1
+            self.jobs += len(batch)
             if stop:
                 return

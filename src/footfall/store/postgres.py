@@ -1,8 +1,9 @@
-"""PostgreSQL backend: psycopg 3, a read pool, writer threads with group commit.
+"""PostgreSQL backend: psycopg 3, a read pool, a writer thread with group commit.
 
-Writers on several threads (or several footfall instances) serialise on the
-keys they touch with transaction-scoped advisory locks, taken in sorted order
-so two writers can never deadlock on each other.
+Each instance has one writer thread by default. Writers of several instances
+serialise on the visitors they touch with transaction-scoped advisory locks
+(`Tx.lock`), taken in sorted order within a job; should two groups still
+deadlock, PostgreSQL aborts one and `run_batch` retries its jobs one by one.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class PostgresTx:
 class PostgresStore:
     dialect = "postgres"
 
-    def __init__(self, url: str, *, read_pool_size: int = 4, writers: int = 2,
+    def __init__(self, url: str, *, read_pool_size: int = 4, writers: int = 1,
                  commit_window_ms: float = 2.0) -> None:
         self.url = url
         self._pool = ConnectionPool(url, min_size=1, max_size=max(1, read_pool_size),
@@ -99,6 +100,10 @@ class PostgresStore:
     def read(self, fn: Callable[[Any], T]) -> T:
         with self._pool.connection() as conn:
             return fn(PostgresTx(conn))
+
+    def stats(self) -> dict[str, int]:
+        return {"write_batches": sum(w.batches for w in self._writers),
+                "write_jobs": sum(w.jobs for w in self._writers), "write_queue": self._jobs.qsize()}
 
     def close(self) -> None:
         if self._closed:

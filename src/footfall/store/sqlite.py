@@ -93,6 +93,10 @@ class SQLiteStore:
         finally:
             self._readers.put(conn)
 
+    def stats(self) -> dict[str, int]:
+        return {"write_batches": self._writer.batches, "write_jobs": self._writer.jobs,
+                "write_queue": self._jobs.qsize()}
+
     def close(self) -> None:
         if self._closed:
             return

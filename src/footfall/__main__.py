@@ -1,0 +1,3 @@
+from footfall.cli import main
+
+main()

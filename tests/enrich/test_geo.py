@@ -1,0 +1,38 @@
+"""Geo lookups in both MMDB layouts, built by the tests; no database means nulls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from footfall.enrich.geo import NOWHERE, GeoLookup
+from tests.support.geo_dbs import CHANGCHUN_IP, LONDON_IP, TOKYO_IP
+
+
+def test_geoip2_city_layout(city_dbs: dict[str, Path]) -> None:
+    geo = GeoLookup([city_dbs["geoip2"]])
+    london = geo.lookup(LONDON_IP)
+    assert (london.country_code, london.country, london.region, london.city) == ("GB", "United Kingdom", "England",
+                                                                                  "London")
+    assert (london.latitude, london.longitude, london.postal_code) == (51.5142, -0.0931, "EC2V")
+    assert (london.timezone, london.accuracy_radius) == ("Europe/London", 10)
+    tokyo = geo.lookup(TOKYO_IP)
+    assert (tokyo.country_code, tokyo.city, tokyo.region) == ("JP", None, None)
+    assert geo.lookup("192.0.2.1") == NOWHERE
+
+
+def test_flat_layout_with_country_names_from_codes(city_dbs: dict[str, Path]) -> None:
+    geo = GeoLookup([city_dbs["flat"]])
+    loc = geo.lookup(CHANGCHUN_IP)
+    assert (loc.country_code, loc.country, loc.region, loc.city) == ("CN", "China", "Jilin", "Changchun")
+    assert loc.postal_code is None and loc.timezone == "Asia/Harbin" and loc.accuracy_radius is None
+
+
+def test_first_database_with_a_record_wins(city_dbs: dict[str, Path]) -> None:
+    geo = GeoLookup([city_dbs["flat"], city_dbs["geoip2"]])
+    assert geo.lookup(TOKYO_IP).country_code == "JP"
+    assert geo.lookup(CHANGCHUN_IP).city == "Changchun"
+
+
+def test_without_a_database_everything_is_null(tmp_path: Path) -> None:
+    geo = GeoLookup([tmp_path / "missing.mmdb"])
+    assert geo.lookup(LONDON_IP) == NOWHERE and geo.lookup("not an ip") == NOWHERE and geo.lookup(None) == NOWHERE

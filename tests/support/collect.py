@@ -1,0 +1,20 @@
+"""Helpers to post events the way the tracker and server-side senders do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.support.geo_dbs import LONDON_IP
+from tests.support.servers import UA_CHROME_MAC
+
+
+def event(site: str, href: str = "https://example.com/", **fields: Any) -> dict[str, Any]:
+    return {"websiteId": site, "href": href, "type": "pageview", **fields}
+
+
+def post(url: str, body: Any, *, ua: str = UA_CHROME_MAC, ip: str = LONDON_IP,
+         headers: dict[str, str] | None = None, path: str = "/api/events") -> httpx.Response:
+    return httpx.post(url + path, json=body, timeout=10,
+                      headers={"user-agent": ua, "x-forwarded-for": ip, **(headers or {})})

@@ -1,0 +1,110 @@
+"""Real servers on loopback: the app under uvicorn in a thread, or `footfall serve` as a process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from footfall import accounts
+from footfall.app import create_app
+from footfall.clock import ManualClock
+from footfall.settings import Settings
+from footfall.store.base import Store
+
+UA_CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                 "Chrome/126.0.0.0 Safari/537.36")
+UA_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+             "Version/17.4 Mobile/15E148 Safari/604.1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"server at {url} did not come up")
+
+
+class AppServer:
+    """`create_app(settings, clock)` served by uvicorn on 127.0.0.1 in a background thread."""
+
+    def __init__(self, settings: Settings, clock: ManualClock | None = None) -> None:
+        self.clock = clock or ManualClock()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings, self.clock)
+        self.store: Store = self.app.state.components.store
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    proxy_headers=False))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> AppServer:
+        self._thread.start()
+        wait_until_up(self.url)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+    def add_site(self, domain: str, **kw: Any) -> tuple[str, str]:
+        """(site id, a site key with analytics:read) for a new site."""
+        return add_site(self.store, domain, self.clock.now_ms(), **kw)
+
+
+def add_site(store: Store, domain: str, now: int, scopes: tuple[str, ...] = ("analytics:read",),
+             **kw: Any) -> tuple[str, str]:
+    def go(tx: Any) -> tuple[str, str]:
+        account, _ = accounts.ensure_account(tx, "test", now)
+        site = accounts.create_site(tx, account["id"], domain, now, **kw)
+        key, _ = accounts.create_key(tx, account["id"], list(scopes), now, site_id=site.id)
+        return site.id, key
+
+    return store.write(go)
+
+
+class ServerProcess:
+    """`python -m footfall serve` in its own process, to be killed with SIGKILL."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None, log: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "FOOTFALL_PORT": str(self.port), "FOOTFALL_LOG_LEVEL": "warning"}
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        out = self.log.open("ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen([sys.executable, "-m", "footfall", "serve"], env=self.env, stdout=out,
+                                     stderr=subprocess.STDOUT)
+        wait_until_up(self.url, timeout=30)
+        return self
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)

@@ -1,0 +1,69 @@
+"""The `footfall` command, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from footfall import __version__
+from footfall.cli import cli
+from footfall.settings import Settings
+
+runner = CliRunner()
+
+
+def run(settings: Settings, *args: str) -> tuple[int, str]:
+    env = {"FOOTFALL_DATA_DIR": settings.data_dir, "FOOTFALL_DATABASE_URL": settings.database_url,
+           "FOOTFALL_PUBLIC_URL": "https://stats.example.net"}
+    result = runner.invoke(cli, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_init_sites_and_keys(settings: Settings) -> None:
+    code, out = run(settings, "init")
+    assert code == 0 and re.search(r"ff_[A-Za-z0-9]{40}", out)
+    code, again = run(settings, "init")
+    assert code == 0 and "already initialised" in again and "ff_" not in again
+
+    code, out = run(settings, "sites", "add", "https://www.Shop.example.com/")
+    site_id = re.search(r"Site id: ([0-9a-f]{24})", out).group(1)
+    snippet = (f'<script defer data-website-id="{site_id}" data-domain="shop.example.com" '
+               'src="https://stats.example.net/js/script.js"></script>')
+    assert code == 0 and snippet in out
+    code, listed = run(settings, "sites", "list")
+    assert code == 0 and site_id in listed and snippet in listed
+
+    code, out = run(settings, "keys", "create", "--scope", "analytics:read", "--site", site_id, "--name", "ro")
+    key = re.search(r"ff_[A-Za-z0-9]{40}", out).group(0)
+    key_id = re.search(r"Key ([0-9a-f]{16})", out).group(1)
+    code, listed = run(settings, "keys", "list")
+    assert code == 0 and key_id in listed and key not in listed and "active" in listed
+    code, out = run(settings, "keys", "revoke", key_id)
+    assert code == 0 and "revoked" in out
+    assert "revoked" in run(settings, "keys", "list")[1]
+
+
+def test_failures_exit_non_zero_with_a_helpful_message(settings: Settings) -> None:
+    code, out = run(settings, "sites", "add", "example.com")
+    assert code == 1 and "footfall init" in out
+    run(settings, "init")
+    code, out = run(settings, "sites", "add", "not a domain")
+    assert code == 1 and "not a domain name" in out
+    run(settings, "sites", "add", "example.com")
+    code, out = run(settings, "sites", "add", "example.com")
+    assert code == 1 and "already" in out
+    code, out = run(settings, "keys", "create", "--scope", "everything")
+    assert code == 1 and "unknown scope" in out
+    code, out = run(settings, "keys", "revoke", "nope")
+    assert code == 1 and "no API key" in out
+
+
+def test_migrate_and_version(settings: Settings) -> None:
+    assert run(settings, "migrate") == (0, "Database is up to date.\n")
+    assert run(settings, "version") == (0, f"footfall {__version__}\n")
+
+
+def test_settings_markdown_lists_every_variable(settings: Settings) -> None:
+    code, out = run(settings, "settings", "--markdown")
+    assert code == 0 and "FOOTFALL_DATABASE_URL" in out and "FOOTFALL_TRUSTED_PROXIES" in out
