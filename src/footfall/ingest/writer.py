@@ -6,10 +6,11 @@ calls in one transaction (group commit) and answers them after the commit.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
-from footfall.identity.devices import VisitorResolver, lock_key
+from footfall.identity.devices import VisitorResolver, lock_key, visitor_key
 from footfall.identity.sessions import SessionAssigner
 from footfall.ids import VisitorSigner
 from footfall.model import Event
@@ -23,13 +24,17 @@ EVENT_COLUMNS = (
     "country", "region", "city", "latitude", "longitude", "postal_code", "geo_timezone", "accuracy_radius",
     "extra",
 )
-_JSON_COLUMNS = {"params", "click_ids", "extra"}
+_JSON_AT = tuple(EVENT_COLUMNS.index(c) for c in ("params", "click_ids", "extra"))
 INSERT_EVENT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
                 f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})")
+_columns = operator.attrgetter(*EVENT_COLUMNS)
 
 
-def event_row(e: Event) -> tuple[Any, ...]:
-    return tuple(dumps(getattr(e, c)) if c in _JSON_COLUMNS else getattr(e, c) for c in EVENT_COLUMNS)
+def event_row(e: Event) -> list[Any]:
+    row = list(_columns(e))
+    for i in _JSON_AT:
+        row[i] = dumps(row[i])
+    return row
 
 
 class EventWriter:
@@ -40,11 +45,15 @@ class EventWriter:
         self.idle_ms = idle_ms
 
     def __call__(self, tx: Tx, events: Sequence[Event]) -> Sequence[Event]:
-        tx.lock(k for k in (lock_key(e, self.signer) for e in events) if k)
+        keys = [visitor_key(e, self.signer) for e in events]
+        tx.lock(lock_key(e.site_id, k) for e, k in zip(events, keys, strict=True) if k)
         visitors = VisitorResolver(tx, self.signer)
+        for site_id in {e.site_id for e in events}:
+            visitors.preload(site_id, [k for e, k in zip(events, keys, strict=True) if k and e.site_id == site_id])
         sessions = SessionAssigner(tx, self.idle_ms)
-        for event in events:
-            sessions.assign(visitors.resolve(event), event)
+        sessions.preload(list(visitors.by_id.values()))
+        for event, key in zip(events, keys, strict=True):
+            sessions.assign(visitors.resolve(event, key), event)
         visitors.flush()
         sessions.flush()
         tx.executemany(INSERT_EVENT, [event_row(e) for e in events])

@@ -8,11 +8,12 @@ placeholders; the PostgreSQL backend translates them.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
+
+import msgspec
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -41,12 +42,17 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text for the JSON columns (stored as TEXT on both backends)."""
+    return _encoder.encode(value).decode()
 
 
 def loads(value: str | None) -> Any:
-    return json.loads(value) if value else {}
+    return _decoder.decode(value) if value else {}
 
 
 class Job:
