@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.support.browser import PageServer, chromium
+from tests.support.collect import EVENTS
 from tests.support.geo_dbs import LONDON_IP
 from tests.support.servers import UA_CHROME_MAC, AppServer
 
@@ -23,7 +24,7 @@ def page(server: AppServer, site: str, title: str) -> str:
 def wait_for(server: AppServer, site: str, count: int, timeout: float = 10) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:
-        rows = server.store.read(lambda tx: tx.all("SELECT * FROM events WHERE site_id = ? ORDER BY id", (site,)))
+        rows = server.store.read(lambda tx: tx.all(EVENTS + " WHERE st.id = ? ORDER BY e.id", (site,)))
         if len(rows) >= count or time.monotonic() > deadline:
             return rows
         time.sleep(0.05)

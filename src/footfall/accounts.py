@@ -82,7 +82,7 @@ def first_account(tx: Tx) -> dict[str, Any] | None:
 
 
 def _site(row: dict[str, Any]) -> Site:
-    return Site(id=row["id"], account_id=row["account_id"], domain=row["domain"],
+    return Site(id=row["id"], num=row["num"], account_id=row["account_id"], domain=row["domain"],
                 created_at=row["created_at"], allowed_hostnames=tuple(loads(row["allowed_hostnames"]) or ()),
                 timezone=row["timezone"], settings=loads(row["settings"]))
 
@@ -93,11 +93,12 @@ def create_site(tx: Tx, account_id: str, domain: str, now: int, *, timezone: str
     hosts = tuple(normalize_domain(h) for h in allowed_hostnames)
     if tx.one("SELECT id FROM sites WHERE account_id = ? AND domain = ?", (account_id, domain)):
         raise InvalidInput(f"{domain} is already a site of this account")
-    site = Site(id=ids.site_id(), account_id=account_id, domain=domain, created_at=now,
-                allowed_hostnames=hosts, timezone=timezone)
+    site_id = ids.site_id()
     tx.execute("INSERT INTO sites (id, account_id, domain, allowed_hostnames, timezone, settings, created_at) "
                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               (site.id, account_id, domain, dumps(list(hosts)), timezone, dumps({}), now))
+               (site_id, account_id, domain, dumps(list(hosts)), timezone, dumps({}), now))
+    site = get_site(tx, site_id)
+    assert site is not None
     return site
 
 

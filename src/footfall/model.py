@@ -14,6 +14,7 @@ CLICK_ID_FIELDS = ("fbclid", "gclid", "gclsrc", "wbraid", "gbraid", "li_fat_id",
 @dataclass(slots=True)
 class Site:
     id: str
+    num: int
     account_id: str
     domain: str
     created_at: int
@@ -29,6 +30,7 @@ class Event:
     site_id: str
     type: str
     ts: int  # ms since the epoch, server time of receipt
+    site_num: int = 0
     request_id: str = ""
     name: str | None = None  # goal name for custom events
     href: str = ""
@@ -72,6 +74,8 @@ class Event:
     # filled by identification
     visitor_id: str = ""
     session_id: str = ""
+    visitor_num: int = 0
+    session_num: int = 0
     new_visitor: bool = False
     new_session: bool = False
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from footfall.ids import VisitorSigner, is_uuid
-from tests.support.collect import event, post
+from tests.support.collect import EVENTS, event, post
 from tests.support.servers import UA_IPHONE, AppServer
 
 
@@ -25,7 +25,7 @@ def test_accepted_event_is_committed_and_enriched(server: AppServer) -> None:
     assert is_uuid(body["visitorId"]) and body["sessionId"].startswith("s") and len(body["sessionId"]) == 37
     ms, _, tail = body["requestId"].partition(".")
     assert ms.isdigit() and len(tail) == 6 and tail.isalnum()
-    [row] = stored(server, "SELECT * FROM events WHERE request_id = ?", body["requestId"])
+    [row] = stored(server, EVENTS + " WHERE e.request_id = ?", body["requestId"])
     assert row["visitor_id"] == body["visitorId"] and row["path"] == "/pricing"
     assert (row["browser"], row["os"], row["device_type"], row["device_vendor"]) == ("Mobile Safari", "iOS",
                                                                                       "mobile", "Apple")
@@ -62,7 +62,7 @@ def test_forged_visitor_id_never_joins_another_history(server: AppServer, forge:
     attacker = post(server.url, event(site, "https://example.com/evil", visitorId=forged)).json()["visitorId"]
     assert attacker != victim
     assert attacker != forged  # an id that does not verify is never used as a visitor id
-    paths = [r["path"] for r in stored(server, "SELECT path FROM events WHERE visitor_id = ?", victim)]
+    paths = [r["path"] for r in stored(server, EVENTS + " WHERE v.id = ?", victim)]
     assert paths == ["/"]
 
 
@@ -185,7 +185,7 @@ def test_batch_stores_every_event_and_reports_each(server: AppServer) -> None:
     assert r.status_code == 202
     body = r.json()
     assert (body["accepted"], body["dropped"]) == (50, 1) and body["events"][-1] == {"dropped": "unknown_site"}
-    paths = {row["path"] for row in stored(server, "SELECT path FROM events WHERE site_id = ?", site)}
+    paths = {row["path"] for row in stored(server, EVENTS + " WHERE st.id = ?", site)}
     assert paths == {f"/p{i}" for i in range(50)}
 
 

@@ -28,23 +28,24 @@ class VisitorState:
     id: str
     site_id: str
     client_key: str | None
+    num: int | None  # the row's integer key; None until a new visitor is flushed
     first_seen: int
     last_seen: int
     visit_count: int = 0
     pageview_count: int = 0
     first_params: dict[str, str] = field(default_factory=dict)
     first_click_ids: dict[str, str] = field(default_factory=dict)
-    last_session_id: str | None = None
+    last_session_num: int | None = None
     is_new: bool = False
     dirty: bool = False
 
 
 def _from_row(row: dict[str, Any]) -> VisitorState:
-    return VisitorState(id=row["id"], site_id=row["site_id"], client_key=row["client_key"],
+    return VisitorState(id=row["id"], site_id=row["site_id"], client_key=row["client_key"], num=row["num"],
                         first_seen=row["first_seen"], last_seen=row["last_seen"],
                         visit_count=row["visit_count"], pageview_count=row["pageview_count"],
                         first_params=loads(row["first_params"]), first_click_ids=loads(row["first_click_ids"]),
-                        last_session_id=row["last_session_id"])
+                        last_session_num=row["last_session_num"])
 
 
 def visitor_key(event: Event, signer: VisitorSigner) -> tuple[str, str] | None:
@@ -101,23 +102,29 @@ class VisitorResolver:
         return self.by_client.get((site, key[1])) or self._create(site, self.signer.new(site), key[1], event.ts)
 
     def _create(self, site: str, visitor_id: str, client_key: str | None, ts: int) -> VisitorState:
-        return self._remember(VisitorState(id=visitor_id, site_id=site, client_key=client_key, first_seen=ts,
-                                           last_seen=ts, is_new=True, dirty=True))
+        return self._remember(VisitorState(id=visitor_id, site_id=site, client_key=client_key, num=None,
+                                           first_seen=ts, last_seen=ts, is_new=True, dirty=True))
+
+    def number_new(self) -> None:
+        """Give new visitors their integer keys (sessions and events refer to them)."""
+        new = [v for v in self.by_id.values() if v.is_new and v.num is None]
+        for v, num in zip(new, self.tx.allocate("visitors", len(new)) if new else [], strict=True):
+            v.num = num
 
     def flush(self) -> None:
         new = [v for v in self.by_id.values() if v.is_new]
         changed = [v for v in self.by_id.values() if v.dirty and not v.is_new]
         if new:
             self.tx.executemany(
-                "INSERT INTO visitors (id, site_id, client_key, created_at, first_seen, last_seen, visit_count, "
-                "pageview_count, first_params, first_click_ids, last_session_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(v.id, v.site_id, v.client_key, v.first_seen, v.first_seen, v.last_seen, v.visit_count,
-                  v.pageview_count, dumps(v.first_params), dumps(v.first_click_ids), v.last_session_id)
+                "INSERT INTO visitors (num, id, site_id, client_key, created_at, first_seen, last_seen, visit_count, "
+                "pageview_count, first_params, first_click_ids, last_session_num) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(v.num, v.id, v.site_id, v.client_key, v.first_seen, v.first_seen, v.last_seen, v.visit_count,
+                  v.pageview_count, dumps(v.first_params), dumps(v.first_click_ids), v.last_session_num)
                  for v in new])
         if changed:
             self.tx.executemany(
-                "UPDATE visitors SET last_seen = ?, visit_count = ?, pageview_count = ?, last_session_id = ? "
-                "WHERE id = ?",
-                [(v.last_seen, v.visit_count, v.pageview_count, v.last_session_id, v.id) for v in changed])
+                "UPDATE visitors SET last_seen = ?, visit_count = ?, pageview_count = ?, last_session_num = ? "
+                "WHERE num = ?",
+                [(v.last_seen, v.visit_count, v.pageview_count, v.last_session_num, v.num) for v in changed])
         for v in self.by_id.values():
             v.is_new = v.dirty = False

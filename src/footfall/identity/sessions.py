@@ -20,8 +20,9 @@ from footfall.store.base import Tx, dumps, loads
 @dataclass(slots=True)
 class SessionState:
     id: str
-    site_id: str
-    visitor_id: str
+    num: int
+    site_num: int
+    visitor: VisitorState
     started_at: int
     last_seen: int
     campaign: tuple[str | None, str | None, str | None]
@@ -41,8 +42,8 @@ class SessionState:
     is_new: bool = False
 
 
-def _from_row(row: dict[str, Any]) -> SessionState:
-    return SessionState(id=row["id"], site_id=row["site_id"], visitor_id=row["visitor_id"],
+def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
+    return SessionState(id=row["id"], num=row["num"], site_num=row["site_num"], visitor=visitor,
                         started_at=row["started_at"], last_seen=row["last_seen"],
                         campaign=(row["utm_source"], row["utm_medium"], row["utm_campaign"]),
                         pageviews=row["pageviews"], events=row["events"], entry_path=row["entry_path"],
@@ -62,21 +63,25 @@ def continues(session: SessionState, event: Event, idle_ms: int) -> bool:
 class SessionAssigner:
     """Puts events into sessions inside one write transaction."""
 
-    def __init__(self, tx: Tx, idle_ms: int) -> None:
+    def __init__(self, tx: Tx, idle_ms: int, expected: int = 1) -> None:
         self.tx = tx
         self.idle_ms = idle_ms
-        self.sessions: dict[str, SessionState] = {}
+        self._free: list[int] = []
+        self._block = max(1, expected)  # at most one new session per event
+        self.sessions: dict[int, SessionState] = {}
 
     def preload(self, visitors: list[VisitorState]) -> None:
         """Loads the visitors' current sessions, 500 per query."""
-        wanted = sorted({v.last_session_id for v in visitors if v.last_session_id} - set(self.sessions))
+        by_session = {v.last_session_num: v for v in visitors if v.last_session_num is not None}
+        wanted = sorted(set(by_session) - set(self.sessions))
         for i in range(0, len(wanted), 500):
             chunk = wanted[i:i + 500]
-            for row in self.tx.all(f"SELECT * FROM sessions WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                self.sessions[row["id"]] = _from_row(row)
+            for row in self.tx.all(f"SELECT * FROM sessions WHERE num IN ({','.join('?' * len(chunk))})", chunk):
+                self.sessions[row["num"]] = _from_row(row, by_session[row["num"]])
 
     def _current(self, visitor: VisitorState) -> SessionState | None:
-        return self.sessions.get(visitor.last_session_id) if visitor.last_session_id else None
+        num = visitor.last_session_num
+        return self.sessions.get(num) if num is not None else None
 
     def assign(self, visitor: VisitorState, event: Event) -> SessionState:
         session = self._current(visitor)
@@ -91,13 +96,13 @@ class SessionAssigner:
             visitor.pageview_count += 1
         visitor.last_seen = max(visitor.last_seen, event.ts)
         visitor.dirty = True
-        event.visitor_id, event.session_id = visitor.id, session.id
+        event.visitor_id, event.session_id, event.session_num = visitor.id, session.id, session.num
         event.new_visitor, event.new_session = visitor.visit_count == 1 and session.is_new, session.is_new
         return session
 
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:
         session = SessionState(
-            id=ids.session_id(), site_id=event.site_id, visitor_id=visitor.id, started_at=event.ts,
+            id=ids.session_id(), num=self._next_num(), site_num=event.site_num, visitor=visitor, started_at=event.ts,
             last_seen=event.ts, campaign=event.campaign, hostname=event.hostname, referrer=event.referrer,
             referrer_source=event.referrer_source, channel=event.channel, params=dict(event.params),
             country_code=event.country_code, device_type=event.device_type, browser=event.browser,
@@ -106,26 +111,32 @@ class SessionAssigner:
             visitor.first_params = dict(event.params)
             visitor.first_click_ids = dict(event.click_ids)
         visitor.visit_count += 1
-        visitor.last_session_id = session.id
-        self.sessions[session.id] = session
+        visitor.last_session_num = session.num
+        self.sessions[session.num] = session
         return session
+
+    def _next_num(self) -> int:
+        """Session keys come in blocks from the store, one query per job."""
+        if not self._free:
+            self._free = self.tx.allocate("sessions", self._block)[::-1]
+        return self._free.pop()
 
     def flush(self) -> None:
         new = [s for s in self.sessions.values() if s.is_new]
         old = [s for s in self.sessions.values() if not s.is_new]
         if new:
             self.tx.executemany(
-                "INSERT INTO sessions (id, site_id, visitor_id, started_at, last_seen, pageviews, events, "
+                "INSERT INTO sessions (num, id, site_num, visitor_num, started_at, last_seen, pageviews, events, "
                 "entry_path, exit_path, hostname, referrer, referrer_source, channel, utm_source, utm_medium, "
                 "utm_campaign, params, country_code, device_type, browser, os) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(s.id, s.site_id, s.visitor_id, s.started_at, s.last_seen, s.pageviews, s.events, s.entry_path,
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(s.num, s.id, s.site_num, s.visitor.num, s.started_at, s.last_seen, s.pageviews, s.events, s.entry_path,
                   s.exit_path, s.hostname, s.referrer, s.referrer_source, s.channel, *s.campaign,
                   dumps(s.params), s.country_code, s.device_type, s.browser, s.os) for s in new])
         if old:
             self.tx.executemany(
                 "UPDATE sessions SET last_seen = ?, pageviews = ?, events = ?, entry_path = ?, exit_path = ? "
-                "WHERE id = ?",
-                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.id) for s in old])
+                "WHERE num = ?",
+                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.num) for s in old])
         for s in new:
             s.is_new = False

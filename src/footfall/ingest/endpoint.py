@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -115,7 +114,7 @@ class Collector:
                 self.drops[("" if reason == "unknown_site" else event.site_id, reason)] += 1
                 outcome.append(reason)
         if kept:
-            await asyncio.wrap_future(self.store.submit(functools.partial(self.writer, events=kept)))
+            await asyncio.wrap_future(self.store.submit_merged(self.writer.merge, kept))
         return accepted(request, outcome, single)
 
 

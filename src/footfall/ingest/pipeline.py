@@ -65,6 +65,8 @@ def drop_opted_out(c: Candidate) -> str | None:
 
 
 def put_request(c: Candidate) -> None:
+    assert c.site is not None
+    c.event.site_num = c.site.num
     c.event.user_agent = c.request.user_agent[:512]
     c.event.ip = c.request.ip
     return None

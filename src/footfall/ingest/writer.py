@@ -17,7 +17,7 @@ from footfall.model import Event
 from footfall.store.base import Tx, dumps
 
 EVENT_COLUMNS = (
-    "request_id", "site_id", "visitor_id", "session_id", "ts", "type", "name", "href", "hostname", "path",
+    "request_id", "site_num", "visitor_num", "session_num", "ts", "type", "name", "href", "hostname", "path",
     "title", "referrer", "referrer_source", "channel", "params", "click_ids", "viewport_width",
     "viewport_height", "screen_width", "screen_height", "language", "timezone", "user_agent", "ip", "browser",
     "browser_version", "os", "os_version", "device_type", "device_vendor", "device_model", "country_code",
@@ -44,16 +44,24 @@ class EventWriter:
         self.signer = signer
         self.idle_ms = idle_ms
 
+    def merge(self, tx: Tx, groups: list[list[Event]]) -> list[list[Event]]:
+        """Several requests' events identified and written together (see `Job.merged`)."""
+        self(tx, [e for group in groups for e in group])
+        return groups
+
     def __call__(self, tx: Tx, events: Sequence[Event]) -> Sequence[Event]:
         keys = [visitor_key(e, self.signer) for e in events]
         tx.lock(lock_key(e.site_id, k) for e, k in zip(events, keys, strict=True) if k)
         visitors = VisitorResolver(tx, self.signer)
         for site_id in {e.site_id for e in events}:
             visitors.preload(site_id, [k for e, k in zip(events, keys, strict=True) if k and e.site_id == site_id])
-        sessions = SessionAssigner(tx, self.idle_ms)
+        sessions = SessionAssigner(tx, self.idle_ms, expected=len(events))
         sessions.preload(list(visitors.by_id.values()))
-        for event, key in zip(events, keys, strict=True):
-            sessions.assign(visitors.resolve(event, key), event)
+        resolved = [visitors.resolve(event, key) for event, key in zip(events, keys, strict=True)]
+        visitors.number_new()
+        for event, visitor in zip(events, resolved, strict=True):
+            sessions.assign(visitor, event)
+            event.visitor_num = visitor.num  # type: ignore[assignment]
         visitors.flush()
         sessions.flush()
         tx.executemany(INSERT_EVENT, [event_row(e) for e in events])

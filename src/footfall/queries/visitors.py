@@ -32,16 +32,16 @@ def visitor_view(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -
     visitor = find_visitor(tx, signer, site_id, visitor_id)
     if visitor is None:
         return None
-    key = (site_id, visitor["id"])
-    latest = tx.one("SELECT * FROM events WHERE site_id = ? AND visitor_id = ? AND type = 'pageview' "
-                    "ORDER BY ts DESC, id DESC LIMIT 1", key)
+    num = visitor["num"]
+    latest = tx.one("SELECT * FROM events WHERE visitor_num = ? AND type = 'pageview' "
+                    "ORDER BY ts DESC, id DESC LIMIT 1", (num,))
     if latest is None:
         return None
-    pages = tx.all("SELECT hostname, path, ts FROM events WHERE site_id = ? AND visitor_id = ? "
-                   "AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT ?", (*key, MAX_PAGES))
-    goals = tx.all("SELECT name, ts, extra FROM events WHERE site_id = ? AND visitor_id = ? AND type = 'custom' "
-                   "ORDER BY ts, id", key)
-    session = tx.one("SELECT * FROM sessions WHERE id = ?", (visitor["last_session_id"],))
+    pages = tx.all("SELECT hostname, path, ts FROM events WHERE visitor_num = ? "
+                   "AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT ?", (num, MAX_PAGES))
+    goals = tx.all("SELECT name, ts, extra FROM events WHERE visitor_num = ? AND type = 'custom' "
+                   "ORDER BY ts, id", (num,))
+    session = tx.one("SELECT * FROM sessions WHERE num = ?", (visitor["last_session_num"],))
     return VisitorView(visitor, latest, session, list(reversed(pages)), goals)
 
 

@@ -31,6 +31,9 @@ class Tx(Protocol):
     def lock(self, keys: Iterable[str]) -> None:
         """Serialise writers touching the same keys (no-op with one writer)."""
 
+    def allocate(self, table: str, n: int) -> list[int]:
+        """`n` fresh values for `table.num`, to insert rows that others reference in the same job."""
+
 
 class Store(Protocol):
     dialect: str
@@ -38,6 +41,7 @@ class Store(Protocol):
     def read(self, fn: Callable[[Tx], T]) -> T: ...
     def write(self, fn: Callable[[Tx], T]) -> T: ...
     def submit(self, fn: Callable[[Tx], T]) -> Future[T]: ...
+    def submit_merged(self, merge: Merge, payload: Any) -> Future[Any]: ...
     def stats(self) -> dict[str, int]: ...
     def close(self) -> None: ...
 
@@ -55,14 +59,44 @@ def loads(value: str | None) -> Any:
     return _decoder.decode(value) if value else {}
 
 
+Merge = Callable[[Tx, list[Any]], list[Any]]
+
+
 class Job:
-    """A function queued for the writer, with the future its caller waits on."""
+    """A function queued for the writer, with the future its caller waits on.
 
-    __slots__ = ("fn", "future")
+    A job made with `merge` carries a payload; consecutive jobs with the same merge
+    function run as one call, `merge(tx, [payload, ...])`, which returns one result
+    per payload (the collect path identifies and writes a whole group at once).
+    """
 
-    def __init__(self, fn: Callable[[Tx], Any]) -> None:
+    __slots__ = ("fn", "future", "merge", "payload")
+
+    def __init__(self, fn: Callable[[Tx], Any], merge: Merge | None = None, payload: Any = None) -> None:
         self.fn = fn
+        self.merge = merge
+        self.payload = payload
         self.future: Future[Any] = Future()
+
+    @classmethod
+    def merged(cls, merge: Merge, payload: Any) -> Job:
+        return cls(lambda tx: merge(tx, [payload])[0], merge, payload)
+
+
+def _run_jobs(tx: Any, jobs: list[Job]) -> list[Any]:
+    results: list[Any] = []
+    i = 0
+    while i < len(jobs):
+        merge = jobs[i].merge
+        j = i + 1
+        while merge is not None and j < len(jobs) and jobs[j].merge == merge:  # bound methods: ==, not is
+            j += 1
+        if merge is None:
+            results.append(jobs[i].fn(tx))
+        else:
+            results.extend(merge(tx, [job.payload for job in jobs[i:j]]))
+        i = j
+    return results
 
 
 def run_batch(tx_factory: Callable[[], Any], jobs: list[Job], begin: Callable[[Any], None],
@@ -76,8 +110,7 @@ def run_batch(tx_factory: Callable[[], Any], jobs: list[Job], begin: Callable[[A
     results: list[Any] = []
     try:
         begin(tx)
-        for job in jobs:
-            results.append(job.fn(tx))
+        results = _run_jobs(tx, jobs)
         commit(tx)
     except Exception:
         rollback(tx)

@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from footfall.store.base import Job, Row, StoppedError, WriterThread, run_batch
+from footfall.store.base import Job, Merge, Row, StoppedError, WriterThread, run_batch
 from footfall.store.migrate import migrate
 
 T = TypeVar("T")
@@ -53,6 +53,10 @@ class PostgresTx:
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.conn.execute(translate(sql), params).fetchall()
+
+    def allocate(self, table: str, n: int) -> list[int]:
+        rows = self.conn.execute(f"SELECT nextval('{table}_num_seq') AS n FROM generate_series(1, %s)", (n,))
+        return [r["n"] for r in rows.fetchall()]
 
     def lock(self, keys: Iterable[str]) -> None:
         for ident in sorted({lock_id(k) for k in keys}):
@@ -91,6 +95,14 @@ class PostgresStore:
         if self._closed:
             raise StoppedError("store is closed")
         job = Job(fn)
+        self._jobs.put(job)
+        return job.future
+
+    def submit_merged(self, merge: Merge, payload: Any) -> Future[Any]:
+        """Queue a payload for `merge`; neighbours in the queue are merged into one call."""
+        if self._closed:
+            raise StoppedError("store is closed")
+        job = Job.merged(merge, payload)
         self._jobs.put(job)
         return job.future
 

@@ -9,7 +9,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from footfall.store.base import Job, Row, StoppedError, WriterThread, run_batch
+from footfall.store.base import Job, Merge, Row, StoppedError, WriterThread, run_batch
 from footfall.store.migrate import migrate
 
 T = TypeVar("T")
@@ -24,6 +24,7 @@ class SQLiteTx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._next: dict[str, int] = {}  # nums handed out but perhaps not inserted yet
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(sql, params)
@@ -40,6 +41,15 @@ class SQLiteTx:
 
     def lock(self, keys: Iterable[str]) -> None:
         """One writer thread already serialises every write."""
+
+    def allocate(self, table: str, n: int) -> list[int]:
+        """Safe because the caller holds SQLite's write lock (BEGIN IMMEDIATE) until it commits."""
+        start = self._next.get(table)
+        if start is None:  # once per transaction; after that the counter here is ahead of the table
+            top = self.conn.execute(f"SELECT COALESCE(MAX(num), 0) AS n FROM {table}").fetchone()
+            start = int(top["n"]) + 1
+        self._next[table] = start + n
+        return list(range(start, start + n))
 
 
 def connect(path: Path, synchronous: str) -> sqlite3.Connection:
@@ -80,6 +90,14 @@ class SQLiteStore:
         if self._closed:
             raise StoppedError("store is closed")
         job = Job(fn)
+        self._jobs.put(job)
+        return job.future
+
+    def submit_merged(self, merge: Merge, payload: Any) -> Future[Any]:
+        """Queue a payload for `merge`; neighbours in the queue are merged into one call."""
+        if self._closed:
+            raise StoppedError("store is closed")
+        job = Job.merged(merge, payload)
         self._jobs.put(job)
         return job.future
 

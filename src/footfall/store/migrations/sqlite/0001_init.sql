@@ -11,8 +11,11 @@ CREATE TABLE accounts (
   created_at INTEGER NOT NULL
 );
 
+-- Public ids are TEXT; rows refer to each other by INTEGER `num` keys, which keep
+-- the hot indexes (events by visitor, events by site and time) small and fast.
 CREATE TABLE sites (
-  id TEXT PRIMARY KEY,
+  num INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   account_id TEXT NOT NULL REFERENCES accounts(id),
   domain TEXT NOT NULL,
   allowed_hostnames TEXT NOT NULL DEFAULT '[]',
@@ -35,7 +38,8 @@ CREATE TABLE api_keys (
 );
 
 CREATE TABLE visitors (
-  id TEXT PRIMARY KEY,
+  num INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   site_id TEXT NOT NULL REFERENCES sites(id),
   client_key TEXT,
   created_at INTEGER NOT NULL,
@@ -45,14 +49,15 @@ CREATE TABLE visitors (
   pageview_count INTEGER NOT NULL DEFAULT 0,
   first_params TEXT NOT NULL DEFAULT '{}',
   first_click_ids TEXT NOT NULL DEFAULT '{}',
-  last_session_id TEXT,
+  last_session_num INTEGER,
   UNIQUE (site_id, client_key)
 );
 
 CREATE TABLE sessions (
-  id TEXT PRIMARY KEY,
-  site_id TEXT NOT NULL REFERENCES sites(id),
-  visitor_id TEXT NOT NULL REFERENCES visitors(id),
+  num INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  site_num INTEGER NOT NULL REFERENCES sites(num),
+  visitor_num INTEGER NOT NULL REFERENCES visitors(num),
   started_at INTEGER NOT NULL,
   last_seen INTEGER NOT NULL,
   pageviews INTEGER NOT NULL DEFAULT 0,
@@ -72,15 +77,15 @@ CREATE TABLE sessions (
   browser TEXT,
   os TEXT
 );
-CREATE INDEX sessions_site_started ON sessions (site_id, started_at);
-CREATE INDEX sessions_visitor ON sessions (visitor_id, started_at);
+CREATE INDEX sessions_site_started ON sessions (site_num, started_at);
+CREATE INDEX sessions_visitor ON sessions (visitor_num, started_at);
 
 CREATE TABLE events (
   id INTEGER PRIMARY KEY,
-  request_id TEXT NOT NULL UNIQUE,
-  site_id TEXT NOT NULL,
-  visitor_id TEXT NOT NULL,
-  session_id TEXT NOT NULL,
+  request_id TEXT NOT NULL, -- `<ts>.<6 chars>`: found through events_site_ts with the ms part
+  site_num INTEGER NOT NULL,
+  visitor_num INTEGER NOT NULL,
+  session_num INTEGER NOT NULL,
   ts INTEGER NOT NULL,
   type TEXT NOT NULL,
   name TEXT,
@@ -119,8 +124,8 @@ CREATE TABLE events (
   accuracy_radius INTEGER,
   extra TEXT NOT NULL DEFAULT '{}'
 );
-CREATE INDEX events_visitor_ts ON events (site_id, visitor_id, ts);
-CREATE INDEX events_site_ts ON events (site_id, ts);
+CREATE INDEX events_visitor_ts ON events (visitor_num, ts);
+CREATE INDEX events_site_ts ON events (site_num, ts);
 
 CREATE TABLE drop_counts (
   site_id TEXT NOT NULL,
