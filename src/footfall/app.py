@@ -22,10 +22,12 @@ from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.clock import Clock, SystemClock
 from footfall.enrich.geo import GeoLookup
 from footfall.ids import VisitorSigner
-from footfall.ingest.endpoint import Collector
+from footfall.ingest.endpoint import Collector, EventSink
+from footfall.ingest.writer_process import EventWriterProcess
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
 from footfall.jobs import flush_drops, run_periodically
+from footfall.model import Event
 from footfall.settings import Settings
 from footfall.store import instance_secret, open_store
 from footfall.store.base import Store
@@ -40,6 +42,7 @@ class Components:
     store: Store
     clock: Clock
     signer: VisitorSigner
+    secret: bytes
     geo: GeoLookup
     drops: Counter[tuple[str, str]]
 
@@ -55,31 +58,51 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     store = open_store(settings)
     secret = settings.secret_key or instance_secret(store, "visitor_signing_key")
     return Components(settings=settings, store=store, clock=clock or SystemClock(),
-                      signer=VisitorSigner(secret.encode()), geo=GeoLookup(geo_paths(settings)), drops=Counter())
+                      signer=VisitorSigner(secret.encode()), secret=secret.encode(), geo=GeoLookup(geo_paths(settings)), drops=Counter())
+
+
+def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
+    """Where accepted events go: a writer process on SQLite, the store's writer otherwise."""
+    idle_ms = c.settings.session_idle_minutes * 60_000
+    if c.store.dialect == "sqlite" and c.settings.sqlite_writer_process:
+        path = c.store.path  # type: ignore[attr-defined]
+        process = EventWriterProcess(path, c.settings.sqlite_synchronous, c.secret, idle_ms)
+        return process.write, process
+    writer = EventWriter(c.signer, idle_ms)
+
+    async def through_store(events: list[Event]) -> list[Event]:
+        return await asyncio.wrap_future(c.store.submit_merged(writer.merge, events))
+
+    return through_store, None
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     c = build(settings, clock)
+    sink, writer_process = event_sink(c)
     collector = Collector(
-        store=c.store, sites=SiteCache(c.store), geo=c.geo, clock=c.clock,
-        writer=EventWriter(c.signer, settings.session_idle_minutes * 60_000),
+        store=c.store, sites=SiteCache(c.store), geo=c.geo, clock=c.clock, sink=sink,
         proxies=tuple(settings.trusted_proxies), max_body=settings.max_body_bytes,
         max_batch=settings.max_batch_events, drops=c.drops)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if writer_process is not None:
+            await writer_process.start()
         task = asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))
         try:
             yield
         finally:
             task.cancel()
             await asyncio.to_thread(flush_drops, c.store, c.drops, c.clock)
+            if writer_process is not None:
+                await writer_process.close()
             c.store.close()
             c.geo.close()
 
     app = FastAPI(title="footfall", version=__version__, lifespan=lifespan,
                   description="Self-hosted website visitor identification.")
     app.state.components = c
+    app.state.writer_process = writer_process
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(tracker_routes())
     app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))

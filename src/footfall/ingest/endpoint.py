@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import msgspec
@@ -23,10 +24,12 @@ from footfall.enrich.geo import GeoLookup
 from footfall.ingest import pipeline
 from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
 from footfall.ingest.sites import SiteCache
-from footfall.ingest.writer import EventWriter
+from footfall.ingest.writer_process import WriterGone
 from footfall.model import Event
 from footfall.net import Network, client_ip
 from footfall.store.base import Store
+
+EventSink = Callable[[list[Event]], Awaitable[list[Event]]]
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 DROP_HEADER = "x-footfall-dropped"
@@ -43,7 +46,7 @@ class Collector:
     sites: SiteCache
     geo: GeoLookup
     clock: Clock
-    writer: EventWriter
+    sink: EventSink  # identifies and writes events; returns after the commit
     proxies: tuple[Network, ...]
     max_body: int
     max_batch: int
@@ -114,7 +117,10 @@ class Collector:
                 self.drops[("" if reason == "unknown_site" else event.site_id, reason)] += 1
                 outcome.append(reason)
         if kept:
-            await asyncio.wrap_future(self.store.submit_merged(self.writer.merge, kept))
+            try:
+                await self.sink(kept)
+            except WriterGone:
+                return error(request, 503, "the event writer restarted; nothing was stored, send again")
         return accepted(request, outcome, single)
 
 
