@@ -23,7 +23,7 @@ from footfall.clock import Clock, SystemClock
 from footfall.enrich.geo import GeoLookup
 from footfall.ids import VisitorSigner
 from footfall.ingest.endpoint import Collector, EventSink
-from footfall.ingest.writer_process import EventWriterProcess
+from footfall.ingest.writer_process import EventWriterProcess, Start
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
 from footfall.jobs import flush_drops, run_periodically
@@ -62,11 +62,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
 
 
 def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
-    """Where accepted events go: a writer process on SQLite, the store's writer otherwise."""
+    """Where accepted events go: a writer process (default), or the store's writer thread."""
     idle_ms = c.settings.session_idle_minutes * 60_000
-    if c.store.dialect == "sqlite" and c.settings.sqlite_writer_process:
-        path = c.store.path  # type: ignore[attr-defined]
-        process = EventWriterProcess(path, c.settings.sqlite_synchronous, c.secret, idle_ms)
+    if c.settings.writer_process:
+        path = str(getattr(c.store, "path", ""))
+        process = EventWriterProcess(Start(c.settings.database_url if c.settings.uses_postgres else "", path,
+                                           c.settings.sqlite_synchronous, c.secret, idle_ms))
         return process.write, process
     writer = EventWriter(c.signer, idle_ms)
 

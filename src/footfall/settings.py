@@ -57,7 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_idle_minutes", 30, "Minutes of inactivity after which a visitor's next event starts a new session.", int),
     Setting("commit_window_ms", 2.0, "SQLite group commit: how long the writer waits for more events before committing a lone one.", float),
     Setting("sqlite_synchronous", "FULL", "SQLite PRAGMA synchronous (FULL survives power loss; NORMAL only process crashes).", str.upper),
-    Setting("sqlite_writer_process", True, "SQLite: identify and write events in a process of their own (false: the store's writer thread).", _bool),
+    Setting("writer_process", True, "Identify and write events in a process of their own (false: in the store's writer thread).", _bool),
     Setting("read_pool_size", 4, "Read connections kept open (SQLite) or the pool maximum (PostgreSQL).", int),
     Setting("benchmark_routes", False, "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.", _bool),
     Setting("log_level", "info", "Log level for the server (debug, info, warning, error)."),

@@ -1,4 +1,4 @@
-"""SQLite's event writer process: restarts after dying; the thread path is the same contract."""
+"""The event writer process: restarts after dying; the thread path keeps the same contract."""
 
 from __future__ import annotations
 
@@ -6,22 +6,13 @@ import os
 import signal
 import time
 
-import pytest
-
 from footfall.settings import Settings
 from tests.support.collect import EVENTS, event, post
 from tests.support.servers import AppServer
 
 
-@pytest.fixture
-def sqlite_settings(tmp_path) -> Settings:
-    from tests.support.geo_dbs import TRUSTED
-
-    return Settings.from_env({}, data_dir=str(tmp_path / "data"), trusted_proxies=TRUSTED)
-
-
-def test_a_killed_writer_is_replaced_and_nothing_acknowledged_is_lost(sqlite_settings: Settings) -> None:
-    with AppServer(sqlite_settings) as server:
+def test_a_killed_writer_is_replaced_and_nothing_acknowledged_is_lost(settings: Settings) -> None:
+    with AppServer(settings) as server:
         site, _ = server.add_site("example.com")
         assert post(server.url, event(site, "https://example.com/before")).status_code == 202
         proc = server.app.state.writer_process._proc
@@ -39,8 +30,8 @@ def test_a_killed_writer_is_replaced_and_nothing_acknowledged_is_lost(sqlite_set
         assert paths == {"/before", "/after"}
 
 
-def test_the_writer_thread_path_keeps_the_same_contract(sqlite_settings: Settings) -> None:
-    with AppServer(sqlite_settings.replace(sqlite_writer_process=False)) as server:
+def test_the_writer_thread_path_keeps_the_same_contract(settings: Settings) -> None:
+    with AppServer(settings.replace(writer_process=False)) as server:
         assert server.app.state.writer_process is None
         site, _ = server.add_site("example.com")
         first = post(server.url, event(site)).json()

@@ -1,4 +1,4 @@
-"""On SQLite, events are identified and written by a process of their own.
+"""Events are identified and written by a process of their own (SQLite and PostgreSQL).
 
 Why a process and not the store's writer thread: measured, a writer thread shares
 the GIL with the event loop, and under load each of its many short SQLite calls
@@ -39,8 +39,9 @@ class WriterGone(RuntimeError):
 
 
 class Start(msgspec.Struct, array_like=True):
-    """The first frame: what the child needs (sent on stdin, so the secret is not on a command line)."""
+    """The first frame: what the child needs (sent on stdin, so secrets are not on a command line)."""
 
+    database_url: str  # PostgreSQL; empty for SQLite at `path`
     path: str
     synchronous: str
     secret: bytes
@@ -104,8 +105,8 @@ class EventWriterProcess:
     group in one frame. No threads and no locks on this side.
     """
 
-    def __init__(self, path: Path, synchronous: str, secret: bytes, idle_ms: int) -> None:
-        self._start_frame = msgspec.msgpack.encode(Start(str(path), synchronous, secret, idle_ms))
+    def __init__(self, start: Start) -> None:
+        self._start_frame = msgspec.msgpack.encode(start)
         self._pending: dict[int, tuple[asyncio.Future[list[Event]], list[Event]]] = {}
         self._outbox: list[Request] = []
         self._counter = 0
@@ -188,11 +189,9 @@ class EventWriterProcess:
 
 def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
     """The child: read requests, write each group in one transaction, answer after the commit."""
-    from footfall.store.sqlite import SQLiteTx, connect
-
     frames = Frames(stdin_fd)
     start = msgspec.msgpack.decode(frames.read(), type=Start)  # type: ignore[arg-type]
-    db = connect(Path(start.path), start.synchronous)
+    db = _connect(start)
     writer = EventWriter(VisitorSigner(start.secret), start.idle_ms)
     decode = msgspec.msgpack.Decoder(list[Request]).decode
     encode = msgspec.msgpack.Encoder().encode
@@ -204,28 +203,50 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
         except EOFError:
             db.close()
             return
-        write_frame(stdout, encode(_write_group(db, SQLiteTx, writer, group)))
+        write_frame(stdout, encode(_write_group(db, writer, group)))
 
 
-def _write_group(db: Any, tx_type: Any, writer: EventWriter, group: list[Request]) -> list[Reply]:
+class _Db:
+    """One connection with its dialect's Tx and transaction statements."""
+
+    def __init__(self, conn: Any, tx_type: Any, begin: Any, commit: Any, rollback: Any) -> None:
+        self.conn, self.tx_type, self.begin, self.commit, self.rollback = conn, tx_type, begin, commit, rollback
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _connect(start: Start) -> _Db:
+    if start.database_url:
+        from footfall.store import postgres
+
+        conn = postgres.connect(start.database_url)
+        return _Db(conn, postgres.PostgresTx, postgres._begin, postgres._commit, postgres._rollback)
+    from footfall.store import sqlite
+
+    conn = sqlite.connect(Path(start.path), start.synchronous)
+    return _Db(conn, sqlite.SQLiteTx, sqlite._begin, sqlite._commit, sqlite._rollback)
+
+
+def _write_group(db: _Db, writer: EventWriter, group: list[Request]) -> list[Reply]:
+    tx = db.tx_type(db.conn)
     try:
-        db.execute("BEGIN IMMEDIATE")
-        writer.merge(tx_type(db), [r.events for r in group])
-        db.execute("COMMIT")
+        db.begin(tx)
+        writer.merge(tx, [r.events for r in group])
+        db.commit(tx)
         return [_ok(r) for r in group]
     except Exception:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
+        db.rollback(tx)
     replies = []
     for request in group:  # one bad request never takes its group down
+        tx = db.tx_type(db.conn)
         try:
-            db.execute("BEGIN IMMEDIATE")
-            writer(tx_type(db), request.events)
-            db.execute("COMMIT")
+            db.begin(tx)
+            writer(tx, request.events)
+            db.commit(tx)
             replies.append(_ok(request))
         except Exception as exc:  # noqa: BLE001 - reported to the waiting request
-            if db.in_transaction:
-                db.execute("ROLLBACK")
+            db.rollback(tx)
             replies.append(Reply(request.id, False, error=f"{type(exc).__name__}: {exc}"))
     return replies
 

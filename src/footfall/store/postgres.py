@@ -63,6 +63,11 @@ class PostgresTx:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (ident,))
 
 
+def connect(url: str) -> psycopg.Connection[Any]:
+    """A writer connection: dict rows, transactions begun and ended explicitly."""
+    return psycopg.connect(url, row_factory=dict_row, autocommit=True)
+
+
 class PostgresStore:
     dialect = "postgres"
 
@@ -84,7 +89,7 @@ class PostgresStore:
             w.start()
 
     def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.url, row_factory=dict_row, autocommit=True)
+        return connect(self.url)
 
     def _process(self, conn: psycopg.Connection[Any], jobs: list[Job]) -> None:
         if conn.closed or conn.broken:
