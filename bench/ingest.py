@@ -1,12 +1,13 @@
 """Ingest benchmark: the real server, realistic events, against a do-nothing endpoint in the same run.
 
-    python bench/ingest.py [--seconds 10] [--backends sqlite,postgres]
+    python bench/ingest.py [--seconds 5] [--rounds 3] [--backends sqlite,postgres]
 
 Starts `python -m footfall serve` (one worker) per backend, then drives, with the
 same load generator: POST /_bench/noop (reads the body, answers 202), single
 events on POST /api/events, and batches of 500 on POST /api/events/batch.
 Payloads vary: distinct and returning visitors, real user agents, client IPs
-through a trusted X-Forwarded-For, pages, referrers and campaigns.
+through a trusted X-Forwarded-For, pages, referrers and campaigns. The three
+loads run in interleaved rounds and each row shows the median round.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import encode, run  # noqa: E402
+from bench.loadgen import Result, encode, run  # noqa: E402
 from footfall.settings import Settings  # noqa: E402
 from footfall.store import open_store  # noqa: E402
 from tests.support.servers import ServerProcess, add_site  # noqa: E402
@@ -94,7 +95,14 @@ def fresh_database(backend: str, workdir: Path) -> Settings:
     return Settings.from_env({}, data_dir=str(workdir / "pg"), database_url=PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
 
 
-def bench_backend(backend: str, seconds: float, connections: int, workdir: Path) -> list[dict[str, object]]:
+def drop_database(settings: Settings) -> None:
+    if settings.uses_postgres:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {settings.database_url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def bench_backend(backend: str, seconds: float, connections: int, rounds: int,
+                  workdir: Path) -> list[dict[str, object]]:
     settings = fresh_database(backend, workdir)
     store = open_store(settings)
     site, _ = add_site(store, "example.com", int(time.time() * 1000))
@@ -106,21 +114,28 @@ def bench_backend(backend: str, seconds: float, connections: int, workdir: Path)
     singles = requests_for(site, "/api/events", 1, 20_000)
     noops = [r.replace(b"POST /api/events ", b"POST /_bench/noop ", 1) for r in singles]
     batches = requests_for(site, "/api/events/batch", 500, 40)
-    rows: list[dict[str, object]] = []
+    phases = (("do-nothing endpoint", noops, connections, 1),
+              ("POST /api/events (1 event)", singles, connections, 1),
+              ("POST /api/events/batch (500)", batches, 4, 500))
+    results: dict[str, list[Result]] = {name: [] for name, *_ in phases}
     try:
         run("127.0.0.1", server.port, noops, connections, 2)  # warm-up
         run("127.0.0.1", server.port, singles, connections, 2)
-        for name, reqs, conns, per in (("do-nothing endpoint", noops, connections, 1),
-                                       ("POST /api/events (1 event)", singles, connections, 1),
-                                       ("POST /api/events/batch (500)", batches, 4, 500)):
-            result = run("127.0.0.1", server.port, reqs, conns, seconds)
-            bad = {s: n for s, n in result.statuses.items() if s != 202}
-            if bad:
-                raise SystemExit(f"{backend} {name}: unexpected statuses {bad}; see {workdir}/{backend}.log")
-            rows.append({"backend": backend, "endpoint": name, "rps": result.rps, "events": result.rps * per,
-                         "p50": result.p50, "p99": result.pct(0.99)})
+        for _ in range(rounds):  # interleaved, so drift in the machine's speed hits all alike
+            for name, reqs, conns, _per in phases:
+                result = run("127.0.0.1", server.port, reqs, conns, seconds)
+                bad = {s: n for s, n in result.statuses.items() if s != 202}
+                if bad:
+                    raise SystemExit(f"{backend} {name}: unexpected statuses {bad}; see {workdir}/{backend}.log")
+                results[name].append(result)
     finally:
         server.stop()
+        drop_database(settings)
+    rows: list[dict[str, object]] = []
+    for name, _reqs, _conns, per in phases:
+        median = sorted(results[name], key=lambda r: r.rps)[len(results[name]) // 2]
+        rows.append({"backend": backend, "endpoint": name, "rps": median.rps, "events": median.rps * per,
+                     "p50": median.p50, "p99": median.pct(0.99)})
     baseline = float(rows[0]["rps"])  # type: ignore[arg-type]
     for row in rows:
         row["ratio"] = float(row["rps"]) / baseline  # type: ignore[arg-type]
@@ -129,14 +144,15 @@ def bench_backend(backend: str, seconds: float, connections: int, workdir: Path)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=5, help="length of each measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is shown")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            rows += bench_backend(backend, args.seconds, args.connections, Path(tmp))
+            rows += bench_backend(backend, args.seconds, args.connections, args.rounds, Path(tmp))
     print(f"\n| backend | endpoint | requests/s | events/s | p50 ms | p99 ms | req/s vs do-nothing |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
