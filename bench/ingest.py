@@ -27,10 +27,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.servers import ServerProcess, add_site  # noqa: E402
+
 from bench.loadgen import Result, encode, run  # noqa: E402
 from footfall.settings import Settings  # noqa: E402
 from footfall.store import open_store  # noqa: E402
-from tests.support.servers import ServerProcess, add_site  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SHARED_CITY = ROOT.parent / "shared" / "data" / "maxmind-test" / "GeoLite2-City-Test.mmdb"
@@ -47,11 +48,28 @@ USER_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:126.0) Gecko/20100101 Firefox/126.0",
 ]
 PAGES = ["/", "/pricing", "/docs", "/blog", "/about", "/signup", "/login", "/features", "/changelog", "/contact"] + [
-    f"/blog/post-{i}" for i in range(40)]
-REFERRERS = [None, None, None, "https://www.google.com/", "https://t.co/x", "https://news.ycombinator.com/",
-             "https://www.linkedin.com/", "https://blog.example.org/post", "https://duckduckgo.com/"]
-CAMPAIGNS = ["", "", "", "", "?utm_source=newsletter&utm_medium=email&utm_campaign=nov",
-             "?utm_source=google&utm_medium=cpc&gclid=abc123", "?ref=producthunt"]
+    f"/blog/post-{i}" for i in range(40)
+]
+REFERRERS = [
+    None,
+    None,
+    None,
+    "https://www.google.com/",
+    "https://t.co/x",
+    "https://news.ycombinator.com/",
+    "https://www.linkedin.com/",
+    "https://blog.example.org/post",
+    "https://duckduckgo.com/",
+]
+CAMPAIGNS = [
+    "",
+    "",
+    "",
+    "",
+    "?utm_source=newsletter&utm_medium=email&utm_campaign=nov",
+    "?utm_source=google&utm_medium=cpc&gclid=abc123",
+    "?ref=producthunt",
+]
 
 
 def random_ip(rng: random.Random) -> str:
@@ -63,11 +81,16 @@ def random_ip(rng: random.Random) -> str:
 def make_event(rng: random.Random, site: str, visitors: list[str]) -> dict[str, object]:
     returning = rng.random() < 0.6
     return {
-        "websiteId": site, "domain": "example.com", "type": "pageview",
+        "websiteId": site,
+        "domain": "example.com",
+        "type": "pageview",
         "href": "https://example.com" + rng.choice(PAGES) + rng.choice(CAMPAIGNS),
-        "referrer": rng.choice(REFERRERS), "visitorId": rng.choice(visitors) if returning else None,
+        "referrer": rng.choice(REFERRERS),
+        "visitorId": rng.choice(visitors) if returning else None,
         "viewport": {"width": rng.choice([390, 768, 1280, 1440, 1920]), "height": rng.choice([700, 800, 900])},
-        "screenWidth": 1920, "screenHeight": 1080, "language": rng.choice(["en-US", "en-GB", "de-DE", "fr-FR"]),
+        "screenWidth": 1920,
+        "screenHeight": 1080,
+        "language": rng.choice(["en-US", "en-GB", "de-DE", "fr-FR"]),
         "timezone": rng.choice(["Europe/London", "America/New_York", "Europe/Berlin"]),
     }
 
@@ -101,22 +124,30 @@ def drop_database(settings: Settings) -> None:
             conn.execute(f"DROP DATABASE IF EXISTS {settings.database_url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
-def bench_backend(backend: str, seconds: float, connections: int, rounds: int,
-                  workdir: Path) -> list[dict[str, object]]:
+def bench_backend(
+    backend: str, seconds: float, connections: int, rounds: int, workdir: Path
+) -> list[dict[str, object]]:
     settings = fresh_database(backend, workdir)
     store = open_store(settings)
     site, _ = add_site(store, "example.com", int(time.time() * 1000))
     store.close()
-    env = {"FOOTFALL_DATA_DIR": settings.data_dir, "FOOTFALL_DATABASE_URL": settings.database_url,
-           "FOOTFALL_BENCHMARK_ROUTES": "true", "FOOTFALL_TRUSTED_PROXIES": "127.0.0.1",
-           "FOOTFALL_WORKERS": "1", "FOOTFALL_GEOIP_CITY": str(SHARED_CITY) if SHARED_CITY.exists() else ""}
+    env = {
+        "FOOTFALL_DATA_DIR": settings.data_dir,
+        "FOOTFALL_DATABASE_URL": settings.database_url,
+        "FOOTFALL_BENCHMARK_ROUTES": "true",
+        "FOOTFALL_TRUSTED_PROXIES": "127.0.0.1",
+        "FOOTFALL_WORKERS": "1",
+        "FOOTFALL_GEOIP_CITY": str(SHARED_CITY) if SHARED_CITY.exists() else "",
+    }
     server = ServerProcess(env, log=workdir / f"{backend}.log").start()
     singles = requests_for(site, "/api/events", 1, 20_000)
     noops = [r.replace(b"POST /api/events ", b"POST /_bench/noop ", 1) for r in singles]
     batches = requests_for(site, "/api/events/batch", 500, 40)
-    phases = (("do-nothing endpoint", noops, connections, 1),
-              ("POST /api/events (1 event)", singles, connections, 1),
-              ("POST /api/events/batch (500)", batches, 4, 500))
+    phases = (
+        ("do-nothing endpoint", noops, connections, 1),
+        ("POST /api/events (1 event)", singles, connections, 1),
+        ("POST /api/events/batch (500)", batches, 4, 500),
+    )
     results: dict[str, list[Result]] = {name: [] for name, *_ in phases}
     try:
         run("127.0.0.1", server.port, noops, connections, 2)  # warm-up
@@ -134,8 +165,16 @@ def bench_backend(backend: str, seconds: float, connections: int, rounds: int,
     rows: list[dict[str, object]] = []
     for name, _reqs, _conns, per in phases:
         median = sorted(results[name], key=lambda r: r.rps)[len(results[name]) // 2]
-        rows.append({"backend": backend, "endpoint": name, "rps": median.rps, "events": median.rps * per,
-                     "p50": median.p50, "p99": median.pct(0.99)})
+        rows.append(
+            {
+                "backend": backend,
+                "endpoint": name,
+                "rps": median.rps,
+                "events": median.rps * per,
+                "p50": median.p50,
+                "p99": median.pct(0.99),
+            }
+        )
     baseline = float(rows[0]["rps"])  # type: ignore[arg-type]
     for row in rows:
         row["ratio"] = float(row["rps"]) / baseline  # type: ignore[arg-type]
@@ -153,11 +192,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             rows += bench_backend(backend, args.seconds, args.connections, args.rounds, Path(tmp))
-    print(f"\n| backend | endpoint | requests/s | events/s | p50 ms | p99 ms | req/s vs do-nothing |")
+    print("\n| backend | endpoint | requests/s | events/s | p50 ms | p99 ms | req/s vs do-nothing |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['backend']} | {r['endpoint']} | {r['rps']:,.0f} | {r['events']:,.0f} | {r['p50']:.1f} | "
-              f"{r['p99']:.1f} | {r['ratio']:.0%} |")
+        print(
+            f"| {r['backend']} | {r['endpoint']} | {r['rps']:,.0f} | {r['events']:,.0f} | {r['p50']:.1f} | "
+            f"{r['p99']:.1f} | {r['ratio']:.0%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,12 @@ class Result:
 
 
 def encode(method: str, path: str, host: str, body: bytes, headers: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}",
-             "Content-Type: application/json"] + [f"{k}: {v}" for k, v in headers.items()]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host}",
+        f"Content-Length: {len(body)}",
+        "Content-Type: application/json",
+    ] + [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
@@ -51,8 +55,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _worker(host: str, port: int, requests: Sequence[bytes], start: int, step: int, deadline: float,
-                  latencies: list[float], statuses: dict[int, int]) -> int:
+async def _worker(
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    start: int,
+    step: int,
+    deadline: float,
+    latencies: list[float],
+    statuses: dict[int, int],
+) -> int:
     reader, writer = await asyncio.open_connection(host, port)
     i, done = start, 0
     try:
@@ -74,8 +86,9 @@ async def _run(host: str, port: int, requests: Sequence[bytes], connections: int
     statuses: dict[int, int] = {}
     t0 = time.perf_counter()
     deadline = t0 + seconds
-    counts = await asyncio.gather(*(_worker(host, port, requests, i, connections, deadline, latencies, statuses)
-                                    for i in range(connections)))
+    counts = await asyncio.gather(
+        *(_worker(host, port, requests, i, connections, deadline, latencies, statuses) for i in range(connections))
+    )
     return Result(sum(counts), time.perf_counter() - t0, latencies, statuses)
 
 

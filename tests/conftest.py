@@ -71,16 +71,19 @@ def backend(request: pytest.FixtureRequest) -> str:
 def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """Settings for a fresh store of the parametrised backend."""
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    return Settings.from_env({}, data_dir=str(tmp_path / "data"), database_url=url,
-                             trusted_proxies=geo_dbs.TRUSTED, commit_window_ms=1.0)
+    return Settings.from_env(
+        {}, data_dir=str(tmp_path / "data"), database_url=url, trusted_proxies=geo_dbs.TRUSTED, commit_window_ms=1.0
+    )
 
 
 @pytest.fixture(scope="session")
 def city_dbs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Small city MMDBs in both layouts, built by the tests themselves."""
     folder = tmp_path_factory.mktemp("geo")
-    return {"geoip2": geo_dbs.write_geoip2_city(folder / "geoip2-city.mmdb"),
-            "flat": geo_dbs.write_flat_city(folder / "flat-city.mmdb")}
+    return {
+        "geoip2": geo_dbs.write_geoip2_city(folder / "geoip2-city.mmdb"),
+        "flat": geo_dbs.write_flat_city(folder / "flat-city.mmdb"),
+    }
 
 
 @pytest.fixture

@@ -14,8 +14,11 @@ runner = CliRunner()
 
 
 def run(settings: Settings, *args: str) -> tuple[int, str]:
-    env = {"FOOTFALL_DATA_DIR": settings.data_dir, "FOOTFALL_DATABASE_URL": settings.database_url,
-           "FOOTFALL_PUBLIC_URL": "https://stats.example.net"}
+    env = {
+        "FOOTFALL_DATA_DIR": settings.data_dir,
+        "FOOTFALL_DATABASE_URL": settings.database_url,
+        "FOOTFALL_PUBLIC_URL": "https://stats.example.net",
+    }
     result = runner.invoke(cli, list(args), env=env)
     return result.exit_code, result.output
 
@@ -28,8 +31,10 @@ def test_init_sites_and_keys(settings: Settings) -> None:
 
     code, out = run(settings, "sites", "add", "https://www.Shop.example.com/")
     site_id = re.search(r"Site id: ([0-9a-f]{24})", out).group(1)
-    snippet = (f'<script defer data-website-id="{site_id}" data-domain="shop.example.com" '
-               'src="https://stats.example.net/js/script.js"></script>')
+    snippet = (
+        f'<script defer data-website-id="{site_id}" data-domain="shop.example.com" '
+        'src="https://stats.example.net/js/script.js"></script>'
+    )
     assert code == 0 and snippet in out
     code, listed = run(settings, "sites", "list")
     assert code == 0 and site_id in listed and snippet in listed

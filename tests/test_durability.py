@@ -23,8 +23,11 @@ def post_until_dead(url: str, site: str, prefix: str, acked: list[str], stop: th
             marker = f"{prefix}-{n}"
             n += 1
             try:
-                r = client.post(url + "/api/events", headers={"user-agent": UA_CHROME_MAC},
-                                json={"websiteId": site, "href": f"https://example.com/{marker}"})
+                r = client.post(
+                    url + "/api/events",
+                    headers={"user-agent": UA_CHROME_MAC},
+                    json={"websiteId": site, "href": f"https://example.com/{marker}"},
+                )
             except httpx.HTTPError:
                 return  # the server is gone; whatever was not answered may or may not be stored
             if r.status_code == 202:
@@ -40,8 +43,10 @@ def test_acknowledged_events_survive_sigkill(settings: Settings, tmp_path: Path)
     for kill in range(KILLS):
         server = ServerProcess(env, log=tmp_path / "server.log").start()
         stop = threading.Event()
-        clients = [threading.Thread(target=post_until_dead, args=(server.url, site, f"k{kill}c{i}", acked, stop))
-                   for i in range(CLIENTS)]
+        clients = [
+            threading.Thread(target=post_until_dead, args=(server.url, site, f"k{kill}c{i}", acked, stop))
+            for i in range(CLIENTS)
+        ]
         for c in clients:
             c.start()
         time.sleep(1.5)

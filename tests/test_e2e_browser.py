@@ -16,9 +16,11 @@ pytestmark = pytest.mark.browser
 
 
 def page(server: AppServer, site: str, title: str) -> str:
-    return (f"<!doctype html><html><head><title>{title}</title>"
-            f'<script defer data-website-id="{site}" data-domain="127.0.0.1" data-allow-localhost="true" '
-            f'src="{server.url}/js/script.js"></script></head><body><h1>{title}</h1></body></html>')
+    return (
+        f"<!doctype html><html><head><title>{title}</title>"
+        f'<script defer data-website-id="{site}" data-domain="127.0.0.1" data-allow-localhost="true" '
+        f'src="{server.url}/js/script.js"></script></head><body><h1>{title}</h1></body></html>'
+    )
 
 
 def wait_for(server: AppServer, site: str, count: int, timeout: float = 10) -> list[dict]:
@@ -32,10 +34,15 @@ def wait_for(server: AppServer, site: str, count: int, timeout: float = 10) -> l
 
 def test_page_view_in_chromium_is_stored_and_read_back(server: AppServer, chromium_path: str) -> None:
     site, key = server.add_site("127.0.0.1")
-    with PageServer({"/": page(server, site, "Home"), "/docs": page(server, site, "Docs")}) as pages, \
-            chromium(chromium_path) as browser:
-        context = browser.new_context(user_agent=UA_CHROME_MAC, viewport={"width": 1280, "height": 720},
-                                      extra_http_headers={"x-forwarded-for": LONDON_IP})
+    with (
+        PageServer({"/": page(server, site, "Home"), "/docs": page(server, site, "Docs")}) as pages,
+        chromium(chromium_path) as browser,
+    ):
+        context = browser.new_context(
+            user_agent=UA_CHROME_MAC,
+            viewport={"width": 1280, "height": 720},
+            extra_http_headers={"x-forwarded-for": LONDON_IP},
+        )
         tab = context.new_page()
         tab.goto(pages.url + "/?utm_source=newsletter&utm_medium=email&ref=launch")
         [first] = wait_for(server, site, 1)

@@ -28,7 +28,7 @@ def test_any_single_character_change_fails_verification(position: int, char: str
     vid = SIGNER.new("site")
     if vid[position] in "-" + char:
         return
-    assert not SIGNER.verify("site", vid[:position] + char + vid[position + 1:])
+    assert not SIGNER.verify("site", vid[:position] + char + vid[position + 1 :])
 
 
 def test_random_uuids_do_not_verify() -> None:

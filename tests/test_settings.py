@@ -23,8 +23,13 @@ def test_readme_configuration_table_is_complete_and_current() -> None:
 
 
 def test_environment_is_parsed_and_bad_values_name_the_variable() -> None:
-    s = Settings.from_env({"FOOTFALL_PORT": "9000", "FOOTFALL_BENCHMARK_ROUTES": "yes",
-                           "FOOTFALL_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"})
+    s = Settings.from_env(
+        {
+            "FOOTFALL_PORT": "9000",
+            "FOOTFALL_BENCHMARK_ROUTES": "yes",
+            "FOOTFALL_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
+        }
+    )
     assert s.port == 9000 and s.benchmark_routes is True and len(s.trusted_proxies) == 2
     assert Settings.from_env({}).data_dir == "./footfall-data"
     with pytest.raises(ValueError, match="FOOTFALL_PORT"):
@@ -32,8 +37,11 @@ def test_environment_is_parsed_and_bad_values_name_the_variable() -> None:
 
 
 def test_no_other_module_reads_the_environment() -> None:
-    offenders = [p.name for p in (ROOT / "src" / "footfall").rglob("*.py")
-                 if p.name != "settings.py" and re.search(r"os\.environ|getenv", p.read_text())]
+    offenders = [
+        p.name
+        for p in (ROOT / "src" / "footfall").rglob("*.py")
+        if p.name != "settings.py" and re.search(r"os\.environ|getenv", p.read_text())
+    ]
     assert offenders == []
 
 

@@ -72,8 +72,7 @@ def ensure_account(tx: Tx, name: str, now: int) -> tuple[dict[str, Any], bool]:
     if row:
         return row, False
     account = {"id": secrets.token_hex(12), "name": name, "created_at": now}
-    tx.execute("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
-               (account["id"], account["name"], now))
+    tx.execute("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", (account["id"], account["name"], now))
     return account, True
 
 
@@ -82,21 +81,31 @@ def first_account(tx: Tx) -> dict[str, Any] | None:
 
 
 def _site(row: dict[str, Any]) -> Site:
-    return Site(id=row["id"], num=row["num"], account_id=row["account_id"], domain=row["domain"],
-                created_at=row["created_at"], allowed_hostnames=tuple(loads(row["allowed_hostnames"]) or ()),
-                timezone=row["timezone"], settings=loads(row["settings"]))
+    return Site(
+        id=row["id"],
+        num=row["num"],
+        account_id=row["account_id"],
+        domain=row["domain"],
+        created_at=row["created_at"],
+        allowed_hostnames=tuple(loads(row["allowed_hostnames"]) or ()),
+        timezone=row["timezone"],
+        settings=loads(row["settings"]),
+    )
 
 
-def create_site(tx: Tx, account_id: str, domain: str, now: int, *, timezone: str = "UTC",
-                allowed_hostnames: tuple[str, ...] = ()) -> Site:
+def create_site(
+    tx: Tx, account_id: str, domain: str, now: int, *, timezone: str = "UTC", allowed_hostnames: tuple[str, ...] = ()
+) -> Site:
     domain = normalize_domain(domain)
     hosts = tuple(normalize_domain(h) for h in allowed_hostnames)
     if tx.one("SELECT id FROM sites WHERE account_id = ? AND domain = ?", (account_id, domain)):
         raise InvalidInput(f"{domain} is already a site of this account")
     site_id = ids.site_id()
-    tx.execute("INSERT INTO sites (id, account_id, domain, allowed_hostnames, timezone, settings, created_at) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               (site_id, account_id, domain, dumps(list(hosts)), timezone, dumps({}), now))
+    tx.execute(
+        "INSERT INTO sites (id, account_id, domain, allowed_hostnames, timezone, settings, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (site_id, account_id, domain, dumps(list(hosts)), timezone, dumps({}), now),
+    )
     site = get_site(tx, site_id)
     assert site is not None
     return site
@@ -110,8 +119,7 @@ def get_site(tx: Tx, site_id: str) -> Site | None:
 def list_sites(tx: Tx, account_id: str | None = None) -> list[Site]:
     if account_id is None:
         return [_site(r) for r in tx.all("SELECT * FROM sites ORDER BY created_at, id")]
-    return [_site(r) for r in tx.all("SELECT * FROM sites WHERE account_id = ? ORDER BY created_at, id",
-                                     (account_id,))]
+    return [_site(r) for r in tx.all("SELECT * FROM sites WHERE account_id = ? ORDER BY created_at, id", (account_id,))]
 
 
 def update_site_settings(tx: Tx, site_id: str, changes: dict[str, Any]) -> Site:
@@ -125,13 +133,21 @@ def update_site_settings(tx: Tx, site_id: str, changes: dict[str, Any]) -> Site:
 
 
 def _key(row: dict[str, Any]) -> ApiKey:
-    return ApiKey(id=row["id"], account_id=row["account_id"], site_id=row["site_id"], name=row["name"],
-                  prefix=row["prefix"], scopes=tuple(row["scopes"].split()), created_at=row["created_at"],
-                  revoked_at=row["revoked_at"])
+    return ApiKey(
+        id=row["id"],
+        account_id=row["account_id"],
+        site_id=row["site_id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        scopes=tuple(row["scopes"].split()),
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
 
 
-def create_key(tx: Tx, account_id: str, scopes: list[str], now: int, *, site_id: str | None = None,
-               name: str = "") -> tuple[str, ApiKey]:
+def create_key(
+    tx: Tx, account_id: str, scopes: list[str], now: int, *, site_id: str | None = None, name: str = ""
+) -> tuple[str, ApiKey]:
     """Returns (the key in clear, shown once; its record)."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
@@ -142,22 +158,24 @@ def create_key(tx: Tx, account_id: str, scopes: list[str], now: int, *, site_id:
             raise InvalidInput(f"no site {site_id} in this account")
     clear = ids.api_key()
     key_id = secrets.token_hex(8)
-    tx.execute("INSERT INTO api_keys (id, account_id, site_id, name, prefix, key_hash, scopes, created_at) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               (key_id, account_id, site_id, name, clear[:10], ids.hash_key(clear), " ".join(scopes), now))
+    tx.execute(
+        "INSERT INTO api_keys (id, account_id, site_id, name, prefix, key_hash, scopes, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (key_id, account_id, site_id, name, clear[:10], ids.hash_key(clear), " ".join(scopes), now),
+    )
     row = tx.one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
     assert row is not None
     return clear, _key(row)
 
 
 def list_keys(tx: Tx, account_id: str) -> list[ApiKey]:
-    return [_key(r) for r in tx.all("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id",
-                                    (account_id,))]
+    return [
+        _key(r) for r in tx.all("SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id", (account_id,))
+    ]
 
 
 def revoke_key(tx: Tx, account_id: str, key_id: str, now: int) -> ApiKey:
-    row = tx.one("SELECT * FROM api_keys WHERE account_id = ? AND (id = ? OR prefix = ?)",
-                 (account_id, key_id, key_id))
+    row = tx.one("SELECT * FROM api_keys WHERE account_id = ? AND (id = ? OR prefix = ?)", (account_id, key_id, key_id))
     if row is None:
         raise InvalidInput(f"no API key {key_id!r} (give the id or the prefix that `keys list` shows)")
     tx.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (now, row["id"]))

@@ -23,9 +23,9 @@ from footfall.clock import Clock, SystemClock
 from footfall.enrich.geo import GeoLookup
 from footfall.ids import VisitorSigner
 from footfall.ingest.endpoint import Collector, EventSink
-from footfall.ingest.writer_process import EventWriterProcess, Start
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
+from footfall.ingest.writer_process import EventWriterProcess, Start
 from footfall.jobs import flush_drops, run_periodically
 from footfall.model import Event
 from footfall.settings import Settings
@@ -57,8 +57,15 @@ def geo_paths(settings: Settings) -> list[Path]:
 def build(settings: Settings, clock: Clock | None = None) -> Components:
     store = open_store(settings)
     secret = settings.secret_key or instance_secret(store, "visitor_signing_key")
-    return Components(settings=settings, store=store, clock=clock or SystemClock(),
-                      signer=VisitorSigner(secret.encode()), secret=secret.encode(), geo=GeoLookup(geo_paths(settings)), drops=Counter())
+    return Components(
+        settings=settings,
+        store=store,
+        clock=clock or SystemClock(),
+        signer=VisitorSigner(secret.encode()),
+        secret=secret.encode(),
+        geo=GeoLookup(geo_paths(settings)),
+        drops=Counter(),
+    )
 
 
 def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
@@ -66,8 +73,15 @@ def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
     idle_ms = c.settings.session_idle_minutes * 60_000
     if c.settings.writer_process:
         path = str(getattr(c.store, "path", ""))
-        process = EventWriterProcess(Start(c.settings.database_url if c.settings.uses_postgres else "", path,
-                                           c.settings.sqlite_synchronous, c.secret, idle_ms))
+        process = EventWriterProcess(
+            Start(
+                c.settings.database_url if c.settings.uses_postgres else "",
+                path,
+                c.settings.sqlite_synchronous,
+                c.secret,
+                idle_ms,
+            )
+        )
         return process.write, process
     writer = EventWriter(c.signer, idle_ms)
 
@@ -81,9 +95,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     c = build(settings, clock)
     sink, writer_process = event_sink(c)
     collector = Collector(
-        store=c.store, sites=SiteCache(c.store), geo=c.geo, clock=c.clock, sink=sink,
-        proxies=tuple(settings.trusted_proxies), max_body=settings.max_body_bytes,
-        max_batch=settings.max_batch_events, drops=c.drops)
+        store=c.store,
+        sites=SiteCache(c.store),
+        geo=c.geo,
+        clock=c.clock,
+        sink=sink,
+        proxies=tuple(settings.trusted_proxies),
+        max_body=settings.max_body_bytes,
+        max_batch=settings.max_batch_events,
+        drops=c.drops,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,8 +121,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             c.store.close()
             c.geo.close()
 
-    app = FastAPI(title="footfall", version=__version__, lifespan=lifespan,
-                  description="Self-hosted website visitor identification.")
+    app = FastAPI(
+        title="footfall",
+        version=__version__,
+        lifespan=lifespan,
+        description="Self-hosted website visitor identification.",
+    )
     app.state.components = c
     app.state.writer_process = writer_process
     app.router.routes.extend(collector.routes())
@@ -133,5 +158,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         dialect = dialect_for_path(request.url.path)
-        return JSONResponse(RENDERERS[dialect](exc.status_code, str(exc.detail)), exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            RENDERERS[dialect](exc.status_code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None)
+        )

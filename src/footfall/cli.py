@@ -16,8 +16,12 @@ from footfall.store.base import Store, Tx
 from footfall.tracker import snippet
 
 T = TypeVar("T")
-cli = typer.Typer(help="footfall: self-hosted website visitor identification.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="footfall: self-hosted website visitor identification.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 sites_cli = typer.Typer(help="Add and list sites.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 geo_cli = typer.Typer(help="Geolocation databases.", no_args_is_help=True)
@@ -94,9 +98,11 @@ def init(name: str = typer.Option("default", help="Account name.")) -> None:
 
 
 @cli.command()
-def serve(host: str = typer.Option(None, help="Listen address (FOOTFALL_HOST)."),
-          port: int = typer.Option(None, help="Port (FOOTFALL_PORT)."),
-          workers: int = typer.Option(None, help="Worker processes (FOOTFALL_WORKERS).")) -> None:
+def serve(
+    host: str = typer.Option(None, help="Listen address (FOOTFALL_HOST)."),
+    port: int = typer.Option(None, help="Port (FOOTFALL_PORT)."),
+    workers: int = typer.Option(None, help="Worker processes (FOOTFALL_WORKERS)."),
+) -> None:
     """Run the server (migrates the database and initialises the account on first run)."""
     import uvicorn
 
@@ -104,10 +110,18 @@ def serve(host: str = typer.Option(None, help="Listen address (FOOTFALL_HOST).")
     overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
     s = s.replace(**overrides)
     with_store(lambda store: store.write(lambda tx: _first_run(tx)))
-    typer.echo(f"footfall {__version__} on http://{s.host}:{s.port} ({'PostgreSQL' if s.uses_postgres else 'SQLite in ' + str(s.data_path)})")
+    where = "PostgreSQL" if s.uses_postgres else f"SQLite in {s.data_path}"
+    typer.echo(f"footfall {__version__} on http://{s.host}:{s.port} ({where})")
     export_overrides(overrides)  # uvicorn workers build their app from the environment
-    uvicorn.run("footfall.server:app", factory=True, host=s.host, port=s.port, workers=s.workers,
-                log_level=s.log_level, proxy_headers=False)
+    uvicorn.run(
+        "footfall.server:app",
+        factory=True,
+        host=s.host,
+        port=s.port,
+        workers=s.workers,
+        log_level=s.log_level,
+        proxy_headers=False,
+    )
 
 
 def _first_run(tx: Tx) -> None:
@@ -118,12 +132,19 @@ def _first_run(tx: Tx) -> None:
 
 
 @sites_cli.command("add")
-def sites_add(domain: str, timezone: str = typer.Option("UTC", help="IANA timezone for reports."),
-              allowed_hostname: list[str] = typer.Option([], "--allowed-hostname",
-                                                         help="Extra root domain for cross-domain tracking.")) -> None:
+def sites_add(
+    domain: str,
+    timezone: str = typer.Option("UTC", help="IANA timezone for reports."),
+    allowed_hostname: list[str] = typer.Option(
+        [], "--allowed-hostname", help="Extra root domain for cross-domain tracking."
+    ),
+) -> None:
     """Add a site and print the snippet to paste in its <head>."""
-    site = write(lambda tx: accounts.create_site(tx, account_id(tx), domain, now(), timezone=timezone,
-                                                 allowed_hostnames=tuple(allowed_hostname)))
+    site = write(
+        lambda tx: accounts.create_site(
+            tx, account_id(tx), domain, now(), timezone=timezone, allowed_hostnames=tuple(allowed_hostname)
+        )
+    )
     typer.echo(f"Site {site.domain} added. Site id: {site.id}")
     typer.echo("Paste this in the <head> of every page:")
     typer.echo("  " + snippet(public_url(settings()), site.id, site.domain))
@@ -141,9 +162,11 @@ def sites_list() -> None:
 
 
 @keys_cli.command("create")
-def keys_create(scope: list[str] = typer.Option(..., "--scope", help=f"Repeatable. One of: {', '.join(accounts.SCOPES)}"),
-                site: str = typer.Option(None, "--site", help="Limit the key to one site id."),
-                name: str = typer.Option("", "--name", help="A label for the key.")) -> None:
+def keys_create(
+    scope: list[str] = typer.Option(..., "--scope", help=f"Repeatable. One of: {', '.join(accounts.SCOPES)}"),
+    site: str = typer.Option(None, "--site", help="Limit the key to one site id."),
+    name: str = typer.Option("", "--name", help="A label for the key."),
+) -> None:
     """Create an API key (printed once)."""
     scopes = [p for s in scope for p in s.replace(",", " ").split()]
     clear, key = write(lambda tx: accounts.create_key(tx, account_id(tx), scopes, now(), site_id=site, name=name))
@@ -155,8 +178,11 @@ def keys_create(scope: list[str] = typer.Option(..., "--scope", help=f"Repeatabl
 @keys_cli.command("list")
 def keys_list() -> None:
     """List API keys (never the keys themselves)."""
-    found = with_store(lambda store: store.read(lambda tx: accounts.list_keys(tx, account_id(tx))
-                                                if accounts.first_account(tx) else []))
+    found = with_store(
+        lambda store: store.read(
+            lambda tx: accounts.list_keys(tx, account_id(tx)) if accounts.first_account(tx) else []
+        )
+    )
     if not found:
         typer.echo("No keys. Run `footfall init`, then `footfall keys create --scope analytics:read`.")
     for k in found:

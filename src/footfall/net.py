@@ -22,13 +22,16 @@ def _trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, proxies: 
 
 def client_ip(peer: str | None, headers: Mapping[str, str], proxies: Sequence[Network]) -> str | None:
     """`x-datafast-real-ip` or the right-most untrusted X-Forwarded-For hop, only behind a trusted proxy."""
-    return _client_ip(peer, headers.get("x-datafast-real-ip") or headers.get("x-real-ip"),
-                      headers.get("x-forwarded-for"), tuple(proxies))
+    return _client_ip(
+        peer,
+        headers.get("x-datafast-real-ip") or headers.get("x-real-ip"),
+        headers.get("x-forwarded-for"),
+        tuple(proxies),
+    )
 
 
 @functools.lru_cache(maxsize=65536)
-def _client_ip(peer: str | None, real: str | None, forwarded: str | None,
-               proxies: tuple[Network, ...]) -> str | None:
+def _client_ip(peer: str | None, real: str | None, forwarded: str | None, proxies: tuple[Network, ...]) -> str | None:
     peer_ip = _ip(peer) if peer else None
     if not _trusted(peer_ip, proxies):
         return str(peer_ip) if peer_ip else None

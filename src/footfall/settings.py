@@ -49,17 +49,57 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "Port `footfall serve` listens on.", int),
     Setting("workers", 1, "Number of uvicorn worker processes for `footfall serve`.", int),
     Setting("public_url", "", "Public base URL of this server, used in the printed snippet. Empty: http://HOST:PORT."),
-    Setting("secret_key", "", "Secret that signs visitor ids. Empty: generated once and kept in the database, shared by every instance."),
-    Setting("trusted_proxies", (), "Comma-separated IPs/CIDRs whose X-Forwarded-For / x-datafast-real-ip headers are believed.", _networks),
-    Setting("geoip_city", "", "City MMDB path(s), comma-separated (GeoIP2/GeoLite2 City or the flat @ip-location-db layout). Empty: DATA_DIR/geo/city*.mmdb."),
-    Setting("max_body_bytes", 1_048_576, "Largest request body accepted on the collect endpoints; larger gets 413.", int),
+    Setting(
+        "secret_key",
+        "",
+        "Secret that signs visitor ids. Empty: generated once and kept in the database, shared by every instance.",
+    ),
+    Setting(
+        "trusted_proxies",
+        (),
+        "Comma-separated IPs/CIDRs whose X-Forwarded-For / x-datafast-real-ip headers are believed.",
+        _networks,
+    ),
+    Setting(
+        "geoip_city",
+        "",
+        "City MMDB path(s), comma-separated (GeoIP2/GeoLite2 City or the flat @ip-location-db layout). Empty: DATA_DIR/geo/city*.mmdb.",
+    ),
+    Setting(
+        "max_body_bytes", 1_048_576, "Largest request body accepted on the collect endpoints; larger gets 413.", int
+    ),
     Setting("max_batch_events", 500, "Most events accepted in one POST /api/events/batch.", int),
-    Setting("session_idle_minutes", 30, "Minutes of inactivity after which a visitor's next event starts a new session.", int),
-    Setting("commit_window_ms", 2.0, "SQLite group commit: how long the writer waits for more events before committing a lone one.", float),
-    Setting("sqlite_synchronous", "FULL", "SQLite PRAGMA synchronous (FULL survives power loss; NORMAL only process crashes).", str.upper),
-    Setting("writer_process", True, "Identify and write events in a process of their own (false: in the store's writer thread).", _bool),
+    Setting(
+        "session_idle_minutes",
+        30,
+        "Minutes of inactivity after which a visitor's next event starts a new session.",
+        int,
+    ),
+    Setting(
+        "commit_window_ms",
+        2.0,
+        "SQLite group commit: how long the writer waits for more events before committing a lone one.",
+        float,
+    ),
+    Setting(
+        "sqlite_synchronous",
+        "FULL",
+        "SQLite PRAGMA synchronous (FULL survives power loss; NORMAL only process crashes).",
+        str.upper,
+    ),
+    Setting(
+        "writer_process",
+        True,
+        "Identify and write events in a process of their own (false: in the store's writer thread).",
+        _bool,
+    ),
     Setting("read_pool_size", 4, "Read connections kept open (SQLite) or the pool maximum (PostgreSQL).", int),
-    Setting("benchmark_routes", False, "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.", _bool),
+    Setting(
+        "benchmark_routes",
+        False,
+        "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.",
+        _bool,
+    ),
     Setting("log_level", "info", "Log level for the server (debug, info, warning, error)."),
 )
 

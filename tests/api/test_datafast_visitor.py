@@ -12,10 +12,29 @@ from footfall.ids import hash_key
 from tests.support.collect import event, post
 from tests.support.servers import UA_IPHONE, AppServer
 
-IDENTITY_KEYS = {"country", "countryCode", "region", "city", "params", "adClickIds", "browser", "os", "device",
-                 "viewport"}
-ACTIVITY_KEYS = {"visitCount", "pageViewCount", "timeSinceFirstVisit", "timeSinceCurrentVisit", "firstVisitAt",
-                 "lastVisitAt", "currentUrl", "completedGoals", "visitedPages"}
+IDENTITY_KEYS = {
+    "country",
+    "countryCode",
+    "region",
+    "city",
+    "params",
+    "adClickIds",
+    "browser",
+    "os",
+    "device",
+    "viewport",
+}
+ACTIVITY_KEYS = {
+    "visitCount",
+    "pageViewCount",
+    "timeSinceFirstVisit",
+    "timeSinceCurrentVisit",
+    "firstVisitAt",
+    "lastVisitAt",
+    "currentUrl",
+    "completedGoals",
+    "visitedPages",
+}
 
 
 def get(server: AppServer, vid: str, key: str | None, **params: str) -> httpx.Response:
@@ -25,20 +44,42 @@ def get(server: AppServer, vid: str, key: str | None, **params: str) -> httpx.Re
 
 def test_visitor_read_back_has_the_seed_schema_and_real_values(server: AppServer) -> None:
     site, key = server.add_site("example.com")
-    first = post(server.url, event(site, "https://example.com/?ref=hn&utm_campaign=launch&fbclid=f1",
-                                   viewport={"width": 390, "height": 700}), ua=UA_IPHONE).json()
+    first = post(
+        server.url,
+        event(
+            site, "https://example.com/?ref=hn&utm_campaign=launch&fbclid=f1", viewport={"width": 390, "height": 700}
+        ),
+        ua=UA_IPHONE,
+    ).json()
     vid = first["visitorId"]
     server.clock.advance(seconds=5)
-    post(server.url, event(site, "https://example.com/pricing", visitorId=vid, viewport={"width": 390, "height": 800}),
-         ua=UA_IPHONE)
-    post(server.url, event(site, "https://example.com/pricing", visitorId=vid, type="custom",
-                           extraData={"eventName": "signup", "plan": "pro"}), ua=UA_IPHONE)
+    post(
+        server.url,
+        event(site, "https://example.com/pricing", visitorId=vid, viewport={"width": 390, "height": 800}),
+        ua=UA_IPHONE,
+    )
+    post(
+        server.url,
+        event(
+            site,
+            "https://example.com/pricing",
+            visitorId=vid,
+            type="custom",
+            extraData={"eventName": "signup", "plan": "pro"},
+        ),
+        ua=UA_IPHONE,
+    )
     server.clock.advance(seconds=2)
     r = get(server, vid, key)
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "success" and set(body["data"]) == {"visitorId", "identity", "activity", "profile",
-                                                                 "prediction"}
+    assert body["status"] == "success" and set(body["data"]) == {
+        "visitorId",
+        "identity",
+        "activity",
+        "profile",
+        "prediction",
+    }
     data = body["data"]
     assert data["visitorId"] == vid and data["profile"] is None and data["prediction"] is None
     identity, activity = data["identity"], data["activity"]
@@ -52,8 +93,9 @@ def test_visitor_read_back_has_the_seed_schema_and_real_values(server: AppServer
     assert activity["visitCount"] == 1 and activity["pageViewCount"] == 2
     assert activity["currentUrl"] == "example.com/pricing"
     assert [p["url"] for p in activity["visitedPages"]] == ["example.com/", "example.com/pricing"]
-    assert activity["completedGoals"] == [{"name": "signup", "origin": "manual", "type": "custom",
-                                           "timestamp": activity["lastVisitAt"]}]
+    assert activity["completedGoals"] == [
+        {"name": "signup", "origin": "manual", "type": "custom", "timestamp": activity["lastVisitAt"]}
+    ]
     assert activity["timeSinceFirstVisit"] == 7000 and activity["timeSinceCurrentVisit"] == 7000
     assert activity["firstVisitAt"].endswith("Z") and len(activity["firstVisitAt"]) == 24
 
@@ -72,15 +114,23 @@ def test_account_key_names_the_site_with_website_id(server: AppServer) -> None:
 
 
 def _revoked(server: AppServer, key: str) -> str:
-    server.store.write(lambda tx: tx.execute("UPDATE api_keys SET revoked_at = 1 WHERE key_hash = ?",
-                                             (hash_key(key),)))
+    server.store.write(lambda tx: tx.execute("UPDATE api_keys SET revoked_at = 1 WHERE key_hash = ?", (hash_key(key),)))
     return key
 
 
-@pytest.mark.parametrize(("case", "status"), [
-    ("no_key", 401), ("wrong_key", 401), ("revoked_key", 401), ("wrong_scope", 403),
-    ("other_site_key", 403), ("invalid_id", 400), ("unknown_visitor", 404), ("no_pageviews", 404),
-])
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("no_key", 401),
+        ("wrong_key", 401),
+        ("revoked_key", 401),
+        ("wrong_scope", 403),
+        ("other_site_key", 403),
+        ("invalid_id", 400),
+        ("unknown_visitor", 404),
+        ("no_pageviews", 404),
+    ],
+)
 def test_errors_use_the_datafast_envelope(server: AppServer, case: str, status: int) -> None:
     site, key = server.add_site("example.com")
     other_site, other_key = server.add_site("other.com")

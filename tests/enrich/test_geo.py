@@ -11,8 +11,12 @@ from tests.support.geo_dbs import CHANGCHUN_IP, LONDON_IP, TOKYO_IP
 def test_geoip2_city_layout(city_dbs: dict[str, Path]) -> None:
     geo = GeoLookup([city_dbs["geoip2"]])
     london = geo.lookup(LONDON_IP)
-    assert (london.country_code, london.country, london.region, london.city) == ("GB", "United Kingdom", "England",
-                                                                                  "London")
+    assert (london.country_code, london.country, london.region, london.city) == (
+        "GB",
+        "United Kingdom",
+        "England",
+        "London",
+    )
     assert (london.latitude, london.longitude, london.postal_code) == (51.5142, -0.0931, "EC2V")
     assert (london.timezone, london.accuracy_radius) == ("Europe/London", 10)
     tokyo = geo.lookup(TOKYO_IP)

@@ -10,25 +10,28 @@ from footfall.enrich.referrer import classify
 SITE = ("example.com",)
 
 
-@pytest.mark.parametrize(("referrer", "url", "source", "channel"), [
-    (None, "https://example.com/", None, "Direct"),
-    ("https://example.com/other", "https://example.com/", None, "Direct"),  # internal navigation
-    ("https://www.google.com/", "https://example.com/", "Google", "Organic Search"),
-    ("https://www.google.co.uk/search", "https://example.com/", "Google", "Organic Search"),
-    ("https://www.google.com/", "https://example.com/?gclid=x", "Google", "Paid Search"),
-    ("https://t.co/abc", "https://example.com/", "X", "Organic Social"),
-    ("https://news.ycombinator.com/item?id=1", "https://example.com/", "Hacker News", "Organic Social"),
-    ("https://m.facebook.com/", "https://example.com/?fbclid=abc", "Facebook", "Organic Social"),
-    ("https://www.youtube.com/", "https://example.com/", "YouTube", "Organic Video"),
-    ("https://blog.somebody.dev/post", "https://example.com/", "blog.somebody.dev", "Referral"),
-    (None, "https://example.com/?utm_source=newsletter&utm_medium=email", "newsletter", "Email"),
-    (None, "https://example.com/?utm_source=facebook&utm_medium=cpc", "Facebook", "Paid Social"),
-    (None, "https://example.com/?utm_source=google&utm_medium=cpc", "Google", "Paid Search"),
-    (None, "https://example.com/?ref=producthunt", "Product Hunt", "Organic Social"),
-    (None, "https://example.com/?via=partner42", "partner42", "Referral"),
-    (None, "https://example.com/?ttclid=1", None, "Paid Social"),
-    (None, "https://example.com/?utm_source=x&utm_medium=display", "X", "Display"),
-])
+@pytest.mark.parametrize(
+    ("referrer", "url", "source", "channel"),
+    [
+        (None, "https://example.com/", None, "Direct"),
+        ("https://example.com/other", "https://example.com/", None, "Direct"),  # internal navigation
+        ("https://www.google.com/", "https://example.com/", "Google", "Organic Search"),
+        ("https://www.google.co.uk/search", "https://example.com/", "Google", "Organic Search"),
+        ("https://www.google.com/", "https://example.com/?gclid=x", "Google", "Paid Search"),
+        ("https://t.co/abc", "https://example.com/", "X", "Organic Social"),
+        ("https://news.ycombinator.com/item?id=1", "https://example.com/", "Hacker News", "Organic Social"),
+        ("https://m.facebook.com/", "https://example.com/?fbclid=abc", "Facebook", "Organic Social"),
+        ("https://www.youtube.com/", "https://example.com/", "YouTube", "Organic Video"),
+        ("https://blog.somebody.dev/post", "https://example.com/", "blog.somebody.dev", "Referral"),
+        (None, "https://example.com/?utm_source=newsletter&utm_medium=email", "newsletter", "Email"),
+        (None, "https://example.com/?utm_source=facebook&utm_medium=cpc", "Facebook", "Paid Social"),
+        (None, "https://example.com/?utm_source=google&utm_medium=cpc", "Google", "Paid Search"),
+        (None, "https://example.com/?ref=producthunt", "Product Hunt", "Organic Social"),
+        (None, "https://example.com/?via=partner42", "partner42", "Referral"),
+        (None, "https://example.com/?ttclid=1", None, "Paid Social"),
+        (None, "https://example.com/?utm_source=x&utm_medium=display", "X", "Display"),
+    ],
+)
 def test_classify(referrer, url, source, channel) -> None:
     page = parse_url(url)
     assert page is not None

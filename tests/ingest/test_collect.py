@@ -16,9 +16,18 @@ def stored(server: AppServer, sql: str, *params: object) -> list[dict[str, objec
 
 def test_accepted_event_is_committed_and_enriched(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
-    r = post(server.url, event(site, "https://example.com/pricing?utm_source=google&utm_medium=cpc&gclid=g1",
-                               referrer="https://www.google.com/search?q=x", viewport={"width": 390, "height": 844},
-                               language="en-GB", timezone="Europe/London"), ua=UA_IPHONE)
+    r = post(
+        server.url,
+        event(
+            site,
+            "https://example.com/pricing?utm_source=google&utm_medium=cpc&gclid=g1",
+            referrer="https://www.google.com/search?q=x",
+            viewport={"width": 390, "height": 844},
+            language="en-GB",
+            timezone="Europe/London",
+        ),
+        ua=UA_IPHONE,
+    )
     assert r.status_code == 202
     body = r.json()
     assert set(body) == {"visitorId", "sessionId", "requestId"}
@@ -27,8 +36,12 @@ def test_accepted_event_is_committed_and_enriched(server: AppServer) -> None:
     assert ms.isdigit() and len(tail) == 6 and tail.isalnum()
     [row] = stored(server, EVENTS + " WHERE e.request_id = ?", body["requestId"])
     assert row["visitor_id"] == body["visitorId"] and row["path"] == "/pricing"
-    assert (row["browser"], row["os"], row["device_type"], row["device_vendor"]) == ("Mobile Safari", "iOS",
-                                                                                      "mobile", "Apple")
+    assert (row["browser"], row["os"], row["device_type"], row["device_vendor"]) == (
+        "Mobile Safari",
+        "iOS",
+        "mobile",
+        "Apple",
+    )
     assert (row["country_code"], row["city"], row["region"]) == ("GB", "London", "England")
     assert (row["referrer_source"], row["channel"]) == ("Google", "Paid Search")
     assert row["params"] == '{"utm_source":"google","utm_medium":"cpc"}' and row["click_ids"] == '{"gclid":"g1"}'
@@ -82,8 +95,10 @@ def test_client_generated_ids_get_consistent_visitors(server: AppServer) -> None
     """DataFast's SDK makes its own UUIDs; each stays one visitor, readable by that id."""
     site, key = server.add_site("example.com")
     client_id = "6f1c2a34-1b2c-4d5e-8f90-123456789abc"
-    ids = {post(server.url, event(site, f"https://example.com/{i}", visitorId=client_id)).json()["visitorId"]
-           for i in range(3)}
+    ids = {
+        post(server.url, event(site, f"https://example.com/{i}", visitorId=client_id)).json()["visitorId"]
+        for i in range(3)
+    }
     assert len(ids) == 1
     r = httpx.get(f"{server.url}/api/v1/visitors/{client_id}", headers={"authorization": f"Bearer {key}"})
     assert r.status_code == 200 and r.json()["data"]["activity"]["pageViewCount"] == 3
@@ -114,8 +129,9 @@ def test_a_new_campaign_starts_a_new_session(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
     first = post(server.url, event(site, "https://example.com/?utm_source=news&utm_campaign=a")).json()
     inside = post(server.url, event(site, "https://example.com/next", visitorId=first["visitorId"])).json()
-    other = post(server.url, event(site, "https://example.com/?utm_source=news&utm_campaign=b",
-                                   visitorId=first["visitorId"])).json()
+    other = post(
+        server.url, event(site, "https://example.com/?utm_source=news&utm_campaign=b", visitorId=first["visitorId"])
+    ).json()
     assert first["sessionId"] == inside["sessionId"] != other["sessionId"]
 
 
@@ -123,21 +139,31 @@ def _drop_count(server: AppServer, reason: str) -> int:
     return sum(n for (_, r), n in server.app.state.components.drops.items() if r == reason)
 
 
-@pytest.mark.parametrize(("reason", "mutate"), [
-    ("unknown_site", lambda e, h: e.update(websiteId="000000000000000000000000")),
-    ("hostname_not_allowed", lambda e, h: e.update(href="https://evil.example.net/")),
-    ("bot", lambda e, h: h.update({"user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"})),
-    ("opted_out", lambda e, h: h.update({"sec-gpc": "1"})),
-])
+@pytest.mark.parametrize(
+    ("reason", "mutate"),
+    [
+        ("unknown_site", lambda e, h: e.update(websiteId="000000000000000000000000")),
+        ("hostname_not_allowed", lambda e, h: e.update(href="https://evil.example.net/")),
+        (
+            "bot",
+            lambda e, h: h.update(
+                {"user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}
+            ),
+        ),
+        ("opted_out", lambda e, h: h.update({"sec-gpc": "1"})),
+    ],
+)
 def test_each_drop_reason_answers_202_names_it_and_counts_it(server: AppServer, reason: str, mutate) -> None:
     site, _ = server.add_site("example.com")
-    server.store.write(lambda tx: tx.execute("UPDATE sites SET settings = ? WHERE id = ?",
-                                             ('{"respect_gpc": true}', site)))
+    server.store.write(
+        lambda tx: tx.execute("UPDATE sites SET settings = ? WHERE id = ?", ('{"respect_gpc": true}', site))
+    )
     body, headers = event(site), {}
     mutate(body, headers)
     before = stored(server, "SELECT COUNT(*) AS n FROM events")[0]["n"]
-    r = post(server.url, body, **({"ua": headers.pop("user-agent")} if "user-agent" in headers else {}),
-             headers=headers)
+    r = post(
+        server.url, body, **({"ua": headers.pop("user-agent")} if "user-agent" in headers else {}), headers=headers
+    )
     assert r.status_code == 202 and r.headers["x-footfall-dropped"] == reason
     assert r.json() == {"dropped": reason}
     assert stored(server, "SELECT COUNT(*) AS n FROM events")[0]["n"] == before
@@ -155,16 +181,22 @@ def test_gpc_is_ignored_when_the_site_does_not_honour_it(server: AppServer) -> N
     assert "x-footfall-dropped" not in r.headers and "visitorId" in r.json()
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    (b"{not json", "not valid JSON"),
-    (b'{"href": "https://example.com/"}', "websiteId"),
-    (b'{"websiteId": 5, "href": "https://example.com/"}', "websiteId"),
-    (b'{"websiteId": "x", "href": "ftp://example.com/"}', "href"),
-    (b'{"websiteId": "x", "href": "https://example.com/", "type": "weird"}', "type"),
-    (b'{"websiteId": "x", "href": "https://example.com/", "viewport": {"width": -5}}', "viewport.width"),
-    (b'{"websiteId": "x", "href": "https://example.com/", "type": "custom", "extraData": {"eventName": "Bad Name"}}',
-     "extraData.eventName"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"href": "https://example.com/"}', "websiteId"),
+        (b'{"websiteId": 5, "href": "https://example.com/"}', "websiteId"),
+        (b'{"websiteId": "x", "href": "ftp://example.com/"}', "href"),
+        (b'{"websiteId": "x", "href": "https://example.com/", "type": "weird"}', "type"),
+        (b'{"websiteId": "x", "href": "https://example.com/", "viewport": {"width": -5}}', "viewport.width"),
+        (
+            b'{"websiteId": "x", "href": "https://example.com/", "type": "custom", '
+            b'"extraData": {"eventName": "Bad Name"}}',
+            "extraData.eventName",
+        ),
+    ],
+)
 def test_malformed_bodies_get_400_naming_the_field(server: AppServer, body: bytes, field: str) -> None:
     r = httpx.post(server.url + "/api/events", content=body, headers={"user-agent": "Mozilla/5.0 (X11) Firefox/1"})
     assert r.status_code == 400
@@ -204,24 +236,34 @@ def test_batch_over_the_limit_is_413(server: AppServer) -> None:
 
 def test_gif_fallback_records_the_page_from_the_referer(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
-    r = httpx.get(f"{server.url}/api/events.gif", params={"websiteId": site},
-                  headers={"referer": "https://example.com/noscript", "user-agent": UA_IPHONE})
+    r = httpx.get(
+        f"{server.url}/api/events.gif",
+        params={"websiteId": site},
+        headers={"referer": "https://example.com/noscript", "user-agent": UA_IPHONE},
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "image/gif" and r.content.startswith(b"GIF89a")
     assert [row["path"] for row in stored(server, "SELECT path FROM events")] == ["/noscript"]
 
 
 def test_cors_preflight_and_response_headers(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
-    pre = httpx.options(server.url + "/api/events", headers={
-        "origin": "https://example.com", "access-control-request-method": "POST",
-        "access-control-request-headers": "content-type"})
+    pre = httpx.options(
+        server.url + "/api/events",
+        headers={
+            "origin": "https://example.com",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
     assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == "https://example.com"
     r = post(server.url, event(site), headers={"origin": "https://example.com"})
     assert r.headers["access-control-allow-origin"] == "https://example.com"
 
 
 def test_forwarded_ip_is_ignored_from_untrusted_peers(server: AppServer, settings) -> None:
-    with AppServer(settings.replace(trusted_proxies=(), geoip_city=server.app.state.components.geo.paths[0].as_posix())) as other:
+    with AppServer(
+        settings.replace(trusted_proxies=(), geoip_city=server.app.state.components.geo.paths[0].as_posix())
+    ) as other:
         site, _ = other.add_site("example.com")
         r = post(other.url, event(site))
         [row] = other.store.read(lambda tx: tx.all("SELECT ip, country_code FROM events"))

@@ -49,8 +49,14 @@ def test_concurrent_writes_commit_in_groups(settings: Settings) -> None:
         first = store.submit(slow)
         futures: list[Future[int]] = []
         for i in range(200):
-            futures.append(store.submit(lambda tx, i=i: (tx.execute(
-                "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", (f"acc{i}", "n", i)), i)[1]))
+            futures.append(
+                store.submit(
+                    lambda tx, i=i: (
+                        tx.execute("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", (f"acc{i}", "n", i)),
+                        i,
+                    )[1]
+                )
+            )
         before = store.stats()["write_batches"]
         gate.set()
         assert first.result(10) == "first"

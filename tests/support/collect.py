@@ -14,13 +14,23 @@ def event(site: str, href: str = "https://example.com/", **fields: Any) -> dict[
     return {"websiteId": site, "href": href, "type": "pageview", **fields}
 
 
-def post(url: str, body: Any, *, ua: str = UA_CHROME_MAC, ip: str = LONDON_IP,
-         headers: dict[str, str] | None = None, path: str = "/api/events") -> httpx.Response:
-    return httpx.post(url + path, json=body, timeout=10,
-                      headers={"user-agent": ua, "x-forwarded-for": ip, **(headers or {})})
+def post(
+    url: str,
+    body: Any,
+    *,
+    ua: str = UA_CHROME_MAC,
+    ip: str = LONDON_IP,
+    headers: dict[str, str] | None = None,
+    path: str = "/api/events",
+) -> httpx.Response:
+    return httpx.post(
+        url + path, json=body, timeout=10, headers={"user-agent": ua, "x-forwarded-for": ip, **(headers or {})}
+    )
 
 
 # Events with their visitor's and session's public ids (rows refer to each other by integer keys).
-EVENTS = ("SELECT e.*, v.id AS visitor_id, s.id AS session_id, st.id AS site_id FROM events e "
-          "JOIN visitors v ON v.num = e.visitor_num JOIN sessions s ON s.num = e.session_num "
-          "JOIN sites st ON st.num = e.site_num")
+EVENTS = (
+    "SELECT e.*, v.id AS visitor_id, s.id AS session_id, st.id AS site_id FROM events e "
+    "JOIN visitors v ON v.num = e.visitor_num JOIN sessions s ON s.num = e.session_num "
+    "JOIN sites st ON st.num = e.site_num"
+)

@@ -18,21 +18,35 @@ GEOIP2_RECORDS = {
         "city": {"geoname_id": 2643743, "names": {"en": "London", "de": "London"}},
         "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
         "subdivisions": [{"iso_code": "ENG", "names": {"en": "England"}}],
-        "location": {"latitude": 51.5142, "longitude": -0.0931, "time_zone": "Europe/London",
-                     "accuracy_radius": 10},
+        "location": {"latitude": 51.5142, "longitude": -0.0931, "time_zone": "Europe/London", "accuracy_radius": 10},
         "postal": {"code": "EC2V"},
     },
     "2001:218::/32": {
         "country": {"iso_code": "JP", "names": {"en": "Japan"}},
-        "location": {"latitude": 35.68536, "longitude": 139.75309, "time_zone": "Asia/Tokyo",
-                     "accuracy_radius": 100},
+        "location": {"latitude": 35.68536, "longitude": 139.75309, "time_zone": "Asia/Tokyo", "accuracy_radius": 100},
     },
 }
 FLAT_RECORDS = {
-    "175.16.199.0/24": {"city": "Changchun", "country_code": "CN", "state1": "Jilin", "state2": "",
-                        "postcode": "", "latitude": 43.88, "longitude": 125.3228, "timezone": "Asia/Harbin"},
-    "81.2.69.0/24": {"city": "London", "country_code": "GB", "state1": "England", "state2": "",
-                     "postcode": "EC2V", "latitude": 51.5142, "longitude": -0.0931, "timezone": "Europe/London"},
+    "175.16.199.0/24": {
+        "city": "Changchun",
+        "country_code": "CN",
+        "state1": "Jilin",
+        "state2": "",
+        "postcode": "",
+        "latitude": 43.88,
+        "longitude": 125.3228,
+        "timezone": "Asia/Harbin",
+    },
+    "81.2.69.0/24": {
+        "city": "London",
+        "country_code": "GB",
+        "state1": "England",
+        "state2": "",
+        "postcode": "EC2V",
+        "latitude": 51.5142,
+        "longitude": -0.0931,
+        "timezone": "Europe/London",
+    },
 }
 
 

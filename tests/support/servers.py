@@ -20,10 +20,14 @@ from footfall.clock import ManualClock
 from footfall.settings import Settings
 from footfall.store.base import Store
 
-UA_CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-                 "Chrome/126.0.0.0 Safari/537.36")
-UA_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-             "Version/17.4 Mobile/15E148 Safari/604.1")
+UA_CHROME_MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+UA_IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
 
 
 def free_port() -> int:
@@ -53,8 +57,9 @@ class AppServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings, self.clock)
         self.store: Store = self.app.state.components.store
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    proxy_headers=False))
+        self._server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", proxy_headers=False)
+        )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> AppServer:
@@ -71,8 +76,9 @@ class AppServer:
         return add_site(self.store, domain, self.clock.now_ms(), **kw)
 
 
-def add_site(store: Store, domain: str, now: int, scopes: tuple[str, ...] = ("analytics:read",),
-             **kw: Any) -> tuple[str, str]:
+def add_site(
+    store: Store, domain: str, now: int, scopes: tuple[str, ...] = ("analytics:read",), **kw: Any
+) -> tuple[str, str]:
     def go(tx: Any) -> tuple[str, str]:
         account, _ = accounts.ensure_account(tx, "test", now)
         site = accounts.create_site(tx, account["id"], domain, now, **kw)
@@ -94,8 +100,9 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         out = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, "-m", "footfall", "serve"], env=self.env, stdout=out,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "footfall", "serve"], env=self.env, stdout=out, stderr=subprocess.STDOUT
+        )
         wait_until_up(self.url, timeout=30)
         return self
 

@@ -38,7 +38,9 @@ def visitor_body(view: VisitorView, requested_id: str, now: int) -> dict[str, An
     return {
         "visitorId": requested_id,
         "identity": {
-            "country": last["country"], "countryCode": last["country_code"], "region": last["region"],
+            "country": last["country"],
+            "countryCode": last["country_code"],
+            "region": last["region"],
             "city": last["city"],
             "params": {k: params.get(k) for k in PARAM_FIELDS},
             "adClickIds": loads(v["first_click_ids"]),
@@ -56,8 +58,7 @@ def visitor_body(view: VisitorView, requested_id: str, now: int) -> dict[str, An
             "lastVisitAt": iso(v["last_seen"]),
             "currentUrl": url_without_scheme(last["hostname"], last["path"]),
             "completedGoals": [
-                {"name": g["name"], "origin": "manual", "type": "custom", "timestamp": iso(g["ts"])}
-                for g in view.goals
+                {"name": g["name"], "origin": "manual", "type": "custom", "timestamp": iso(g["ts"])} for g in view.goals
             ],
             "visitedPages": [
                 {"url": url_without_scheme(p["hostname"], p["path"]), "timestamp": iso(p["ts"])} for p in view.pages

@@ -53,16 +53,32 @@ def from_record(rec: dict[str, Any]) -> Location:
     """Read a record of either layout."""
     if "country_code" in rec or "state1" in rec:  # flat @ip-location-db layout
         code = rec.get("country_code") or None
-        return Location(code, country_name(code), rec.get("state1") or None, rec.get("city") or None,
-                        rec.get("latitude"), rec.get("longitude"), rec.get("postcode") or None,
-                        rec.get("timezone") or None, None)
+        return Location(
+            code,
+            country_name(code),
+            rec.get("state1") or None,
+            rec.get("city") or None,
+            rec.get("latitude"),
+            rec.get("longitude"),
+            rec.get("postcode") or None,
+            rec.get("timezone") or None,
+            None,
+        )
     country = rec.get("country") or rec.get("registered_country") or {}
     code = country.get("iso_code")
     subdivisions = rec.get("subdivisions") or [{}]
     loc = rec.get("location") or {}
-    return Location(code, _en(country) or country_name(code), _en(subdivisions[0]), _en(rec.get("city")),
-                    loc.get("latitude"), loc.get("longitude"), (rec.get("postal") or {}).get("code"),
-                    loc.get("time_zone"), loc.get("accuracy_radius"))
+    return Location(
+        code,
+        _en(country) or country_name(code),
+        _en(subdivisions[0]),
+        _en(rec.get("city")),
+        loc.get("latitude"),
+        loc.get("longitude"),
+        (rec.get("postal") or {}).get("code"),
+        loc.get("time_zone"),
+        loc.get("accuracy_radius"),
+    )
 
 
 class GeoLookup:

@@ -17,20 +17,48 @@ SEARCH, SOCIAL, EMAIL, VIDEO = "search", "social", "email", "video"
 
 # registrable-domain stem -> (display name, category)
 KNOWN_SOURCES: dict[str, tuple[str, str]] = {
-    "google": ("Google", SEARCH), "bing": ("Bing", SEARCH), "duckduckgo": ("DuckDuckGo", SEARCH),
-    "yahoo": ("Yahoo!", SEARCH), "yandex": ("Yandex", SEARCH), "baidu": ("Baidu", SEARCH),
-    "ecosia": ("Ecosia", SEARCH), "brave": ("Brave Search", SEARCH), "qwant": ("Qwant", SEARCH),
-    "naver": ("Naver", SEARCH), "seznam": ("Seznam", SEARCH), "startpage": ("Startpage", SEARCH),
-    "kagi": ("Kagi", SEARCH), "perplexity": ("Perplexity", SEARCH), "chatgpt": ("ChatGPT", SEARCH),
-    "facebook": ("Facebook", SOCIAL), "fb": ("Facebook", SOCIAL), "instagram": ("Instagram", SOCIAL),
-    "twitter": ("X", SOCIAL), "x": ("X", SOCIAL), "t": ("X", SOCIAL), "linkedin": ("LinkedIn", SOCIAL),
-    "lnkd": ("LinkedIn", SOCIAL), "reddit": ("Reddit", SOCIAL), "pinterest": ("Pinterest", SOCIAL),
-    "tiktok": ("TikTok", SOCIAL), "threads": ("Threads", SOCIAL), "bsky": ("Bluesky", SOCIAL),
-    "mastodon": ("Mastodon", SOCIAL), "ycombinator": ("Hacker News", SOCIAL),
-    "producthunt": ("Product Hunt", SOCIAL), "quora": ("Quora", SOCIAL), "discord": ("Discord", SOCIAL),
-    "slack": ("Slack", SOCIAL), "telegram": ("Telegram", SOCIAL), "whatsapp": ("WhatsApp", SOCIAL),
-    "youtube": ("YouTube", VIDEO), "youtu": ("YouTube", VIDEO), "vimeo": ("Vimeo", VIDEO),
-    "twitch": ("Twitch", VIDEO), "mail": ("Email", EMAIL), "gmail": ("Gmail", EMAIL),
+    "google": ("Google", SEARCH),
+    "bing": ("Bing", SEARCH),
+    "duckduckgo": ("DuckDuckGo", SEARCH),
+    "yahoo": ("Yahoo!", SEARCH),
+    "yandex": ("Yandex", SEARCH),
+    "baidu": ("Baidu", SEARCH),
+    "ecosia": ("Ecosia", SEARCH),
+    "brave": ("Brave Search", SEARCH),
+    "qwant": ("Qwant", SEARCH),
+    "naver": ("Naver", SEARCH),
+    "seznam": ("Seznam", SEARCH),
+    "startpage": ("Startpage", SEARCH),
+    "kagi": ("Kagi", SEARCH),
+    "perplexity": ("Perplexity", SEARCH),
+    "chatgpt": ("ChatGPT", SEARCH),
+    "facebook": ("Facebook", SOCIAL),
+    "fb": ("Facebook", SOCIAL),
+    "instagram": ("Instagram", SOCIAL),
+    "twitter": ("X", SOCIAL),
+    "x": ("X", SOCIAL),
+    "t": ("X", SOCIAL),
+    "linkedin": ("LinkedIn", SOCIAL),
+    "lnkd": ("LinkedIn", SOCIAL),
+    "reddit": ("Reddit", SOCIAL),
+    "pinterest": ("Pinterest", SOCIAL),
+    "tiktok": ("TikTok", SOCIAL),
+    "threads": ("Threads", SOCIAL),
+    "bsky": ("Bluesky", SOCIAL),
+    "mastodon": ("Mastodon", SOCIAL),
+    "ycombinator": ("Hacker News", SOCIAL),
+    "producthunt": ("Product Hunt", SOCIAL),
+    "quora": ("Quora", SOCIAL),
+    "discord": ("Discord", SOCIAL),
+    "slack": ("Slack", SOCIAL),
+    "telegram": ("Telegram", SOCIAL),
+    "whatsapp": ("WhatsApp", SOCIAL),
+    "youtube": ("YouTube", VIDEO),
+    "youtu": ("YouTube", VIDEO),
+    "vimeo": ("Vimeo", VIDEO),
+    "twitch": ("Twitch", VIDEO),
+    "mail": ("Email", EMAIL),
+    "gmail": ("Gmail", EMAIL),
     "outlook": ("Outlook", EMAIL),
 }
 _ORGANIC = {SEARCH: "Organic Search", SOCIAL: "Organic Social", EMAIL: "Email", VIDEO: "Organic Video"}
@@ -67,8 +95,9 @@ def _is_internal(host: str, site_hosts: tuple[str, ...]) -> bool:
     return any(host == h or host.endswith("." + h) for h in site_hosts)
 
 
-def classify(referrer: str | None, params: dict[str, str], click_ids: dict[str, str],
-             site_hosts: tuple[str, ...]) -> Referral:
+def classify(
+    referrer: str | None, params: dict[str, str], click_ids: dict[str, str], site_hosts: tuple[str, ...]
+) -> Referral:
     host = referrer_host(referrer)
     if host and _is_internal(host, site_hosts):
         host = None
@@ -77,12 +106,14 @@ def classify(referrer: str | None, params: dict[str, str], click_ids: dict[str, 
     if known is None and campaign_source:
         known = KNOWN_SOURCES.get(campaign_source.strip().lower().split(".")[0])
     source = known[0] if known else (host or campaign_source)
-    return Referral(host, source, _channel(params.get("utm_medium", "").lower(), click_ids, known, host,
-                                           campaign_source))
+    return Referral(
+        host, source, _channel(params.get("utm_medium", "").lower(), click_ids, known, host, campaign_source)
+    )
 
 
-def _channel(medium: str, click_ids: dict[str, str], known: tuple[str, str] | None, host: str | None,
-             campaign_source: str | None) -> str:
+def _channel(
+    medium: str, click_ids: dict[str, str], known: tuple[str, str] | None, host: str | None, campaign_source: str | None
+) -> str:
     if medium in ("email", "e-mail", "e_mail", "newsletter"):
         return "Email"
     if medium in ("cpc", "ppc", "paid", "paidsearch", "paid_search", "paid-search", "sem"):

@@ -12,7 +12,18 @@ _TABLET = re.compile(r"iPad|Tablet|PlayBook|Silk|Kindle|Nexus (7|9|10)\b|SM-T\d|
 _MOBILE = re.compile(r"Mobi|iPhone|iPod|Android.+Mobile|Windows Phone|BlackBerry|Opera Mini|IEMobile", re.IGNORECASE)
 _TV = re.compile(r"SmartTV|SMART-TV|Smart TV|HbbTV|AppleTV|GoogleTV|CrKey|Roku|AFT[A-Z]", re.IGNORECASE)
 _CONSOLE = re.compile(r"PlayStation|Xbox|Nintendo", re.IGNORECASE)
-_DESKTOP_OS = {"Windows", "Mac OS X", "macOS", "Linux", "Ubuntu", "Fedora", "Chrome OS", "ChromeOS", "FreeBSD", "Debian"}
+_DESKTOP_OS = {
+    "Windows",
+    "Mac OS X",
+    "macOS",
+    "Linux",
+    "Ubuntu",
+    "Fedora",
+    "Chrome OS",
+    "ChromeOS",
+    "FreeBSD",
+    "Debian",
+}
 
 
 class Agent(NamedTuple):

@@ -41,11 +41,19 @@ class VisitorState:
 
 
 def _from_row(row: dict[str, Any]) -> VisitorState:
-    return VisitorState(id=row["id"], site_id=row["site_id"], client_key=row["client_key"], num=row["num"],
-                        first_seen=row["first_seen"], last_seen=row["last_seen"],
-                        visit_count=row["visit_count"], pageview_count=row["pageview_count"],
-                        first_params=loads(row["first_params"]), first_click_ids=loads(row["first_click_ids"]),
-                        last_session_num=row["last_session_num"])
+    return VisitorState(
+        id=row["id"],
+        site_id=row["site_id"],
+        client_key=row["client_key"],
+        num=row["num"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        visit_count=row["visit_count"],
+        pageview_count=row["pageview_count"],
+        first_params=loads(row["first_params"]),
+        first_click_ids=loads(row["first_click_ids"]),
+        last_session_num=row["last_session_num"],
+    )
 
 
 def visitor_key(event: Event, signer: VisitorSigner) -> tuple[str, str] | None:
@@ -65,7 +73,7 @@ def lock_key(site_id: str, key: tuple[str, str]) -> str:
 
 
 def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
-    return [values[i:i + size] for i in range(0, len(values), size)]
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 class VisitorResolver:
@@ -83,8 +91,9 @@ class VisitorResolver:
             wanted = sorted({k for t, k in keys if t == kind})
             for chunk in _chunks(wanted):
                 marks = ",".join("?" * len(chunk))
-                for row in self.tx.all(f"SELECT * FROM visitors WHERE site_id = ? AND {column} IN ({marks})",
-                                       (site_id, *chunk)):
+                for row in self.tx.all(
+                    f"SELECT * FROM visitors WHERE site_id = ? AND {column} IN ({marks})", (site_id, *chunk)
+                ):
                     self._remember(_from_row(row))
 
     def _remember(self, state: VisitorState) -> VisitorState:
@@ -102,8 +111,18 @@ class VisitorResolver:
         return self.by_client.get((site, key[1])) or self._create(site, self.signer.new(site), key[1], event.ts)
 
     def _create(self, site: str, visitor_id: str, client_key: str | None, ts: int) -> VisitorState:
-        return self._remember(VisitorState(id=visitor_id, site_id=site, client_key=client_key, num=None,
-                                           first_seen=ts, last_seen=ts, is_new=True, dirty=True))
+        return self._remember(
+            VisitorState(
+                id=visitor_id,
+                site_id=site,
+                client_key=client_key,
+                num=None,
+                first_seen=ts,
+                last_seen=ts,
+                is_new=True,
+                dirty=True,
+            )
+        )
 
     def number_new(self) -> None:
         """Give new visitors their integer keys (sessions and events refer to them)."""
@@ -118,13 +137,29 @@ class VisitorResolver:
             self.tx.executemany(
                 "INSERT INTO visitors (num, id, site_id, client_key, created_at, first_seen, last_seen, visit_count, "
                 "pageview_count, first_params, first_click_ids, last_session_num) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(v.num, v.id, v.site_id, v.client_key, v.first_seen, v.first_seen, v.last_seen, v.visit_count,
-                  v.pageview_count, dumps(v.first_params), dumps(v.first_click_ids), v.last_session_num)
-                 for v in new])
+                [
+                    (
+                        v.num,
+                        v.id,
+                        v.site_id,
+                        v.client_key,
+                        v.first_seen,
+                        v.first_seen,
+                        v.last_seen,
+                        v.visit_count,
+                        v.pageview_count,
+                        dumps(v.first_params),
+                        dumps(v.first_click_ids),
+                        v.last_session_num,
+                    )
+                    for v in new
+                ],
+            )
         if changed:
             self.tx.executemany(
                 "UPDATE visitors SET last_seen = ?, visit_count = ?, pageview_count = ?, last_session_num = ? "
                 "WHERE num = ?",
-                [(v.last_seen, v.visit_count, v.pageview_count, v.last_session_num, v.num) for v in changed])
+                [(v.last_seen, v.visit_count, v.pageview_count, v.last_session_num, v.num) for v in changed],
+            )
         for v in self.by_id.values():
             v.is_new = v.dirty = False

@@ -43,14 +43,28 @@ class SessionState:
 
 
 def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
-    return SessionState(id=row["id"], num=row["num"], site_num=row["site_num"], visitor=visitor,
-                        started_at=row["started_at"], last_seen=row["last_seen"],
-                        campaign=(row["utm_source"], row["utm_medium"], row["utm_campaign"]),
-                        pageviews=row["pageviews"], events=row["events"], entry_path=row["entry_path"],
-                        exit_path=row["exit_path"], hostname=row["hostname"], referrer=row["referrer"],
-                        referrer_source=row["referrer_source"], channel=row["channel"],
-                        params=loads(row["params"]), country_code=row["country_code"],
-                        device_type=row["device_type"], browser=row["browser"], os=row["os"])
+    return SessionState(
+        id=row["id"],
+        num=row["num"],
+        site_num=row["site_num"],
+        visitor=visitor,
+        started_at=row["started_at"],
+        last_seen=row["last_seen"],
+        campaign=(row["utm_source"], row["utm_medium"], row["utm_campaign"]),
+        pageviews=row["pageviews"],
+        events=row["events"],
+        entry_path=row["entry_path"],
+        exit_path=row["exit_path"],
+        hostname=row["hostname"],
+        referrer=row["referrer"],
+        referrer_source=row["referrer_source"],
+        channel=row["channel"],
+        params=loads(row["params"]),
+        country_code=row["country_code"],
+        device_type=row["device_type"],
+        browser=row["browser"],
+        os=row["os"],
+    )
 
 
 def continues(session: SessionState, event: Event, idle_ms: int) -> bool:
@@ -75,7 +89,7 @@ class SessionAssigner:
         by_session = {v.last_session_num: v for v in visitors if v.last_session_num is not None}
         wanted = sorted(set(by_session) - set(self.sessions))
         for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
+            chunk = wanted[i : i + 500]
             for row in self.tx.all(f"SELECT * FROM sessions WHERE num IN ({','.join('?' * len(chunk))})", chunk):
                 self.sessions[row["num"]] = _from_row(row, by_session[row["num"]])
 
@@ -102,11 +116,24 @@ class SessionAssigner:
 
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:
         session = SessionState(
-            id=ids.session_id(), num=self._next_num(), site_num=event.site_num, visitor=visitor, started_at=event.ts,
-            last_seen=event.ts, campaign=event.campaign, hostname=event.hostname, referrer=event.referrer,
-            referrer_source=event.referrer_source, channel=event.channel, params=dict(event.params),
-            country_code=event.country_code, device_type=event.device_type, browser=event.browser,
-            os=event.os, is_new=True)
+            id=ids.session_id(),
+            num=self._next_num(),
+            site_num=event.site_num,
+            visitor=visitor,
+            started_at=event.ts,
+            last_seen=event.ts,
+            campaign=event.campaign,
+            hostname=event.hostname,
+            referrer=event.referrer,
+            referrer_source=event.referrer_source,
+            channel=event.channel,
+            params=dict(event.params),
+            country_code=event.country_code,
+            device_type=event.device_type,
+            browser=event.browser,
+            os=event.os,
+            is_new=True,
+        )
         if visitor.visit_count == 0:
             visitor.first_params = dict(event.params)
             visitor.first_click_ids = dict(event.click_ids)
@@ -130,13 +157,37 @@ class SessionAssigner:
                 "entry_path, exit_path, hostname, referrer, referrer_source, channel, utm_source, utm_medium, "
                 "utm_campaign, params, country_code, device_type, browser, os) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(s.num, s.id, s.site_num, s.visitor.num, s.started_at, s.last_seen, s.pageviews, s.events, s.entry_path,
-                  s.exit_path, s.hostname, s.referrer, s.referrer_source, s.channel, *s.campaign,
-                  dumps(s.params), s.country_code, s.device_type, s.browser, s.os) for s in new])
+                [
+                    (
+                        s.num,
+                        s.id,
+                        s.site_num,
+                        s.visitor.num,
+                        s.started_at,
+                        s.last_seen,
+                        s.pageviews,
+                        s.events,
+                        s.entry_path,
+                        s.exit_path,
+                        s.hostname,
+                        s.referrer,
+                        s.referrer_source,
+                        s.channel,
+                        *s.campaign,
+                        dumps(s.params),
+                        s.country_code,
+                        s.device_type,
+                        s.browser,
+                        s.os,
+                    )
+                    for s in new
+                ],
+            )
         if old:
             self.tx.executemany(
                 "UPDATE sessions SET last_seen = ?, pageviews = ?, events = ?, entry_path = ?, exit_path = ? "
                 "WHERE num = ?",
-                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.num) for s in old])
+                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.num) for s in old],
+            )
         for s in new:
             s.is_new = False

@@ -7,7 +7,6 @@ survivors to the store and answer 202 only after their transaction committed.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -89,8 +88,12 @@ class Collector:
         except PayloadError as exc:
             return error(request, 400, str(exc))
         response = await self._collect(request, wire, single=True)
-        gif = Response(GIF, status_code=200 if response.status_code < 300 else response.status_code,
-                       media_type="image/gif", headers={"cache-control": "no-store"})
+        gif = Response(
+            GIF,
+            status_code=200 if response.status_code < 300 else response.status_code,
+            media_type="image/gif",
+            headers={"cache-control": "no-store"},
+        )
         if DROP_HEADER in response.headers:
             gif.headers[DROP_HEADER] = response.headers[DROP_HEADER]
         return gif
@@ -103,8 +106,10 @@ class Collector:
             return error(request, 400, str(exc))
         info = pipeline.RequestInfo(
             ip=client_ip(request.client.host if request.client else None, request.headers, self.proxies),
-            user_agent=request.headers.get("user-agent", ""), gpc=request.headers.get("sec-gpc") == "1",
-            dnt=request.headers.get("dnt") == "1")
+            user_agent=request.headers.get("user-agent", ""),
+            gpc=request.headers.get("sec-gpc") == "1",
+            dnt=request.headers.get("dnt") == "1",
+        )
         kept: list[Event] = []
         outcome: list[Event | str] = []
         for event in events:
@@ -125,17 +130,18 @@ class Collector:
 
 
 def accepted(request: Request, outcome: list[Event | str], single: bool) -> Response:
-    def view(item: Event | str) -> dict[str, str]:
+    def view(item: Event | str) -> dict[str, object]:
         if isinstance(item, str):
             return {"dropped": item}
         return {"visitorId": item.visitor_id, "sessionId": item.session_id, "requestId": item.request_id}
 
+    body: dict[str, object]
     if single:
         body = view(outcome[0])
-        headers = {DROP_HEADER: body["dropped"]} if "dropped" in body else {}
+        headers = {DROP_HEADER: str(body["dropped"])} if "dropped" in body else {}
     else:
         rows = [view(o) for o in outcome]
-        dropped = Counter(r["dropped"] for r in rows if "dropped" in r)
+        dropped = Counter(str(r["dropped"]) for r in rows if "dropped" in r)
         body = {"accepted": len(rows) - sum(dropped.values()), "dropped": sum(dropped.values()), "events": rows}
         headers = {DROP_HEADER: ",".join(sorted(dropped))} if dropped else {}
     return Response(_json.encode(body), 202, headers={**headers, **cors(request)}, media_type="application/json")
@@ -157,15 +163,19 @@ def cors(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     if not origin:
         return {}
-    return {"access-control-allow-origin": origin, "vary": "Origin",
-            "access-control-expose-headers": DROP_HEADER}
+    return {"access-control-allow-origin": origin, "vary": "Origin", "access-control-expose-headers": DROP_HEADER}
 
 
 def preflight(request: Request) -> Response:
-    return Response(status_code=204, headers={
-        **cors(request), "access-control-allow-methods": "POST, GET, OPTIONS",
-        "access-control-allow-headers": request.headers.get("access-control-request-headers", "content-type"),
-        "access-control-max-age": "86400"})
+    return Response(
+        status_code=204,
+        headers={
+            **cors(request),
+            "access-control-allow-methods": "POST, GET, OPTIONS",
+            "access-control-allow-headers": request.headers.get("access-control-request-headers", "content-type"),
+            "access-control-max-age": "86400",
+        },
+    )
 
 
 def error(request: Request, status: int, message: str) -> Response:

@@ -94,9 +94,14 @@ def from_query(query: Mapping[str, str], referer: str | None) -> WireEvent:
     """The no-script GIF: `?websiteId=...` with the page URL from the query or the Referer header."""
     if not query.get("websiteId"):
         raise PayloadError("missing required field `websiteId`")
-    return WireEvent(websiteId=query["websiteId"], href=query.get("href") or referer or "",
-                     type=query.get("type", "pageview"), referrer=query.get("referrer") or None,
-                     visitorId=query.get("visitorId") or None, title=query.get("title") or None)
+    return WireEvent(
+        websiteId=query["websiteId"],
+        href=query.get("href") or referer or "",
+        type=query.get("type", "pageview"),
+        referrer=query.get("referrer") or None,
+        visitorId=query.get("visitorId") or None,
+        title=query.get("title") or None,
+    )
 
 
 def _size(value: int | None, field: str) -> int | None:
@@ -116,8 +121,9 @@ def _text(value: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
 def _goal(extra: dict[str, Any]) -> str:
     name = extra.get("eventName")
     if not isinstance(name, str) or not GOAL_NAME.match(name):
-        raise PayloadError("extraData.eventName: required for custom events; lowercase a-z, 0-9, _, -, :, "
-                           "at most 64 characters")
+        raise PayloadError(
+            "extraData.eventName: required for custom events; lowercase a-z, 0-9, _, -, :, at most 64 characters"
+        )
     if name == "identify":
         raise PayloadError("extraData.eventName: 'identify' is reserved")
     return name
@@ -140,16 +146,25 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
     click_ids = {k: str(v)[:256] for k, v in (wire.adClickIds or {}).items() if k in CLICK_ID_FIELDS and v}
     viewport = wire.viewport or Size()
     return Event(
-        site_id=wire.websiteId, type=wire.type, ts=ts, name=name, href=wire.href, hostname=url.hostname,
-        path=url.path, title=_text(wire.title, f"{where}title"),
-        referrer=_text(wire.referrer, f"{where}referrer", MAX_URL), params=url.params,
-        click_ids={**url.click_ids, **click_ids}, client_visitor_id=_text(wire.visitorId, f"{where}visitorId", 128),
+        site_id=wire.websiteId,
+        type=wire.type,
+        ts=ts,
+        name=name,
+        href=wire.href,
+        hostname=url.hostname,
+        path=url.path,
+        title=_text(wire.title, f"{where}title"),
+        referrer=_text(wire.referrer, f"{where}referrer", MAX_URL),
+        params=url.params,
+        click_ids={**url.click_ids, **click_ids},
+        client_visitor_id=_text(wire.visitorId, f"{where}visitorId", 128),
         client_session_id=_text(wire.sessionId, f"{where}sessionId", 128),
         cross_domain_visitor_id=url.cross_domain_visitor,
         viewport_width=_size(viewport.width, f"{where}viewport.width"),
         viewport_height=_size(viewport.height, f"{where}viewport.height"),
         screen_width=_size(wire.screenWidth, f"{where}screenWidth"),
         screen_height=_size(wire.screenHeight, f"{where}screenHeight"),
-        language=_text(wire.language, f"{where}language", 64), timezone=_text(wire.timezone, f"{where}timezone", 64),
+        language=_text(wire.language, f"{where}language", 64),
+        timezone=_text(wire.timezone, f"{where}timezone", 64),
         extra=extra,
     )

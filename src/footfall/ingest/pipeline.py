@@ -74,15 +74,25 @@ def put_request(c: Candidate) -> None:
 
 def put_user_agent(c: Candidate) -> None:
     e = c.event
-    (e.browser, e.browser_version, e.os, e.os_version, e.device_type, e.device_vendor,
-     e.device_model) = parse_agent(e.user_agent)
+    (e.browser, e.browser_version, e.os, e.os_version, e.device_type, e.device_vendor, e.device_model) = parse_agent(
+        e.user_agent
+    )
     return None
 
 
 def put_geo(c: Candidate) -> None:
     e = c.event
-    (e.country_code, e.country, e.region, e.city, e.latitude, e.longitude, e.postal_code, e.geo_timezone,
-     e.accuracy_radius) = c.geo.lookup(e.ip)
+    (
+        e.country_code,
+        e.country,
+        e.region,
+        e.city,
+        e.latitude,
+        e.longitude,
+        e.postal_code,
+        e.geo_timezone,
+        e.accuracy_radius,
+    ) = c.geo.lookup(e.ip)
     return None
 
 

@@ -17,16 +17,50 @@ from footfall.model import Event
 from footfall.store.base import Tx, dumps
 
 EVENT_COLUMNS = (
-    "request_id", "site_num", "visitor_num", "session_num", "ts", "type", "name", "href", "hostname", "path",
-    "title", "referrer", "referrer_source", "channel", "params", "click_ids", "viewport_width",
-    "viewport_height", "screen_width", "screen_height", "language", "timezone", "user_agent", "ip", "browser",
-    "browser_version", "os", "os_version", "device_type", "device_vendor", "device_model", "country_code",
-    "country", "region", "city", "latitude", "longitude", "postal_code", "geo_timezone", "accuracy_radius",
+    "request_id",
+    "site_num",
+    "visitor_num",
+    "session_num",
+    "ts",
+    "type",
+    "name",
+    "href",
+    "hostname",
+    "path",
+    "title",
+    "referrer",
+    "referrer_source",
+    "channel",
+    "params",
+    "click_ids",
+    "viewport_width",
+    "viewport_height",
+    "screen_width",
+    "screen_height",
+    "language",
+    "timezone",
+    "user_agent",
+    "ip",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "device_vendor",
+    "device_model",
+    "country_code",
+    "country",
+    "region",
+    "city",
+    "latitude",
+    "longitude",
+    "postal_code",
+    "geo_timezone",
+    "accuracy_radius",
     "extra",
 )
 _JSON_AT = tuple(EVENT_COLUMNS.index(c) for c in ("params", "click_ids", "extra"))
-INSERT_EVENT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})")
+INSERT_EVENT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
 _columns = operator.attrgetter(*EVENT_COLUMNS)
 
 

@@ -73,8 +73,8 @@ class Frames:
         size = int.from_bytes(self.buffer[:4], "big")
         if len(self.buffer) < 4 + size:
             return None
-        frame = bytes(self.buffer[4:4 + size])
-        del self.buffer[:4 + size]
+        frame = bytes(self.buffer[4 : 4 + size])
+        del self.buffer[: 4 + size]
         return frame
 
     def read(self, block: bool = True) -> bytes | None:
@@ -118,8 +118,12 @@ class EventWriterProcess:
 
     async def start(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "footfall.ingest.writer_process",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "footfall.ingest.writer_process",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(frame(self._start_frame))
         self._reader = asyncio.create_task(self._receive(self._proc.stdout))
@@ -220,12 +224,22 @@ def _connect(start: Start) -> _Db:
     if start.database_url:
         from footfall.store import postgres
 
-        conn = postgres.connect(start.database_url)
-        return _Db(conn, postgres.PostgresTx, postgres._begin, postgres._commit, postgres._rollback)
+        return _Db(
+            postgres.connect(start.database_url),
+            postgres.PostgresTx,
+            postgres._begin,
+            postgres._commit,
+            postgres._rollback,
+        )
     from footfall.store import sqlite
 
-    conn = sqlite.connect(Path(start.path), start.synchronous)
-    return _Db(conn, sqlite.SQLiteTx, sqlite._begin, sqlite._commit, sqlite._rollback)
+    return _Db(
+        sqlite.connect(Path(start.path), start.synchronous),
+        sqlite.SQLiteTx,
+        sqlite._begin,
+        sqlite._commit,
+        sqlite._rollback,
+    )
 
 
 def _write_group(db: _Db, writer: EventWriter, group: list[Request]) -> list[Reply]:
@@ -252,8 +266,7 @@ def _write_group(db: _Db, writer: EventWriter, group: list[Request]) -> list[Rep
 
 
 def _ok(request: Request) -> Reply:
-    return Reply(request.id, True, [(e.visitor_id, e.session_id, e.visitor_num, e.session_num)
-                                    for e in request.events])
+    return Reply(request.id, True, [(e.visitor_id, e.session_id, e.visitor_num, e.session_num) for e in request.events])
 
 
 if __name__ == "__main__":

@@ -33,14 +33,19 @@ def visitor_view(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -
     if visitor is None:
         return None
     num = visitor["num"]
-    latest = tx.one("SELECT * FROM events WHERE visitor_num = ? AND type = 'pageview' "
-                    "ORDER BY ts DESC, id DESC LIMIT 1", (num,))
+    latest = tx.one(
+        "SELECT * FROM events WHERE visitor_num = ? AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT 1", (num,)
+    )
     if latest is None:
         return None
-    pages = tx.all("SELECT hostname, path, ts FROM events WHERE visitor_num = ? "
-                   "AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT ?", (num, MAX_PAGES))
-    goals = tx.all("SELECT name, ts, extra FROM events WHERE visitor_num = ? AND type = 'custom' "
-                   "ORDER BY ts, id", (num,))
+    pages = tx.all(
+        "SELECT hostname, path, ts FROM events WHERE visitor_num = ? "
+        "AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT ?",
+        (num, MAX_PAGES),
+    )
+    goals = tx.all(
+        "SELECT name, ts, extra FROM events WHERE visitor_num = ? AND type = 'custom' ORDER BY ts, id", (num,)
+    )
     session = tx.one("SELECT * FROM sessions WHERE num = ?", (visitor["last_session_num"],))
     return VisitorView(visitor, latest, session, list(reversed(pages)), goals)
 

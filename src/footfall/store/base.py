@@ -99,8 +99,13 @@ def _run_jobs(tx: Any, jobs: list[Job]) -> list[Any]:
     return results
 
 
-def run_batch(tx_factory: Callable[[], Any], jobs: list[Job], begin: Callable[[Any], None],
-              commit: Callable[[Any], None], rollback: Callable[[Any], None]) -> None:
+def run_batch(
+    tx_factory: Callable[[], Any],
+    jobs: list[Job],
+    begin: Callable[[Any], None],
+    commit: Callable[[Any], None],
+    rollback: Callable[[Any], None],
+) -> None:
     """Group commit: run every job in one transaction; on failure, retry one by one.
 
     A job that raises is answered with its own exception and never takes the
@@ -124,8 +129,9 @@ def run_batch(tx_factory: Callable[[], Any], jobs: list[Job], begin: Callable[[A
         job.future.set_result(result)
 
 
-def _run_alone(tx: Any, job: Job, begin: Callable[[Any], None], commit: Callable[[Any], None],
-               rollback: Callable[[Any], None]) -> None:
+def _run_alone(
+    tx: Any, job: Job, begin: Callable[[Any], None], commit: Callable[[Any], None], rollback: Callable[[Any], None]
+) -> None:
     try:
         begin(tx)
         result = job.fn(tx)
@@ -144,8 +150,9 @@ class StoppedError(RuntimeError):
 class WriterThread(threading.Thread):
     """Drains a queue of jobs and commits them in groups (see `run_batch`)."""
 
-    def __init__(self, name: str, queue: Any, process: Callable[[list[Job]], None],
-                 window_s: float, max_batch: int = 2000) -> None:
+    def __init__(
+        self, name: str, queue: Any, process: Callable[[list[Job]], None], window_s: float, max_batch: int = 2000
+    ) -> None:
         super().__init__(name=name, daemon=True)
         self.queue = queue
         self.process = process
@@ -165,7 +172,11 @@ class WriterThread(threading.Thread):
             stop = False
             try:
                 while len(batch) < self.max_batch:
-                    item = self.queue.get(timeout=self.window_s) if len(batch) == 1 and self.window_s else self.queue.get_nowait()
+                    item = (
+                        self.queue.get(timeout=self.window_s)
+                        if len(batch) == 1 and self.window_s
+                        else self.queue.get_nowait()
+                    )
                     if item is None:
                         stop = True
                         break

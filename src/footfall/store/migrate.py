@@ -26,23 +26,28 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def migrate(tx: Any, begin: Callable[[Any], None], commit: Callable[[Any], None],
-            rollback: Callable[[Any], None]) -> list[str]:
+def migrate(
+    tx: Any, begin: Callable[[Any], None], commit: Callable[[Any], None], rollback: Callable[[Any], None]
+) -> list[str]:
     """Apply what is missing, each migration in its own transaction. Returns what ran."""
     applied_now: list[str] = []
     begin(tx)
     try:
         tx.lock([MIGRATION_LOCK])
-        tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                   "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+        )
         done = {r["version"] for r in tx.all("SELECT version FROM schema_migrations")}
         for version, name, sql in available(tx.dialect):
             if version in done:
                 continue
             for statement in statements(sql):
                 tx.execute(statement)
-            tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                       (version, name, int(time.time() * 1000)))
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, name, int(time.time() * 1000)),
+            )
             applied_now.append(name)
         commit(tx)
     except BaseException:

@@ -71,18 +71,23 @@ def connect(url: str) -> psycopg.Connection[Any]:
 class PostgresStore:
     dialect = "postgres"
 
-    def __init__(self, url: str, *, read_pool_size: int = 4, writers: int = 1,
-                 commit_window_ms: float = 2.0) -> None:
+    def __init__(self, url: str, *, read_pool_size: int = 4, writers: int = 1, commit_window_ms: float = 2.0) -> None:
         self.url = url
-        self._pool = ConnectionPool(url, min_size=1, max_size=max(1, read_pool_size),
-                                    kwargs={"row_factory": dict_row, "autocommit": True}, open=True)
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, read_pool_size),
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            open=True,
+        )
         self._writer_conns = [self._connect() for _ in range(max(1, writers))]
         migrate(PostgresTx(self._writer_conns[0]), _begin, _commit, _rollback)
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._closed = False
         self._writers = [
-            WriterThread(f"footfall-pg-writer-{i}", self._jobs, functools.partial(self._process, conn),
-                         commit_window_ms / 1000)
+            WriterThread(
+                f"footfall-pg-writer-{i}", self._jobs, functools.partial(self._process, conn), commit_window_ms / 1000
+            )
             for i, conn in enumerate(self._writer_conns)
         ]
         for w in self._writers:
@@ -119,8 +124,11 @@ class PostgresStore:
             return fn(PostgresTx(conn))
 
     def stats(self) -> dict[str, int]:
-        return {"write_batches": sum(w.batches for w in self._writers),
-                "write_jobs": sum(w.jobs for w in self._writers), "write_queue": self._jobs.qsize()}
+        return {
+            "write_batches": sum(w.batches for w in self._writers),
+            "write_jobs": sum(w.jobs for w in self._writers),
+            "write_queue": self._jobs.qsize(),
+        }
 
     def close(self) -> None:
         if self._closed:

@@ -66,8 +66,9 @@ def connect(path: Path, synchronous: str) -> sqlite3.Connection:
 class SQLiteStore:
     dialect = "sqlite"
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL", read_pool_size: int = 4,
-                 commit_window_ms: float = 2.0) -> None:
+    def __init__(
+        self, path: Path, *, synchronous: str = "FULL", read_pool_size: int = 4, commit_window_ms: float = 2.0
+    ) -> None:
         if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError(f"sqlite synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous}")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,8 +80,7 @@ class SQLiteStore:
             self._readers.put(connect(path, synchronous))
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._closed = False
-        self._writer = WriterThread("footfall-sqlite-writer", self._jobs, self._process,
-                                    commit_window_ms / 1000)
+        self._writer = WriterThread("footfall-sqlite-writer", self._jobs, self._process, commit_window_ms / 1000)
         self._writer.start()
 
     def _process(self, jobs: list[Job]) -> None:
@@ -112,8 +112,11 @@ class SQLiteStore:
             self._readers.put(conn)
 
     def stats(self) -> dict[str, int]:
-        return {"write_batches": self._writer.batches, "write_jobs": self._writer.jobs,
-                "write_queue": self._jobs.qsize()}
+        return {
+            "write_batches": self._writer.batches,
+            "write_jobs": self._writer.jobs,
+            "write_queue": self._jobs.qsize(),
+        }
 
     def close(self) -> None:
         if self._closed:
