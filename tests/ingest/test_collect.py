@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from footfall.ids import VisitorSigner, is_uuid
+from footfall.jobs import flush_drops
 from tests.support.collect import EVENTS, event, post
 from tests.support.servers import UA_IPHONE, AppServer
 
@@ -136,7 +137,11 @@ def test_a_new_campaign_starts_a_new_session(server: AppServer) -> None:
 
 
 def _drop_count(server: AppServer, reason: str) -> int:
-    return sum(n for (_, r), n in server.app.state.components.drops.items() if r == reason)
+    """Counted in memory on the collect path, flushed to drop_counts (here at once)."""
+    c = server.app.state.components
+    flush_drops(server.store, c.drops, c.clock)
+    rows = stored(server, "SELECT SUM(count) AS n FROM drop_counts WHERE reason = ?", reason)
+    return int(rows[0]["n"] or 0)
 
 
 @pytest.mark.parametrize(
