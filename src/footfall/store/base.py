@@ -8,6 +8,7 @@ placeholders; the PostgreSQL backend translates them.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
@@ -147,6 +148,30 @@ class StoppedError(RuntimeError):
     """The store is closed; nothing more is accepted."""
 
 
+class JobQueue:
+    """The writer's queue, shared by both backends: `submit`, `submit_merged`, `write`."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._closed = False
+
+    def _enqueue(self, job: Job) -> Future[Any]:
+        if self._closed:
+            raise StoppedError("store is closed")
+        self._jobs.put(job)
+        return job.future
+
+    def submit(self, fn: Callable[[Tx], T]) -> Future[T]:
+        return self._enqueue(Job(fn))
+
+    def submit_merged(self, merge: Merge, payload: Any) -> Future[Any]:
+        """Queue a payload for `merge`; neighbours in the queue are merged into one call."""
+        return self._enqueue(Job.merged(merge, payload))
+
+    def write(self, fn: Callable[[Tx], T]) -> T:
+        return self.submit(fn).result()
+
+
 class WriterThread(threading.Thread):
     """Drains a queue of jobs and commits them in groups (see `run_batch`)."""
 
@@ -162,8 +187,6 @@ class WriterThread(threading.Thread):
         self.jobs = 0
 
     def run(self) -> None:
-        import queue as queue_mod
-
         while True:
             first = self.queue.get()
             if first is None:
@@ -181,7 +204,7 @@ class WriterThread(threading.Thread):
                         stop = True
                         break
                     batch.append(item)
-            except queue_mod.Empty:
+            except queue.Empty:
                 pass
             self.process(batch)
             self.batches += 1

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import queue
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from footfall.store.base import Job, Merge, Row, StoppedError, WriterThread, run_batch
+from footfall.store.base import Job, JobQueue, Row, WriterThread, run_batch
 from footfall.store.migrate import migrate
 
 T = TypeVar("T")
@@ -68,7 +66,7 @@ def connect(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(url, row_factory=dict_row, autocommit=True)
 
 
-class PostgresStore:
+class PostgresStore(JobQueue):
     dialect = "postgres"
 
     def __init__(self, url: str, *, read_pool_size: int = 4, writers: int = 1, commit_window_ms: float = 2.0) -> None:
@@ -82,8 +80,7 @@ class PostgresStore:
         )
         self._writer_conns = [self._connect() for _ in range(max(1, writers))]
         migrate(PostgresTx(self._writer_conns[0]), _begin, _commit, _rollback)
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._closed = False
+        JobQueue.__init__(self)
         self._writers = [
             WriterThread(
                 f"footfall-pg-writer-{i}", self._jobs, functools.partial(self._process, conn), commit_window_ms / 1000
@@ -100,24 +97,6 @@ class PostgresStore:
         if conn.closed or conn.broken:
             conn = self._connect()
         run_batch(lambda: PostgresTx(conn), jobs, _begin, _commit, _rollback)
-
-    def submit(self, fn: Callable[[Any], T]) -> Future[T]:
-        if self._closed:
-            raise StoppedError("store is closed")
-        job = Job(fn)
-        self._jobs.put(job)
-        return job.future
-
-    def submit_merged(self, merge: Merge, payload: Any) -> Future[Any]:
-        """Queue a payload for `merge`; neighbours in the queue are merged into one call."""
-        if self._closed:
-            raise StoppedError("store is closed")
-        job = Job.merged(merge, payload)
-        self._jobs.put(job)
-        return job.future
-
-    def write(self, fn: Callable[[Any], T]) -> T:
-        return self.submit(fn).result()
 
     def read(self, fn: Callable[[Any], T]) -> T:
         with self._pool.connection() as conn:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import queue
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from footfall.store.base import Job, Merge, Row, StoppedError, WriterThread, run_batch
+from footfall.store.base import Job, JobQueue, Row, WriterThread, run_batch
 from footfall.store.migrate import migrate
 
 T = TypeVar("T")
@@ -63,7 +62,7 @@ def connect(path: Path, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-class SQLiteStore:
+class SQLiteStore(JobQueue):
     dialect = "sqlite"
 
     def __init__(
@@ -78,31 +77,12 @@ class SQLiteStore:
         self._readers: queue.Queue[sqlite3.Connection] = queue.Queue()
         for _ in range(max(1, read_pool_size)):
             self._readers.put(connect(path, synchronous))
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._closed = False
+        JobQueue.__init__(self)
         self._writer = WriterThread("footfall-sqlite-writer", self._jobs, self._process, commit_window_ms / 1000)
         self._writer.start()
 
     def _process(self, jobs: list[Job]) -> None:
         run_batch(lambda: SQLiteTx(self._writer_conn), jobs, _begin, _commit, _rollback)
-
-    def submit(self, fn: Callable[[Any], T]) -> Future[T]:
-        if self._closed:
-            raise StoppedError("store is closed")
-        job = Job(fn)
-        self._jobs.put(job)
-        return job.future
-
-    def submit_merged(self, merge: Merge, payload: Any) -> Future[Any]:
-        """Queue a payload for `merge`; neighbours in the queue are merged into one call."""
-        if self._closed:
-            raise StoppedError("store is closed")
-        job = Job.merged(merge, payload)
-        self._jobs.put(job)
-        return job.future
-
-    def write(self, fn: Callable[[Any], T]) -> T:
-        return self.submit(fn).result()
 
     def read(self, fn: Callable[[Any], T]) -> T:
         conn = self._readers.get()
