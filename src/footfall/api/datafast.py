@@ -32,9 +32,8 @@ def url_without_scheme(hostname: str, path: str) -> str:
 
 
 def visitor_body(view: VisitorView, requested_id: str, now: int) -> dict[str, Any]:
-    v, last = view.visitor, view.latest_pageview
+    v, last, act = view.visitor, view.latest_pageview, view.activity
     params = params_of(v)
-    session_start = view.current_session["started_at"] if view.current_session else v["first_seen"]
     return {
         "visitorId": requested_id,
         "identity": {
@@ -50,12 +49,12 @@ def visitor_body(view: VisitorView, requested_id: str, now: int) -> dict[str, An
             "viewport": {"width": last["viewport_width"], "height": last["viewport_height"]},
         },
         "activity": {
-            "visitCount": v["visit_count"],
-            "pageViewCount": v["pageview_count"],
-            "timeSinceFirstVisit": max(0, now - v["first_seen"]),
-            "timeSinceCurrentVisit": max(0, now - session_start),
-            "firstVisitAt": iso(v["first_seen"]),
-            "lastVisitAt": iso(v["last_seen"]),
+            "visitCount": act["visits"],
+            "pageViewCount": act["pageviews"],
+            "timeSinceFirstVisit": max(0, now - act["first_seen"]),
+            "timeSinceCurrentVisit": max(0, now - act["current_started_at"]),
+            "firstVisitAt": iso(act["first_seen"]),
+            "lastVisitAt": iso(act["last_seen"]),
             "currentUrl": url_without_scheme(last["hostname"], last["path"]),
             "completedGoals": [
                 {"name": g["name"], "origin": "manual", "type": "custom", "timestamp": iso(g["ts"])} for g in view.goals

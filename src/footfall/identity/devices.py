@@ -16,43 +16,36 @@ from typing import Any
 
 from footfall.ids import VisitorSigner
 from footfall.model import Event
-from footfall.store.base import Tx, dumps, loads
+from footfall.store.base import Tx, dumps
 
 MAX_CLIENT_ID = 128
 
 
 @dataclass(slots=True)
 class VisitorState:
-    """A visitor row as the writer holds it during one job."""
+    """A visitor as the writer holds it during one job.
+
+    The visitors row is written once, when the visitor is new; everything that
+    changes with activity (visits, page views, last seen) lives in `sessions`.
+    """
 
     id: str
     site_id: str
     client_key: str | None
-    num: int | None  # the row's integer key; None until a new visitor is flushed
+    num: int | None  # the row's integer key; None until a new visitor is numbered
     first_seen: int
-    last_seen: int
-    visit_count: int = 0
-    pageview_count: int = 0
     first_params: dict[str, str] = field(default_factory=dict)
     first_click_ids: dict[str, str] = field(default_factory=dict)
-    last_session_num: int | None = None
     is_new: bool = False
-    dirty: bool = False
+    sessions_started: int = 0  # in this job
+
+
+VISITOR_COLUMNS = "num, id, site_id, client_key, first_seen"
 
 
 def _from_row(row: dict[str, Any]) -> VisitorState:
     return VisitorState(
-        id=row["id"],
-        site_id=row["site_id"],
-        client_key=row["client_key"],
-        num=row["num"],
-        first_seen=row["first_seen"],
-        last_seen=row["last_seen"],
-        visit_count=row["visit_count"],
-        pageview_count=row["pageview_count"],
-        first_params=loads(row["first_params"]),
-        first_click_ids=loads(row["first_click_ids"]),
-        last_session_num=row["last_session_num"],
+        id=row["id"], site_id=row["site_id"], client_key=row["client_key"], num=row["num"], first_seen=row["first_seen"]
     )
 
 
@@ -92,7 +85,8 @@ class VisitorResolver:
             for chunk in _chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 for row in self.tx.all(
-                    f"SELECT * FROM visitors WHERE site_id = ? AND {column} IN ({marks})", (site_id, *chunk)
+                    f"SELECT {VISITOR_COLUMNS} FROM visitors WHERE site_id = ? AND {column} IN ({marks})",
+                    (site_id, *chunk),
                 ):
                     self._remember(_from_row(row))
 
@@ -111,18 +105,8 @@ class VisitorResolver:
         return self.by_client.get((site, key[1])) or self._create(site, self.signer.new(site), key[1], event.ts)
 
     def _create(self, site: str, visitor_id: str, client_key: str | None, ts: int) -> VisitorState:
-        return self._remember(
-            VisitorState(
-                id=visitor_id,
-                site_id=site,
-                client_key=client_key,
-                num=None,
-                first_seen=ts,
-                last_seen=ts,
-                is_new=True,
-                dirty=True,
-            )
-        )
+        state = VisitorState(id=visitor_id, site_id=site, client_key=client_key, num=None, first_seen=ts, is_new=True)
+        return self._remember(state)
 
     def number_new(self) -> None:
         """Give new visitors their integer keys (sessions and events refer to them)."""
@@ -132,11 +116,10 @@ class VisitorResolver:
 
     def flush(self) -> None:
         new = [v for v in self.by_id.values() if v.is_new]
-        changed = [v for v in self.by_id.values() if v.dirty and not v.is_new]
         if new:
             self.tx.executemany(
-                "INSERT INTO visitors (num, id, site_id, client_key, created_at, first_seen, last_seen, visit_count, "
-                "pageview_count, first_params, first_click_ids, last_session_num) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO visitors (num, id, site_id, client_key, created_at, first_seen, first_params, "
+                "first_click_ids) VALUES (?,?,?,?,?,?,?,?)",
                 [
                     (
                         v.num,
@@ -145,21 +128,11 @@ class VisitorResolver:
                         v.client_key,
                         v.first_seen,
                         v.first_seen,
-                        v.last_seen,
-                        v.visit_count,
-                        v.pageview_count,
                         dumps(v.first_params),
                         dumps(v.first_click_ids),
-                        v.last_session_num,
                     )
                     for v in new
                 ],
             )
-        if changed:
-            self.tx.executemany(
-                "UPDATE visitors SET last_seen = ?, visit_count = ?, pageview_count = ?, last_session_num = ? "
-                "WHERE num = ?",
-                [(v.last_seen, v.visit_count, v.pageview_count, v.last_session_num, v.num) for v in changed],
-            )
-        for v in self.by_id.values():
-            v.is_new = v.dirty = False
+        for v in new:
+            v.is_new = False

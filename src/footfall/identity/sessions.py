@@ -1,6 +1,7 @@
 """Sessions: a run of one visitor's activity.
 
-A new session starts when the visitor has none, after `idle_ms` without events
+A visitor's current session is its latest (highest `num`). A new session starts
+when the visitor has none, after `idle_ms` without events
 (30 minutes by default), or when an event carries a campaign (utm source,
 medium or campaign) different from the session's. Events without campaign
 parameters never split a session.
@@ -14,7 +15,7 @@ from typing import Any
 from footfall import ids
 from footfall.identity.devices import VisitorState
 from footfall.model import Event
-from footfall.store.base import Tx, dumps, loads
+from footfall.store.base import Tx, dumps
 
 
 @dataclass(slots=True)
@@ -42,6 +43,12 @@ class SessionState:
     is_new: bool = False
 
 
+SESSION_COLUMNS = (
+    "num, id, site_num, visitor_num, started_at, last_seen, utm_source, utm_medium, utm_campaign, "
+    "pageviews, events, entry_path, exit_path"
+)
+
+
 def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
     return SessionState(
         id=row["id"],
@@ -55,15 +62,6 @@ def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
         events=row["events"],
         entry_path=row["entry_path"],
         exit_path=row["exit_path"],
-        hostname=row["hostname"],
-        referrer=row["referrer"],
-        referrer_source=row["referrer_source"],
-        channel=row["channel"],
-        params=loads(row["params"]),
-        country_code=row["country_code"],
-        device_type=row["device_type"],
-        browser=row["browser"],
-        os=row["os"],
     )
 
 
@@ -82,23 +80,27 @@ class SessionAssigner:
         self.idle_ms = idle_ms
         self._free: list[int] = []
         self._block = max(1, expected)  # at most one new session per event
-        self.sessions: dict[int, SessionState] = {}
+        self.current: dict[str, SessionState] = {}  # visitor id -> its latest session
+        self.touched: dict[int, SessionState] = {}  # session num -> session to insert or update
 
     def preload(self, visitors: list[VisitorState]) -> None:
-        """Loads the visitors' current sessions, 500 per query."""
-        by_session = {v.last_session_num: v for v in visitors if v.last_session_num is not None}
-        wanted = sorted(set(by_session) - set(self.sessions))
+        """Loads known visitors' latest sessions, 500 visitors per query."""
+        by_num = {v.num: v for v in visitors if not v.is_new and v.id not in self.current}
+        wanted = sorted(n for n in by_num if n is not None)
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
-            for row in self.tx.all(f"SELECT * FROM sessions WHERE num IN ({','.join('?' * len(chunk))})", chunk):
-                self.sessions[row["num"]] = _from_row(row, by_session[row["num"]])
-
-    def _current(self, visitor: VisitorState) -> SessionState | None:
-        num = visitor.last_session_num
-        return self.sessions.get(num) if num is not None else None
+            marks = ",".join("?" * len(chunk))
+            rows = self.tx.all(
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE num IN "
+                f"(SELECT MAX(num) FROM sessions WHERE visitor_num IN ({marks}) GROUP BY visitor_num)",
+                chunk,
+            )
+            for row in rows:
+                visitor = by_num[row["visitor_num"]]
+                self.current[visitor.id] = _from_row(row, visitor)
 
     def assign(self, visitor: VisitorState, event: Event) -> SessionState:
-        session = self._current(visitor)
+        session = self.current.get(visitor.id)
         if session is None or not continues(session, event, self.idle_ms):
             session = self._start(visitor, event)
         session.last_seen = max(session.last_seen, event.ts)
@@ -107,11 +109,10 @@ class SessionAssigner:
             session.pageviews += 1
             session.exit_path = event.path
             session.entry_path = session.entry_path or event.path
-            visitor.pageview_count += 1
-        visitor.last_seen = max(visitor.last_seen, event.ts)
-        visitor.dirty = True
+        self.touched[session.num] = session
         event.visitor_id, event.session_id, event.session_num = visitor.id, session.id, session.num
-        event.new_visitor, event.new_session = visitor.visit_count == 1 and session.is_new, session.is_new
+        event.new_session = session.is_new
+        event.new_visitor = session.is_new and visitor.is_new and visitor.sessions_started == 1
         return session
 
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:
@@ -134,12 +135,11 @@ class SessionAssigner:
             os=event.os,
             is_new=True,
         )
-        if visitor.visit_count == 0:
+        if visitor.is_new and visitor.sessions_started == 0:  # the first session gives the visitor's params
             visitor.first_params = dict(event.params)
             visitor.first_click_ids = dict(event.click_ids)
-        visitor.visit_count += 1
-        visitor.last_session_num = session.num
-        self.sessions[session.num] = session
+        visitor.sessions_started += 1
+        self.current[visitor.id] = session
         return session
 
     def _next_num(self) -> int:
@@ -149,8 +149,8 @@ class SessionAssigner:
         return self._free.pop()
 
     def flush(self) -> None:
-        new = [s for s in self.sessions.values() if s.is_new]
-        old = [s for s in self.sessions.values() if not s.is_new]
+        new = [s for s in self.touched.values() if s.is_new]
+        old = [s for s in self.touched.values() if not s.is_new]
         if new:
             self.tx.executemany(
                 "INSERT INTO sessions (num, id, site_num, visitor_num, started_at, last_seen, pageviews, events, "
@@ -191,3 +191,4 @@ class SessionAssigner:
             )
         for s in new:
             s.is_new = False
+        self.touched.clear()

@@ -14,8 +14,8 @@ MAX_PAGES = 1000  # visitedPages keeps the most recent this many page views
 @dataclass
 class VisitorView:
     visitor: Row
+    activity: Row  # visits, pageviews, first_seen, last_seen, current_started_at (from sessions)
     latest_pageview: Row
-    current_session: Row | None
     pages: list[Row]
     goals: list[Row]
 
@@ -46,8 +46,13 @@ def visitor_view(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -
     goals = tx.all(
         "SELECT name, ts, extra FROM events WHERE visitor_num = ? AND type = 'custom' ORDER BY ts, id", (num,)
     )
-    session = tx.one("SELECT * FROM sessions WHERE num = ?", (visitor["last_session_num"],))
-    return VisitorView(visitor, latest, session, list(reversed(pages)), goals)
+    activity = tx.one(
+        "SELECT COUNT(*) AS visits, CAST(SUM(pageviews) AS BIGINT) AS pageviews, MIN(started_at) AS first_seen, "
+        "MAX(last_seen) AS last_seen, MAX(started_at) AS current_started_at FROM sessions WHERE visitor_num = ?",
+        (num,),
+    )
+    assert activity is not None
+    return VisitorView(visitor, activity, latest, list(reversed(pages)), goals)
 
 
 def params_of(visitor: Row) -> dict[str, Any]:

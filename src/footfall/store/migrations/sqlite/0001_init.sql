@@ -44,12 +44,9 @@ CREATE TABLE visitors (
   client_key TEXT,
   created_at INTEGER NOT NULL,
   first_seen INTEGER NOT NULL,
-  last_seen INTEGER NOT NULL,
-  visit_count INTEGER NOT NULL DEFAULT 0,
-  pageview_count INTEGER NOT NULL DEFAULT 0,
+  -- written once: visits, page views and last activity are read from `sessions`
   first_params TEXT NOT NULL DEFAULT '{}',
   first_click_ids TEXT NOT NULL DEFAULT '{}',
-  last_session_num INTEGER,
   UNIQUE (site_id, client_key)
 );
 
@@ -78,7 +75,7 @@ CREATE TABLE sessions (
   os TEXT
 );
 CREATE INDEX sessions_site_started ON sessions (site_num, started_at);
-CREATE INDEX sessions_visitor ON sessions (visitor_num, started_at);
+CREATE INDEX sessions_visitor ON sessions (visitor_num, num);
 
 CREATE TABLE events (
   id INTEGER PRIMARY KEY,
