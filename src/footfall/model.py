@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 EVENT_TYPES = ("pageview", "custom", "identify", "payment", "external_link")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 PARAM_FIELDS = ("ref", "source", "via", *UTM_FIELDS)
@@ -23,9 +25,12 @@ class Site:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class Event:
-    """One event as it moves through the pipeline: parsed, enriched, identified."""
+class Event(msgspec.Struct, array_like=True):
+    """One event as it moves through the pipeline: parsed, enriched, identified.
+
+    A msgspec Struct, encoded as an array: cheaper to build than a dataclass, and a
+    fraction of the bytes on the way to the writer process (no field names).
+    """
 
     site_id: str
     type: str
@@ -41,8 +46,8 @@ class Event:
     referrer_host: str | None = None
     referrer_source: str | None = None
     channel: str | None = None
-    params: dict[str, str] = field(default_factory=dict)  # ref, source, via, utm_*
-    click_ids: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = {}  # ref, source, via, utm_*
+    click_ids: dict[str, str] = {}
     client_visitor_id: str | None = None
     client_session_id: str | None = None
     cross_domain_visitor_id: str | None = None  # _df_vid from the landing URL
@@ -70,7 +75,7 @@ class Event:
     postal_code: str | None = None
     geo_timezone: str | None = None
     accuracy_radius: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = {}
     # filled by identification
     visitor_id: str = ""
     session_id: str = ""

@@ -32,6 +32,9 @@ MAX_GROUP = 2000  # requests in one transaction at most
 # Requests made within this long travel in one frame: one pipe write and one wake-up of the
 # writer instead of one per request (measured: +40% single-event throughput, +1 ms latency).
 SEND_DELAY_S = 0.001
+# A request this big goes at once, so the writer starts on it while the loop parses the next
+# (measured: four 500-event batches used to travel together, and the two processes took turns).
+SEND_NOW_EVENTS = 50
 
 
 class WriterGone(RuntimeError):
@@ -140,10 +143,14 @@ class EventWriterProcess:
         if not self._outbox:
             loop.call_later(SEND_DELAY_S, self._send)
         self._outbox.append(Request(self._counter, events))
+        if len(events) >= SEND_NOW_EVENTS:
+            self._send()
         return await future
 
     def _send(self) -> None:
         batch, self._outbox = self._outbox, []
+        if not batch:
+            return
         try:
             assert self._proc is not None and self._proc.stdin is not None
             self._proc.stdin.write(frame(self._encode(batch)))
