@@ -197,7 +197,7 @@ def main() -> None:
     for r in rows:
         print(
             f"| {r['backend']} | {r['endpoint']} | {r['rps']:,.0f} | {r['events']:,.0f} | {r['p50']:.1f} | "
-            f"{r['p99']:.1f} | {r['ratio']:.0%} |"
+            f"{r['p99']:.1f} | {'—' if 'batch' in str(r['endpoint']) else format(r['ratio'], '.0%')} |"
         )
 
 
