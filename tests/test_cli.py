@@ -6,9 +6,10 @@ import re
 
 from typer.testing import CliRunner
 
-from footfall import __version__
+from footfall import __version__, accounts
 from footfall.cli import cli
 from footfall.settings import Settings
+from footfall.store import open_store
 
 runner = CliRunner()
 
@@ -38,6 +39,18 @@ def test_init_sites_and_keys(settings: Settings) -> None:
     assert code == 0 and snippet in out
     code, listed = run(settings, "sites", "list")
     assert code == 0 and site_id in listed and snippet in listed
+    assert f'<script defer src="https://stats.example.net/p/{site_id}.js"></script>' in listed
+
+    code, out = run(settings, "sites", "set", site_id, "--respect-gpc")
+    assert code == 0 and "respect_gpc=on" in out
+    code, out = run(settings, "sites", "set", site_id, "--ignore-gpc", "--respect-dnt")
+    assert code == 0 and "respect_gpc=off, respect_dnt=on" in out
+    store = open_store(settings)
+    site = store.read(lambda tx: accounts.get_site(tx, site_id))
+    store.close()
+    assert site is not None and site.settings == {"respect_gpc": False, "respect_dnt": True}
+    assert run(settings, "sites", "set", site_id)[0] == 2
+    assert run(settings, "sites", "set", "000000000000000000000000", "--respect-dnt")[0] == 1
 
     code, out = run(settings, "keys", "create", "--scope", "analytics:read", "--site", site_id, "--name", "ro")
     key = re.search(r"ff_[A-Za-z0-9]{40}", out).group(0)

@@ -130,7 +130,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.components = c
     app.state.writer_process = writer_process
     app.router.routes.extend(collector.routes())
-    app.router.routes.extend(tracker_routes())
+    app.router.routes.extend(tracker_routes(collector.sites.get))
     app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
     if settings.benchmark_routes:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))

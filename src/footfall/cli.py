@@ -13,7 +13,7 @@ from footfall import __version__, accounts
 from footfall.settings import Settings, export_overrides, markdown_table
 from footfall.store import open_store
 from footfall.store.base import Store, Tx
-from footfall.tracker import snippet
+from footfall.tracker import pixel_script, snippet
 
 T = TypeVar("T")
 cli = typer.Typer(
@@ -150,6 +150,20 @@ def sites_add(
     typer.echo("  " + snippet(public_url(settings()), site.id, site.domain))
 
 
+@sites_cli.command("set")
+def sites_set(
+    site_id: str,
+    respect_gpc: bool = typer.Option(None, "--respect-gpc/--ignore-gpc", help="Drop events from browsers sending GPC."),
+    respect_dnt: bool = typer.Option(None, "--respect-dnt/--ignore-dnt", help="Drop events from browsers sending DNT."),
+) -> None:
+    """Change a site's settings (unchanged when not given)."""
+    changes = {k: v for k, v in {"respect_gpc": respect_gpc, "respect_dnt": respect_dnt}.items() if v is not None}
+    if not changes:
+        fail("nothing to change: give --respect-gpc/--ignore-gpc or --respect-dnt/--ignore-dnt", 2)
+    site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
+    typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={'on' if v else 'off'}" for k, v in changes.items()))
+
+
 @sites_cli.command("list")
 def sites_list() -> None:
     """List sites with their ids and snippets."""
@@ -159,6 +173,7 @@ def sites_list() -> None:
     for site in found:
         typer.echo(f"{site.id}  {site.domain}")
         typer.echo("  " + snippet(public_url(settings()), site.id, site.domain))
+        typer.echo("  or, with no attributes: " + pixel_script(public_url(settings()), site.id))
 
 
 @keys_cli.command("create")

@@ -1,14 +1,28 @@
-"""Serving the tracker script and building the snippet a site owner pastes."""
+"""Serving the tracker script and building the snippet a site owner pastes.
+
+The script is built from tracker/src (see tracker/README.md) into static/script.js.
+`/js/script.js` reads its settings from the script tag's data- attributes;
+`/p/{pixel_id}.js` is the same script with the site's settings written in, so a
+pixel needs no attributes (Floqer's `pixel_script`). A site's pixel id is its site id.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from footfall.model import Site
+
 SCRIPT_PATHS = ("/js/script.js",)
+PRESET_SLOT = b'"%%FOOTFALL_PRESET%%"'  # a string literal in the built script (tracker/src/config.js)
+HEADERS = {"cache-control": "public, max-age=3600", "access-control-allow-origin": "*"}
+
+SiteLookup = Callable[[str], Awaitable[Site | None]]
 
 
 def script_source() -> bytes:
@@ -20,14 +34,34 @@ def snippet(base_url: str, site_id: str, domain: str) -> str:
     return f'<script defer data-website-id="{site_id}" data-domain="{domain}" src="{base}/js/script.js"></script>'
 
 
-def tracker_routes() -> list[Route]:
+def pixel_script(base_url: str, site_id: str) -> str:
+    return f'<script defer src="{base_url.rstrip("/")}/p/{site_id}.js"></script>'
+
+
+def with_preset(script: bytes, site: Site) -> bytes:
+    """The script with the site's settings in place of the preset slot (attributes still win)."""
+    preset = {"website-id": site.id, "domain": site.domain}
+    if site.allowed_hostnames:
+        preset["allowed-hostnames"] = ",".join(site.allowed_hostnames)
+    literal = json.dumps(json.dumps(preset, separators=(",", ":"))).encode()
+    return script.replace(PRESET_SLOT, literal, 1)
+
+
+def tracker_routes(sites: SiteLookup) -> list[Route]:
     body = script_source()
+    if PRESET_SLOT not in body:
+        raise RuntimeError("static/script.js has no preset slot: rebuild it with `npm run build` in tracker/")
 
     async def script(request: Request) -> Response:
-        return Response(
-            body,
-            media_type="application/javascript",
-            headers={"cache-control": "public, max-age=3600", "access-control-allow-origin": "*"},
-        )
+        return Response(body, media_type="application/javascript", headers=HEADERS)
 
-    return [Route(path, script, methods=["GET"]) for path in SCRIPT_PATHS]
+    async def pixel(request: Request) -> Response:
+        site = await sites(request.path_params["pixel_id"])
+        if site is None:
+            return PlainTextResponse("// footfall: no site with this pixel id\n", 404)
+        return Response(with_preset(body, site), media_type="application/javascript", headers=HEADERS)
+
+    return [
+        *(Route(path, script, methods=["GET"]) for path in SCRIPT_PATHS),
+        Route("/p/{pixel_id}.js", pixel, methods=["GET"]),
+    ]

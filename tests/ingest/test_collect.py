@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from footfall import accounts
 from footfall.ids import VisitorSigner, is_uuid
 from footfall.jobs import flush_drops
 from tests.support.collect import EVENTS, event, post
@@ -161,6 +162,7 @@ def _drop_count(server: AppServer, reason: str) -> int:
             ),
         ),
         ("opted_out", lambda e, h: h.update({"sec-gpc": "1"})),
+        ("opted_out", lambda e, h: e.update(gpc=True)),  # the tracker's flag (scripts cannot send Sec-GPC)
     ],
 )
 def test_each_drop_reason_answers_202_names_it_and_counts_it(server: AppServer, reason: str, mutate) -> None:
@@ -189,6 +191,15 @@ def test_gpc_is_ignored_when_the_site_does_not_honour_it(server: AppServer) -> N
     site, _ = server.add_site("example.com")
     r = post(server.url, event(site), headers={"sec-gpc": "1"})
     assert "x-footfall-dropped" not in r.headers and "visitorId" in r.json()
+    r = post(server.url, event(site, gpc=True, dnt=True))
+    assert "x-footfall-dropped" not in r.headers and "visitorId" in r.json()
+
+
+def test_privacy_flags_in_a_batch_drop_only_their_own_event(server: AppServer) -> None:
+    site, _ = server.add_site("example.com")
+    server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"respect_dnt": True}))
+    r = post(server.url, [event(site), event(site, dnt=True)], path="/api/events/batch")
+    assert r.json()["accepted"] == 1 and r.json()["events"][1] == {"dropped": "opted_out"}
 
 
 @pytest.mark.parametrize(
@@ -204,6 +215,11 @@ def test_gpc_is_ignored_when_the_site_does_not_honour_it(server: AppServer) -> N
             b'{"websiteId": "x", "href": "https://example.com/", "type": "custom", '
             b'"extraData": {"eventName": "Bad Name"}}',
             "extraData.eventName",
+        ),
+        (b'{"websiteId": "x", "href": "https://example.com/", "type": "identify", "extraData": {}}', "user_id"),
+        (
+            b'{"websiteId": "x", "href": "https://example.com/", "type": "payment", "extraData": {"amount": 5}}',
+            "stripe_session_id",
         ),
     ],
 )

@@ -24,9 +24,12 @@ CHROMIUM_FLAGS = [
 
 
 @contextmanager
-def chromium(path: str) -> Iterator[Browser]:
+def chromium(path: str, user_agent: str | None = None) -> Iterator[Browser]:
+    """The browser; `user_agent` replaces HeadlessChrome's for every request, including the
+    beacons a page sends as it unloads (a context's user agent does not reach those)."""
+    args = CHROMIUM_FLAGS + ([f"--user-agent={user_agent}"] if user_agent else [])
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
+        browser = pw.chromium.launch(executable_path=path, args=args, headless=True)
         try:
             yield browser
         finally:

@@ -112,9 +112,10 @@ class Collector:
         )
         kept: list[Event] = []
         outcome: list[Event | str] = []
-        for event in events:
+        for event, w in zip(events, wire, strict=True):
             event.request_id = ids.request_id(now)
-            reason = pipeline.run(pipeline.Candidate(event, await self.sites.get(event.site_id), info, self.geo))
+            sender = info if not (w.gpc or w.dnt) else info.with_signals(bool(w.gpc), bool(w.dnt))
+            reason = pipeline.run(pipeline.Candidate(event, await self.sites.get(event.site_id), sender, self.geo))
             if reason is None:
                 kept.append(event)
                 outcome.append(event)

@@ -18,6 +18,7 @@ from footfall.model import CLICK_ID_FIELDS, EVENT_TYPES, Event
 
 MAX_URL = 4096
 MAX_TEXT = 512
+PAYMENT_KEYS = ("email", "stripe_session_id", "lemonsqueezy_order_id", "polar_checkout_id", "paddle_transaction_id")
 GOAL_NAME = re.compile(r"^[a-z0-9_:-]{1,64}$")
 
 
@@ -51,6 +52,10 @@ class WireEvent(msgspec.Struct, omit_defaults=True):
     cookieless: bool | None = None
     adClickIds: dict[str, Any] | None = None
     extraData: dict[str, Any] | None = None
+    # footfall's tracker: the browser's Global Privacy Control / Do Not Track, which a script
+    # cannot send as headers; the site's settings decide whether they drop the event.
+    gpc: bool | None = None
+    dnt: bool | None = None
 
 
 class WireBatch(msgspec.Struct):
@@ -143,6 +148,10 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         raise PayloadError(f"{where}href: must be an absolute http(s) URL")
     extra = dict(wire.extraData or {})
     name = _goal(extra) if wire.type == "custom" else None
+    if wire.type == "identify" and not (isinstance(extra.get("user_id"), str) and extra["user_id"].strip()):
+        raise PayloadError(f"{where}extraData.user_id: required for identify events (a non-empty string)")
+    if wire.type == "payment" and not any(isinstance(extra.get(k), str) and extra[k] for k in PAYMENT_KEYS):
+        raise PayloadError(f"{where}extraData: a payment needs one of {', '.join(PAYMENT_KEYS)}")
     click_ids = {k: str(v)[:256] for k, v in (wire.adClickIds or {}).items() if k in CLICK_ID_FIELDS and v}
     viewport = wire.viewport or Size()
     return Event(

@@ -27,6 +27,10 @@ class RequestInfo:
     gpc: bool = False
     dnt: bool = False
 
+    def with_signals(self, gpc: bool, dnt: bool) -> RequestInfo:
+        """The privacy signals a tracker sent in the body (a script cannot set Sec-GPC or DNT)."""
+        return RequestInfo(self.ip, self.user_agent, self.gpc or gpc, self.dnt or dnt)
+
 
 @dataclass(slots=True)
 class Candidate:

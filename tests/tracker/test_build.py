@@ -1,0 +1,55 @@
+"""The committed tracker build is current and within its size budget; the server serves it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from footfall.tracker import PRESET_SLOT, script_source
+from tests.conftest import missing
+from tests.support.servers import AppServer
+
+TRACKER = Path(__file__).resolve().parents[2] / "tracker"
+BUDGET_GZIP = 4096  # bytes, issue F2
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        missing("node and npm (to build the tracker)")
+    if not (TRACKER / "node_modules" / "esbuild").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TRACKER, check=True, capture_output=True)
+    return TRACKER / "node_modules"
+
+
+def test_committed_script_is_the_build_of_tracker_src(node_modules: Path, tmp_path: Path) -> None:
+    out = tmp_path / "script.js"
+    subprocess.run(["node", "build.mjs", f"--outfile={out}"], cwd=TRACKER, check=True, capture_output=True)
+    assert out.read_bytes() == script_source(), "run `npm run build` in tracker/ and commit the result"
+
+
+def test_script_fits_the_size_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    source = script_source()
+    size = len(gzip.compress(source, 9))
+    with capsys.disabled():
+        print(f"\ntracker: {len(source):,} bytes, {size:,} bytes gzipped (budget {BUDGET_GZIP:,})")
+    assert size <= BUDGET_GZIP
+    assert source.count(PRESET_SLOT) == 1  # the slot /p/{pixel_id}.js fills
+
+
+def test_script_and_pixel_urls(server: AppServer) -> None:
+    site, _ = server.add_site("shop.example.com", allowed_hostnames=("example.org",))
+    plain = httpx.get(server.url + "/js/script.js")
+    assert plain.status_code == 200 and plain.content == script_source()
+    assert plain.headers["content-type"].startswith("application/javascript")
+    pixel = httpx.get(f"{server.url}/p/{site}.js")
+    assert pixel.status_code == 200 and PRESET_SLOT not in pixel.content
+    preset = {"website-id": site, "domain": "shop.example.com", "allowed-hostnames": "example.org"}
+    assert json.dumps(json.dumps(preset, separators=(",", ":"))).encode() in pixel.content
+    assert httpx.get(server.url + "/p/000000000000000000000000.js").status_code == 404

@@ -1,0 +1,107 @@
+// footfall's tracker: page views, goals, identify, payments and outbound links, sent to the
+// footfall server in DataFast's wire format. One file, no configuration beyond the script tag.
+
+import { readConfig } from "./config.js";
+import { GOAL_NAME, cleanParams, watchClickGoals, watchScrollGoals } from "./goals.js";
+import { arrivingIds, watchLinks } from "./links.js";
+import { watchPages } from "./pages.js";
+import { detectPayment } from "./payments.js";
+import { makeStorage, safe } from "./storage.js";
+import { makeTransport } from "./transport.js";
+
+const ALIASES = ["footfall", "datafast", "postmetric", "postMetric"];
+const OPT_OUT = ["footfall_ignore", "datafast_ignore", "postmetric_ignore"];
+
+function whyNot(cfg, w, loc, nav) {
+  const local = /^(localhost|127\.|\[::1\]$)/.test(loc.hostname);
+  if (!cfg.site) return "missing data-website-id";
+  if (local && !cfg.localhost) return "localhost is not tracked (data-allow-localhost)";
+  if (loc.protocol == "file:" && !cfg.file) return "file: is not tracked (data-allow-file-protocol)";
+  if (w != w.top && !cfg.iframe) return "not tracked inside an iframe";
+  const automated = nav.webdriver || w._phantom || w.__nightmare || w.callPhantom;
+  if ((automated || /headless|phantom|bot\b|crawl|spider/i.test(nav.userAgent)) && !cfg.automation) {
+    return "automated browser: not tracked (data-allow-automation)";
+  }
+  if (OPT_OUT.some((k) => safe(() => localStorage.getItem(k)) == "true")) return "opted out";
+  return "";
+}
+
+(function (w, doc, loc, nav) {
+  const cfg = readConfig(doc.currentScript, loc);
+  const log = (m) => cfg.debug && !cfg.quiet && console.log("[footfall] " + m);
+  const queued = ALIASES.map((n) => (w[n] && w[n].q) || []);
+  const expose = (fn) => ALIASES.forEach((n) => (w[n] = fn));
+  const why = whyNot(cfg, w, loc, nav);
+  if (why) {
+    log(why);
+    const off = () => log("not tracking: " + why);
+    off.getVisitorId = off.getSessionId = () => null;
+    return expose(off);
+  }
+
+  const local = /^(localhost|127\.|\[::1\]$)/.test(loc.hostname);
+  const store = makeStorage(doc, loc, cfg.domain, local);
+  const replaceState = history.replaceState;
+  const arrived = arrivingIds(loc, replaceState);
+  if (arrived) store.remember(arrived[0], arrived[1]);
+
+  const body = (item) => ({
+    websiteId: cfg.site,
+    domain: cfg.domain,
+    type: item.type,
+    href: item.href,
+    referrer: doc.referrer || null,
+    title: item.title,
+    visitorId: store.visitor(),
+    sessionId: store.session(),
+    viewport: { width: w.innerWidth, height: w.innerHeight },
+    screenWidth: screen.width,
+    screenHeight: screen.height,
+    language: nav.language,
+    timezone: safe(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+    extraData: item.data,
+    gpc: nav.globalPrivacyControl === true || undefined,
+    dnt: nav.doNotTrack == "1" || undefined,
+  });
+  const send = makeTransport(cfg.api, body, (r) => store.remember(r.visitorId, r.sessionId), log);
+  const track = (type, data) => send({ type, data, href: loc.href, title: doc.title });
+
+  function goal(name, params) {
+    if (!GOAL_NAME.test(name || "") || name == "identify") {
+      return log("invalid goal name " + JSON.stringify(name) + ": lowercase a-z 0-9 _ - :, at most 64");
+    }
+    track("custom", Object.assign(cleanParams(params, log), { eventName: name }));
+  }
+
+  function identify(person) {
+    const data = {};
+    for (const k in person || {}) {
+      const v = person[k];
+      if (v != null && typeof v != "object") data[k == "userId" ? "user_id" : k] = String(v).slice(0, 255);
+    }
+    if (!data.user_id) return log("identify needs user_id");
+    track("identify", data);
+  }
+
+  // footfall("goal_name", {...}), footfall("identify", {...}), footfall("payment", {email}),
+  // and PostMetric's documented postMetric("track", "goal", {event, value}).
+  function api(name, a, b) {
+    if (name == "identify") return identify(a);
+    if (name == "payment") return track("payment", cleanParams(a, log));
+    if (name == "track" && a == "goal") return goal(b && b.event, b && b.value != null ? { value: b.value } : {});
+    goal(name, a);
+  }
+  api.getVisitorId = store.visitor;
+  api.getSessionId = store.session;
+  expose(api);
+
+  const scanScroll = watchScrollGoals(goal);
+  watchClickGoals(goal);
+  watchLinks(cfg, () => [store.visitor(), store.session()], track);
+  watchPages(() => {
+    track("pageview");
+    scanScroll();
+  });
+  if (cfg.payments) detectPayment(loc, (k) => safe(() => !localStorage.getItem(k) && !localStorage.setItem(k, "1")), track);
+  queued.forEach((calls) => calls.forEach((args) => api.apply(null, args)));
+})(window, document, location, navigator);
