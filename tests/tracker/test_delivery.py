@@ -226,3 +226,23 @@ def test_pixel_url_needs_no_attributes(server: AppServer, browser: Browser) -> N
         [row] = wait_for(server, site, count(1))
         ctx.close()
     assert row["site_id"] == site and row["hostname"] == "127.0.0.1"
+
+
+def test_localhost_and_iframes_are_not_tracked_unless_allowed(server: AppServer, browser: Browser) -> None:
+    site, _ = server.add_site("127.0.0.1")
+    with PageServer({}) as web:
+        web.pages["/plain"] = html(tag(server, site, allow_localhost=None))  # a loopback page, no opt-in
+        web.pages["/framed"] = html(tag(server, site))
+        web.pages["/framed-ok"] = html(tag(server, site, allow_iframe="true"))
+        web.pages["/host"] = html("", '<iframe src="/framed"></iframe><iframe src="/framed-ok"></iframe>')
+        web.pages["/top"] = html(tag(server, site))
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/plain")
+        tab.evaluate("footfall('on_localhost')")
+        tab.goto(web.url + "/host")
+        wait_for(server, site, count(1))
+        tab.goto(web.url + "/top")  # the marker: everything before it has had its chance
+        rows = wait_for(server, site, count(2))
+        ctx.close()
+    assert [r["path"] for r in rows] == ["/framed-ok", "/top"]
