@@ -9,7 +9,8 @@ parameters never split a session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass
 from typing import Any
 
 from footfall import ids
@@ -31,17 +32,43 @@ class SessionState:
     events: int = 0
     entry_path: str | None = None
     exit_path: str | None = None
-    hostname: str | None = None
-    referrer: str | None = None
-    referrer_source: str | None = None
-    channel: str | None = None
-    params: dict[str, str] = field(default_factory=dict)
-    country_code: str | None = None
-    device_type: str | None = None
-    browser: str | None = None
-    os: str | None = None
+    context: tuple[Any, ...] = ()  # CONTEXT_COLUMNS of the first event, for the insert
     is_new: bool = False
 
+
+# What a session keeps of its first event: where the visit came from and on what device.
+CONTEXT_COLUMNS = (
+    "hostname",
+    "referrer",
+    "referrer_source",
+    "channel",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "device_vendor",
+    "device_model",
+    "country_code",
+    "country",
+    "region",
+    "city",
+    "latitude",
+    "longitude",
+    "postal_code",
+    "geo_timezone",
+    "accuracy_radius",
+    "screen_width",
+    "screen_height",
+    "language",
+    "timezone",
+)
+_context = operator.attrgetter(*CONTEXT_COLUMNS)
+INSERT_SESSION = (
+    "INSERT INTO sessions (num, id, site_num, visitor_num, started_at, last_seen, pageviews, events, entry_path, "
+    f"exit_path, utm_source, utm_medium, utm_campaign, params, {', '.join(CONTEXT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (14 + len(CONTEXT_COLUMNS)))})"
+)
 
 SESSION_COLUMNS = (
     "num, id, site_num, visitor_num, started_at, last_seen, utm_source, utm_medium, utm_campaign, "
@@ -124,15 +151,7 @@ class SessionAssigner:
             started_at=event.ts,
             last_seen=event.ts,
             campaign=event.campaign,
-            hostname=event.hostname,
-            referrer=event.referrer,
-            referrer_source=event.referrer_source,
-            channel=event.channel,
-            params=dict(event.params),
-            country_code=event.country_code,
-            device_type=event.device_type,
-            browser=event.browser,
-            os=event.os,
+            context=(dumps(event.params) if event.params else "{}", *_context(event)),
             is_new=True,
         )
         if visitor.is_new and visitor.sessions_started == 0:  # the first session gives the visitor's params
@@ -153,10 +172,7 @@ class SessionAssigner:
         old = [s for s in self.touched.values() if not s.is_new]
         if new:
             self.tx.executemany(
-                "INSERT INTO sessions (num, id, site_num, visitor_num, started_at, last_seen, pageviews, events, "
-                "entry_path, exit_path, hostname, referrer, referrer_source, channel, utm_source, utm_medium, "
-                "utm_campaign, params, country_code, device_type, browser, os) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                INSERT_SESSION,
                 [
                     (
                         s.num,
@@ -169,16 +185,8 @@ class SessionAssigner:
                         s.events,
                         s.entry_path,
                         s.exit_path,
-                        s.hostname,
-                        s.referrer,
-                        s.referrer_source,
-                        s.channel,
                         *s.campaign,
-                        dumps(s.params),
-                        s.country_code,
-                        s.device_type,
-                        s.browser,
-                        s.os,
+                        *s.context,
                     )
                     for s in new
                 ],

@@ -29,34 +29,12 @@ EVENT_COLUMNS = (
     "path",
     "title",
     "referrer",
-    "referrer_source",
-    "channel",
     "params",
     "click_ids",
     "viewport_width",
     "viewport_height",
-    "screen_width",
-    "screen_height",
-    "language",
-    "timezone",
     "user_agent",
     "ip",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "device_type",
-    "device_vendor",
-    "device_model",
-    "country_code",
-    "country",
-    "region",
-    "city",
-    "latitude",
-    "longitude",
-    "postal_code",
-    "geo_timezone",
-    "accuracy_radius",
     "extra",
 )
 _JSON_AT = tuple(EVENT_COLUMNS.index(c) for c in ("params", "click_ids", "extra"))
@@ -67,7 +45,7 @@ _columns = operator.attrgetter(*EVENT_COLUMNS)
 def event_row(e: Event) -> list[Any]:
     row = list(_columns(e))
     for i in _JSON_AT:
-        row[i] = dumps(row[i])
+        row[i] = dumps(row[i]) if row[i] else "{}"
     return row
 
 

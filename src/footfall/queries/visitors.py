@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from footfall.identity.sessions import CONTEXT_COLUMNS
 from footfall.ids import VisitorSigner
 from footfall.store.base import Row, Tx, loads
 
+# The latest page view's device and place come from its session (see identity/sessions.py).
+SESSION_CONTEXT = ", ".join(f"s.{c}" for c in CONTEXT_COLUMNS if c not in ("hostname", "referrer"))
 MAX_PAGES = 1000  # visitedPages keeps the most recent this many page views
 
 
@@ -34,7 +37,10 @@ def visitor_view(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -
         return None
     num = visitor["num"]
     latest = tx.one(
-        "SELECT * FROM events WHERE visitor_num = ? AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT 1", (num,)
+        f"SELECT e.hostname, e.path, e.ts, e.viewport_width, e.viewport_height, {SESSION_CONTEXT} "
+        "FROM events e JOIN sessions s ON s.num = e.session_num "
+        "WHERE e.visitor_num = ? AND e.type = 'pageview' ORDER BY e.ts DESC, e.id DESC LIMIT 1",
+        (num,),
     )
     if latest is None:
         return None
