@@ -104,11 +104,12 @@ class Collector:
             events = [to_event(w, now, "" if single else f"events[{i}].") for i, w in enumerate(wire)]
         except PayloadError as exc:
             return error(request, 400, str(exc))
+        headers = header_dict(request)
         info = pipeline.RequestInfo(
-            ip=client_ip(request.client.host if request.client else None, request.headers, self.proxies),
-            user_agent=request.headers.get("user-agent", ""),
-            gpc=request.headers.get("sec-gpc") == "1",
-            dnt=request.headers.get("dnt") == "1",
+            ip=client_ip(request.client.host if request.client else None, headers, self.proxies),
+            user_agent=headers.get("user-agent", ""),
+            gpc=headers.get("sec-gpc") == "1",
+            dnt=headers.get("dnt") == "1",
         )
         kept: list[Event] = []
         outcome: list[Event | str] = []
@@ -146,6 +147,12 @@ def accepted(request: Request, outcome: list[Event | str], single: bool) -> Resp
         body = {"accepted": len(rows) - sum(dropped.values()), "dropped": sum(dropped.values()), "events": rows}
         headers = {DROP_HEADER: ",".join(sorted(dropped))} if dropped else {}
     return Response(_json.encode(body), 202, headers={**headers, **cors(request)}, media_type="application/json")
+
+
+def header_dict(request: Request) -> dict[str, str]:
+    """The request's headers as a plain dict, the first of repeated ones winning as in Starlette's
+    `Headers.get` (which scans the list on every look-up; the collect path makes six)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(request.scope["headers"])}
 
 
 async def read_body(request: Request, limit: int) -> bytes:

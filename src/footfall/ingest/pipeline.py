@@ -50,9 +50,11 @@ def drop_unknown_site(c: Candidate) -> str | None:
 def drop_hostname_not_allowed(c: Candidate) -> str | None:
     assert c.site is not None
     host = c.event.hostname
-    allowed = (c.site.domain, *c.site.allowed_hostnames)
-    if any(host == h or host.endswith("." + h) for h in allowed):
+    if host == c.site.domain:
         return None
+    for h in (c.site.domain, *c.site.allowed_hostnames):
+        if host == h or host.endswith("." + h):
+            return None
     return "hostname_not_allowed"
 
 
