@@ -35,6 +35,7 @@ from footfall.store import open_store  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SHARED_CITY = ROOT.parent / "shared" / "data" / "maxmind-test" / "GeoLite2-City-Test.mmdb"
+SHARED_ASN = SHARED_CITY.with_name("GeoLite2-ASN-Test.mmdb")
 USER_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
@@ -138,6 +139,7 @@ def bench_backend(
         "FOOTFALL_TRUSTED_PROXIES": "127.0.0.1",
         "FOOTFALL_WORKERS": "1",
         "FOOTFALL_GEOIP_CITY": str(SHARED_CITY) if SHARED_CITY.exists() else "",
+        "FOOTFALL_GEOIP_ASN": str(SHARED_ASN) if SHARED_ASN.exists() else "",
     }
     server = ServerProcess(env, log=workdir / f"{backend}.log").start()
     singles = requests_for(site, "/api/events", 1, 20_000)

@@ -78,18 +78,19 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
 
 @pytest.fixture(scope="session")
 def city_dbs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Small city MMDBs in both layouts, built by the tests themselves."""
+    """Small city MMDBs in both layouts and an ASN MMDB, built by the tests themselves."""
     folder = tmp_path_factory.mktemp("geo")
     return {
         "geoip2": geo_dbs.write_geoip2_city(folder / "geoip2-city.mmdb"),
         "flat": geo_dbs.write_flat_city(folder / "flat-city.mmdb"),
+        "asn": geo_dbs.write_geolite2_asn(folder / "geolite2-asn.mmdb"),
     }
 
 
 @pytest.fixture
 def server(settings: Settings, city_dbs: dict[str, Path]) -> Iterator[AppServer]:
     """The real app under uvicorn on a loopback port, with a clock the test moves."""
-    with AppServer(settings.replace(geoip_city=str(city_dbs["geoip2"]))) as srv:
+    with AppServer(settings.replace(geoip_city=str(city_dbs["geoip2"]), geoip_asn=str(city_dbs["asn"]))) as srv:
         yield srv
 
 

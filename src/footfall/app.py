@@ -47,11 +47,13 @@ class Components:
     drops: Counter[tuple[str, str]]
 
 
-def geo_paths(settings: Settings) -> list[Path]:
-    """FOOTFALL_GEOIP_CITY (comma-separated), else what `footfall geo install` put in DATA_DIR/geo."""
-    if settings.geoip_city:
-        return [Path(p.strip()) for p in settings.geoip_city.split(",") if p.strip()]
-    return sorted((settings.data_path / "geo").glob("city*.mmdb"))
+def geo_paths(settings: Settings, kind: str = "city") -> list[Path]:
+    """FOOTFALL_GEOIP_CITY / _ASN (comma-separated), else DATA_DIR/geo/<kind>*.mmdb
+    (where `footfall geo install` puts the city database)."""
+    configured = settings.geoip_city if kind == "city" else settings.geoip_asn
+    if configured:
+        return [Path(p.strip()) for p in configured.split(",") if p.strip()]
+    return sorted((settings.data_path / "geo").glob(f"{kind}*.mmdb"))
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Components:
@@ -63,7 +65,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         clock=clock or SystemClock(),
         signer=VisitorSigner(secret.encode()),
         secret=secret.encode(),
-        geo=GeoLookup(geo_paths(settings)),
+        geo=GeoLookup(geo_paths(settings), geo_paths(settings, "asn")),
         drops=Counter(),
     )
 

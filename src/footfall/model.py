@@ -75,6 +75,8 @@ class Event(msgspec.Struct, array_like=True):
     postal_code: str | None = None
     geo_timezone: str | None = None
     accuracy_radius: int | None = None
+    asn: int | None = None  # the network's autonomous system, and who owns it
+    as_organization: str | None = None
     extra: dict[str, Any] = {}
     # filled by identification
     visitor_id: str = ""

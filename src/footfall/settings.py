@@ -66,6 +66,11 @@ SETTINGS: tuple[Setting, ...] = (
         "City MMDB path(s), comma-separated (GeoIP2/GeoLite2 City or the flat @ip-location-db layout). Empty: DATA_DIR/geo/city*.mmdb.",
     ),
     Setting(
+        "geoip_asn",
+        "",
+        "ASN MMDB path(s), comma-separated (GeoLite2-ASN layout): the network's owner. Empty: DATA_DIR/geo/asn*.mmdb.",
+    ),
+    Setting(
         "max_body_bytes", 1_048_576, "Largest request body accepted on the collect endpoints; larger gets 413.", int
     ),
     Setting("max_batch_events", 500, "Most events accepted in one POST /api/events/batch.", int),

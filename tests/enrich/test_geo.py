@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from footfall.enrich.geo import NOWHERE, GeoLookup
+from footfall.enrich.geo import NOWHERE, UNKNOWN_NETWORK, GeoLookup, NetworkOwner
 from tests.support.geo_dbs import CHANGCHUN_IP, LONDON_IP, TOKYO_IP
 
 
@@ -40,3 +40,13 @@ def test_first_database_with_a_record_wins(city_dbs: dict[str, Path]) -> None:
 def test_without_a_database_everything_is_null(tmp_path: Path) -> None:
     geo = GeoLookup([tmp_path / "missing.mmdb"])
     assert geo.lookup(LONDON_IP) == NOWHERE and geo.lookup("not an ip") == NOWHERE and geo.lookup(None) == NOWHERE
+
+
+def test_geolite2_asn_layout_names_the_network_owner(city_dbs: dict[str, Path]) -> None:
+    geo = GeoLookup([city_dbs["geoip2"]], [city_dbs["asn"]])
+    assert geo.network(LONDON_IP) == NetworkOwner(20712, "Andrews & Arnold Ltd")
+    assert geo.network(TOKYO_IP) == NetworkOwner(2914, "NTT America, Inc.")
+    assert geo.network(CHANGCHUN_IP) == UNKNOWN_NETWORK  # not in the database
+    assert geo.network("not an ip") == UNKNOWN_NETWORK and geo.network(None) == UNKNOWN_NETWORK
+    assert GeoLookup([city_dbs["geoip2"]]).network(LONDON_IP) == UNKNOWN_NETWORK  # no ASN database
+    geo.close()

@@ -45,6 +45,7 @@ def test_accepted_event_is_committed_and_enriched(server: AppServer) -> None:
         "Apple",
     )
     assert (row["country_code"], row["city"], row["region"]) == ("GB", "London", "England")
+    assert (row["asn"], row["as_organization"]) == (20712, "Andrews & Arnold Ltd")
     assert (row["referrer_source"], row["channel"]) == ("Google", "Paid Search")
     assert row["params"] == '{"utm_source":"google","utm_medium":"cpc"}' and row["click_ids"] == '{"gclid":"g1"}'
 

@@ -1,4 +1,4 @@
-"""Small MMDB files in the GeoIP2 City layout and the flat @ip-location-db layout."""
+"""Small MMDB files in the GeoIP2 City, GeoLite2 ASN and flat @ip-location-db layouts."""
 
 from __future__ import annotations
 
@@ -56,6 +56,16 @@ def _write(path: Path, records: dict[str, dict[str, object]], db_type: str) -> P
         writer.insert_network(IPSet([network]), record)
     writer.to_db_file(str(path))
     return path
+
+
+ASN_RECORDS = {
+    "81.2.69.0/24": {"autonomous_system_number": 20712, "autonomous_system_organization": "Andrews & Arnold Ltd"},
+    "2001:218::/32": {"autonomous_system_number": 2914, "autonomous_system_organization": "NTT America, Inc."},
+}
+
+
+def write_geolite2_asn(path: Path) -> Path:
+    return _write(path, ASN_RECORDS, "GeoLite2-ASN")
 
 
 def write_geoip2_city(path: Path) -> Path:

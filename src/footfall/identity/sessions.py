@@ -58,6 +58,8 @@ CONTEXT_COLUMNS = (
     "postal_code",
     "geo_timezone",
     "accuracy_radius",
+    "asn",
+    "as_organization",
     "screen_width",
     "screen_height",
     "language",

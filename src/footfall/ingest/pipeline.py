@@ -102,6 +102,11 @@ def put_geo(c: Candidate) -> None:
     return None
 
 
+def put_network(c: Candidate) -> None:
+    c.event.asn, c.event.as_organization = c.geo.network(c.event.ip)
+    return None
+
+
 def put_referrer(c: Candidate) -> None:
     assert c.site is not None
     e = c.event
@@ -118,6 +123,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("put_request", put_request),
     ("put_user_agent", put_user_agent),
     ("put_geo", put_geo),
+    ("put_network", put_network),
     ("put_referrer", put_referrer),
 )
 

@@ -87,6 +87,8 @@ CREATE TABLE sessions (
   postal_code TEXT,
   geo_timezone TEXT,
   accuracy_radius BIGINT,
+  asn BIGINT,
+  as_organization TEXT,
   screen_width BIGINT,
   screen_height BIGINT,
   language TEXT,

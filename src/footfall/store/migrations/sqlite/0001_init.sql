@@ -87,6 +87,8 @@ CREATE TABLE sessions (
   postal_code TEXT,
   geo_timezone TEXT,
   accuracy_radius INTEGER,
+  asn INTEGER,
+  as_organization TEXT,
   screen_width INTEGER,
   screen_height INTEGER,
   language TEXT,
