@@ -43,12 +43,13 @@ def test_init_sites_and_keys(settings: Settings) -> None:
 
     code, out = run(settings, "sites", "set", site_id, "--respect-gpc")
     assert code == 0 and "respect_gpc=on" in out
-    code, out = run(settings, "sites", "set", site_id, "--ignore-gpc", "--respect-dnt")
-    assert code == 0 and "respect_gpc=off, respect_dnt=on" in out
+    code, out = run(settings, "sites", "set", site_id, "--ignore-gpc", "--respect-dnt", "--no-device-signals")
+    assert code == 0 and "respect_gpc=off, respect_dnt=on, device_signals=off" in out
     store = open_store(settings)
     site = store.read(lambda tx: accounts.get_site(tx, site_id))
     store.close()
-    assert site is not None and site.settings == {"respect_gpc": False, "respect_dnt": True}
+    assert site is not None
+    assert site.settings == {"respect_gpc": False, "respect_dnt": True, "device_signals": False}
     assert run(settings, "sites", "set", site_id)[0] == 2
     assert run(settings, "sites", "set", "000000000000000000000000", "--respect-dnt")[0] == 1
 

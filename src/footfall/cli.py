@@ -155,11 +155,15 @@ def sites_set(
     site_id: str,
     respect_gpc: bool = typer.Option(None, "--respect-gpc/--ignore-gpc", help="Drop events from browsers sending GPC."),
     respect_dnt: bool = typer.Option(None, "--respect-dnt/--ignore-dnt", help="Drop events from browsers sending DNT."),
+    device_signals: bool = typer.Option(
+        None, "--device-signals/--no-device-signals", help="Collect and store browser device signals (default on)."
+    ),
 ) -> None:
     """Change a site's settings (unchanged when not given)."""
-    changes = {k: v for k, v in {"respect_gpc": respect_gpc, "respect_dnt": respect_dnt}.items() if v is not None}
+    given = {"respect_gpc": respect_gpc, "respect_dnt": respect_dnt, "device_signals": device_signals}
+    changes = {k: v for k, v in given.items() if v is not None}
     if not changes:
-        fail("nothing to change: give --respect-gpc/--ignore-gpc or --respect-dnt/--ignore-dnt", 2)
+        fail("nothing to change: give --respect-gpc/--ignore-gpc, --respect-dnt/--ignore-dnt or --device-signals", 2)
     site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
     typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={'on' if v else 'off'}" for k, v in changes.items()))
 

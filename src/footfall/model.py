@@ -77,6 +77,8 @@ class Event(msgspec.Struct, array_like=True):
     accuracy_radius: int | None = None
     asn: int | None = None  # the network's autonomous system, and who owns it
     as_organization: str | None = None
+    device_hash: str | None = None  # the tracker's device signals: signature and components (JSON text)
+    device: str | None = None
     extra: dict[str, Any] = {}
     # filled by identification
     visitor_id: str = ""

@@ -43,6 +43,8 @@ def with_preset(script: bytes, site: Site) -> bytes:
     preset = {"website-id": site.id, "domain": site.domain}
     if site.allowed_hostnames:
         preset["allowed-hostnames"] = ",".join(site.allowed_hostnames)
+    if site.settings.get("device_signals") is False:
+        preset["disable-device"] = "true"
     literal = json.dumps(json.dumps(preset, separators=(",", ":"))).encode()
     return script.replace(PRESET_SLOT, literal, 1)
 

@@ -222,6 +222,8 @@ def test_privacy_flags_in_a_batch_drop_only_their_own_event(server: AppServer) -
             b'{"websiteId": "x", "href": "https://example.com/", "type": "payment", "extraData": {"amount": 5}}',
             "stripe_session_id",
         ),
+        (b'{"websiteId": "x", "href": "https://example.com/", "device": {"h": "XYZ", "c": {}}}', "device.h"),
+        (b'{"websiteId": "x", "href": "https://example.com/", "device": {"c": {}}}', "device"),
     ],
 )
 def test_malformed_bodies_get_400_naming_the_field(server: AppServer, body: bytes, field: str) -> None:

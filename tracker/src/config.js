@@ -31,5 +31,6 @@ export function readConfig(script, loc) {
     iframe: on("allow-iframe") || on("debug"),
     automation: on("allow-automation"),
     payments: !on("disable-payments"),
+    device: !on("disable-device"),
   };
 }

@@ -2,6 +2,7 @@
 // footfall server in DataFast's wire format. One file, no configuration beyond the script tag.
 
 import { readConfig } from "./config.js";
+import { deviceSignals } from "./device.js";
 import { GOAL_NAME, cleanParams, watchClickGoals, watchScrollGoals } from "./goals.js";
 import { arrivingIds, watchLinks } from "./links.js";
 import { watchPages } from "./pages.js";
@@ -45,25 +46,36 @@ function whyNot(cfg, w, loc, nav) {
   const arrived = arrivingIds(loc, replaceState);
   if (arrived) store.remember(arrived[0], arrived[1]);
 
-  const body = (item) => ({
-    websiteId: cfg.site,
-    domain: cfg.domain,
-    type: item.type,
-    href: item.href,
-    referrer: doc.referrer || null,
-    title: item.title,
-    visitorId: store.visitor(),
-    sessionId: store.session(),
-    viewport: { width: w.innerWidth, height: w.innerHeight },
-    screenWidth: screen.width,
-    screenHeight: screen.height,
-    language: nav.language,
-    timezone: safe(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
-    extraData: item.data,
-    gpc: nav.globalPrivacyControl === true || undefined,
-    dnt: nav.doNotTrack == "1" || undefined,
-  });
-  const send = makeTransport(cfg.api, body, (r) => store.remember(r.visitorId, r.sessionId), log);
+  // Device signals go with the first event of each page load (the build for the 4 KB core budget
+  // leaves them out: DEVICE is false there and esbuild drops the module).
+  let device = null;
+  const ready = DEVICE && cfg.device ? deviceSignals(nav, 300).then((d) => (device = d), () => null) : null;
+  const body = (item) => {
+    if (device && !item.device) {
+      item.device = device; // this event carries them, retries included
+      device = null;
+    }
+    return {
+      websiteId: cfg.site,
+      domain: cfg.domain,
+      type: item.type,
+      href: item.href,
+      referrer: doc.referrer || null,
+      title: item.title,
+      visitorId: store.visitor(),
+      sessionId: store.session(),
+      viewport: { width: w.innerWidth, height: w.innerHeight },
+      screenWidth: screen.width,
+      screenHeight: screen.height,
+      language: nav.language,
+      timezone: safe(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+      extraData: item.data,
+      gpc: nav.globalPrivacyControl === true || undefined,
+      dnt: nav.doNotTrack == "1" || undefined,
+      device: item.device || undefined,
+    };
+  };
+  const send = makeTransport(cfg.api, body, (r) => store.remember(r.visitorId, r.sessionId), log, ready);
   const track = (type, data) => send({ type, data, href: loc.href, title: doc.title });
 
   function goal(name, params) {

@@ -4,7 +4,7 @@
 
 const RETRIES = 3;
 
-export function makeTransport(api, build, onReply, log) {
+export function makeTransport(api, build, onReply, log, ready) {
   const queue = [];
   let busy = false;
 
@@ -27,8 +27,11 @@ export function makeTransport(api, build, onReply, log) {
     if (busy || !queue.length) return;
     busy = true;
     const item = queue[0];
-    item.unsure = true; // until a response says otherwise, the server may have it
-    post(item)
+    Promise.resolve(ready) // the first event waits for what it must carry (device signals)
+      .then(() => {
+        item.unsure = true; // until a response says otherwise, the server may have it
+        return post(item);
+      })
       .then((r) => {
         item.unsure = false;
         if (r.status >= 500 || r.status == 429) throw new Error("status " + r.status);

@@ -60,6 +60,8 @@ CONTEXT_COLUMNS = (
     "accuracy_radius",
     "asn",
     "as_organization",
+    "device_hash",
+    "device",
     "screen_width",
     "screen_height",
     "language",

@@ -17,6 +17,9 @@ from footfall.enrich.campaign import parse_url
 from footfall.model import CLICK_ID_FIELDS, EVENT_TYPES, Event
 
 MAX_URL = 4096
+MAX_DEVICE = 2048  # bytes of device components, encoded
+_HEX8 = re.compile(r"^[0-9a-f]{8}$")
+_encode = msgspec.json.Encoder()
 MAX_TEXT = 512
 PAYMENT_KEYS = ("email", "stripe_session_id", "lemonsqueezy_order_id", "polar_checkout_id", "paddle_transaction_id")
 GOAL_NAME = re.compile(r"^[a-z0-9_:-]{1,64}$")
@@ -29,6 +32,15 @@ class PayloadError(ValueError):
 class Size(msgspec.Struct):
     width: int | None = None
     height: int | None = None
+
+
+class DeviceSignals(msgspec.Struct):
+    """footfall's tracker: browser components (tracker/src/device.js) with their signature."""
+
+    h: str  # signature of the components, 8 hex characters
+    c: dict[str, Any] = {}  # components, each a short value or a hash
+    q: int | None = None  # storage quota in MB (small in private windows)
+    a: dict[str, bool] = {}  # automation signals
 
 
 class WireEvent(msgspec.Struct, omit_defaults=True):
@@ -56,6 +68,7 @@ class WireEvent(msgspec.Struct, omit_defaults=True):
     # cannot send as headers; the site's settings decide whether they drop the event.
     gpc: bool | None = None
     dnt: bool | None = None
+    device: DeviceSignals | None = None
 
 
 class WireBatch(msgspec.Struct):
@@ -154,6 +167,7 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         raise PayloadError(f"{where}extraData: a payment needs one of {', '.join(PAYMENT_KEYS)}")
     click_ids = {k: str(v)[:256] for k, v in (wire.adClickIds or {}).items() if k in CLICK_ID_FIELDS and v}
     viewport = wire.viewport or Size()
+    device_hash, device = _device(wire.device, where)
     return Event(
         site_id=wire.websiteId,
         type=wire.type,
@@ -176,4 +190,18 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         language=_text(wire.language, f"{where}language", 64),
         timezone=_text(wire.timezone, f"{where}timezone", 64),
         extra=extra,
+        device_hash=device_hash,
+        device=device,
     )
+
+
+def _device(signals: DeviceSignals | None, where: str) -> tuple[str | None, str | None]:
+    """(signature, components as compact JSON text), validated; (None, None) when not sent."""
+    if signals is None:
+        return None, None
+    if not _HEX8.match(signals.h):
+        raise PayloadError(f"{where}device.h: 8 lowercase hex characters")
+    text = _encode.encode({"c": signals.c, "q": signals.q, "a": signals.a}).decode()
+    if len(text) > MAX_DEVICE:
+        raise PayloadError(f"{where}device: components longer than {MAX_DEVICE} bytes")
+    return signals.h, text

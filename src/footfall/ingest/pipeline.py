@@ -70,6 +70,14 @@ def drop_opted_out(c: Candidate) -> str | None:
     return None
 
 
+def forget_device(c: Candidate) -> None:
+    """A site can turn device signals off: then they are never stored."""
+    assert c.site is not None
+    if c.site.settings.get("device_signals") is False:
+        c.event.device_hash = c.event.device = None
+    return None
+
+
 def put_request(c: Candidate) -> None:
     assert c.site is not None
     c.event.site_num = c.site.num
@@ -120,6 +128,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_hostname_not_allowed", drop_hostname_not_allowed),
     ("drop_bot", drop_bot),
     ("drop_opted_out", drop_opted_out),
+    ("forget_device", forget_device),
     ("put_request", put_request),
     ("put_user_agent", put_user_agent),
     ("put_geo", put_geo),

@@ -89,6 +89,8 @@ CREATE TABLE sessions (
   accuracy_radius BIGINT,
   asn BIGINT,
   as_organization TEXT,
+  device_hash TEXT, -- the tracker's device signals (docs/tracker.md): signature and components
+  device TEXT,
   screen_width BIGINT,
   screen_height BIGINT,
   language TEXT,

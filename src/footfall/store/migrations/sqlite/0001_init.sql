@@ -89,6 +89,8 @@ CREATE TABLE sessions (
   accuracy_radius INTEGER,
   asn INTEGER,
   as_organization TEXT,
+  device_hash TEXT, -- the tracker's device signals (docs/tracker.md): signature and components
+  device TEXT,
   screen_width INTEGER,
   screen_height INTEGER,
   language TEXT,

@@ -1,0 +1,83 @@
+"""Device signals in real Chromium: stable for one browser, different for another, off when the site says so."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import Browser
+
+from footfall import accounts
+from tests.support.browser import PageServer
+from tests.support.servers import UA_IPHONE, AppServer
+from tests.tracker.conftest import context, count, html, tag, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+def first_visit(browser: Browser, url: str, server: AppServer, site: str, n: int) -> dict:
+    """The stored event of a first visit from a new context (no cookies, no storage)."""
+    ctx = context(browser)
+    tab = ctx.new_page()
+    tab.goto(url)
+    rows = wait_for(server, site, count(n))
+    ctx.close()
+    return rows[-1]
+
+
+def test_signals_survive_cleared_storage_and_tell_devices_apart(server: AppServer, browser: Browser) -> None:
+    site, _ = server.add_site("127.0.0.1")
+    with PageServer({"/": html(tag(server, site))}) as web:
+        first = first_visit(browser, web.url + "/", server, site, 1)
+        # A new context: no cookies, no storage, as after clearing them or in a private window.
+        again = first_visit(browser, web.url + "/?again", server, site, 2)
+        ctx = browser.new_context(
+            user_agent=UA_IPHONE,
+            locale="fr-FR",
+            timezone_id="America/New_York",
+            viewport={"width": 390, "height": 700},
+            screen={"width": 390, "height": 844},
+            device_scale_factor=3,
+        )
+        tab = ctx.new_page()
+        tab.context.new_cdp_session(tab).send("Emulation.setHardwareConcurrencyOverride", {"hardwareConcurrency": 3})
+        tab.goto(web.url + "/?other")
+        other = wait_for(server, site, count(3))[-1]
+        ctx.close()
+    components = json.loads(first["device"])["c"]
+    assert len(first["device_hash"]) == 8 and first["device_hash"] == again["device_hash"]
+    assert json.loads(again["device"])["c"] == components
+    assert len(components["cv"]) == 8 and components["tz"] == "UTC" and components["hc"] > 0
+    assert other["device_hash"] != first["device_hash"]
+    changed = json.loads(other["device"])["c"]
+    assert changed["tz"] == "America/New_York" and changed["lg"].startswith("fr-FR") and changed["hc"] == 3
+    assert changed["sc"].startswith("390x844") and changed["sc"].endswith("x3")
+
+
+def test_a_site_can_turn_device_signals_off(server: AppServer, browser: Browser) -> None:
+    tagged, _ = server.add_site("127.0.0.1")
+    site, _ = server.add_site("localhost")
+    server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"device_signals": False}))
+    with PageServer({}) as web:
+        web.pages["/attr"] = html(tag(server, tagged, disable_device="true"))  # the tag's own switch
+        web.pages["/pixel"] = html(tag(server, None, src=f"/p/{site}.js"))  # the site setting, via the preset
+        web.pages["/plain"] = html(tag(server, site, domain="localhost"))  # the site setting, on the server
+        ctx = context(browser)
+        tab = ctx.new_page()
+        sent: list[dict] = []
+        tab.on("request", lambda r: "/api/events" in r.url and sent.append(json.loads(r.post_data or "{}")))
+        tab.goto(web.url + "/attr")
+        [attr] = wait_for(server, tagged, count(1))
+        local = f"http://localhost:{web.port}"
+        tab.goto(local + "/pixel")
+        wait_for(server, site, count(1))
+        ctx.close()
+        ctx = context(browser)  # a new visitor, so its session starts with the plain tag's event
+        tab = ctx.new_page()
+        tab.on("request", lambda r: "/api/events" in r.url and sent.append(json.loads(r.post_data or "{}")))
+        tab.goto(local + "/plain")
+        rows = wait_for(server, site, count(2))
+        ctx.close()
+    assert rows[0]["session_id"] != rows[1]["session_id"]
+    assert attr["device_hash"] is None and [(r["device_hash"], r["device"]) for r in rows] == [(None, None)] * 2
+    assert ["device" in body for body in sent] == [False, False, True]  # the plain tag collects; the server forgets
