@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-EVENT_TYPES = ("pageview", "custom", "identify", "payment", "external_link")
+EVENT_TYPES = ("pageview", "custom", "identify", "payment", "external_link", "identification")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 PARAM_FIELDS = ("ref", "source", "via", *UTM_FIELDS)
 CLICK_ID_FIELDS = ("fbclid", "gclid", "gclsrc", "wbraid", "gbraid", "li_fat_id", "msclkid", "ttclid", "twclid")
@@ -79,6 +79,9 @@ class Event(msgspec.Struct, array_like=True):
     as_organization: str | None = None
     device_hash: str | None = None  # the tracker's device signals: signature and components (JSON text)
     device: str | None = None
+    quota_mb: int | None = None  # from the device signals: storage quota, automation flags
+    webdriver: bool | None = None
+    headless: bool | None = None
     extra: dict[str, Any] = {}
     # filled by identification
     visitor_id: str = ""

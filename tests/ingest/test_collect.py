@@ -299,3 +299,22 @@ def test_forwarded_ip_is_ignored_from_untrusted_peers(server: AppServer, setting
             lambda tx: tx.all("SELECT e.ip, s.country_code FROM events e JOIN sessions s ON s.num = e.session_num")
         )
         assert r.status_code == 202 and row == {"ip": "127.0.0.1", "country_code": None}
+
+
+def test_identification_events_answer_visitor_found_and_are_recorded(server: AppServer) -> None:
+    site, _ = server.add_site("example.com")
+    signals = {"h": "0a1b2c3d", "c": {"tz": "UTC"}, "q": 120, "a": {"wd": False, "hl": True}}
+    first = post(server.url, event(site, type="identification", device=signals, extraData={"linkedId": "u1"}))
+    assert first.status_code == 202
+    body = first.json()
+    assert body["visitorFound"] is False and body["confidence"] == {"score": 1.0}
+    again = post(server.url, event(site, type="identification", visitorId=body["visitorId"])).json()
+    assert again["visitorFound"] is True and again["visitorId"] == body["visitorId"]
+    plain = post(server.url, event(site, visitorId=body["visitorId"])).json()
+    assert set(plain) == {"visitorId", "sessionId", "requestId"}  # page views answer as DataFast's
+    rows = sorted(stored(server, "SELECT * FROM identifications"), key=lambda r: r["visitor_found"])
+    assert [(r["request_id"], r["visitor_found"]) for r in rows] == [(body["requestId"], 0), (again["requestId"], 1)]
+    assert (rows[0]["linked_id"], rows[0]["device_hash"], rows[0]["quota_mb"]) == ("u1", "0a1b2c3d", 120)
+    assert (rows[0]["webdriver"], rows[0]["headless"]) == (0, 1) and rows[1]["device_hash"] is None
+    bad = post(server.url, event(site, type="identification", extraData={"linkedId": 5}))
+    assert bad.status_code == 400 and "extraData.linkedId" in bad.json()["error"]["message"]

@@ -21,6 +21,7 @@ def first_visit(browser: Browser, url: str, server: AppServer, site: str, n: int
     tab = ctx.new_page()
     tab.goto(url)
     rows = wait_for(server, site, count(n))
+    tab.wait_for_function("document.cookie.includes('datafast_session_id=')")  # the reply arrived
     ctx.close()
     return rows[-1]
 
@@ -81,3 +82,27 @@ def test_a_site_can_turn_device_signals_off(server: AppServer, browser: Browser)
     assert rows[0]["session_id"] != rows[1]["session_id"]
     assert attr["device_hash"] is None and [(r["device_hash"], r["device"]) for r in rows] == [(None, None)] * 2
     assert ["device" in body for body in sent] == [False, False, True]  # the plain tag collects; the server forgets
+
+
+def test_device_call_answers_like_fingerprints_agent(server: AppServer, browser: Browser) -> None:
+    site, _ = server.add_site("127.0.0.1")
+    with PageServer({"/": html(tag(server, site))}) as web:
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/")
+        answer = tab.evaluate("footfall('device', {linkedId: 'order-42', tag: {plan: 'pro', seats: 3}})")
+        cookie_id = tab.evaluate("footfall.getVisitorId()")
+        ctx.close()
+    rows = server.store.read(lambda tx: tx.all("SELECT * FROM identifications ORDER BY ts, request_id"))
+    assert set(answer) == {"visitorId", "requestId", "visitorFound", "confidence"}
+    assert answer["visitorId"] == cookie_id and answer["visitorFound"] is True  # the page view came first
+    assert answer["confidence"] == {"score": 1.0}
+    # The page view carried device signals: an identification too. (The test clock stands still, so
+    # both have the same ts: tell them apart by request id.)
+    [call] = [r for r in rows if r["request_id"] == answer["requestId"]]
+    [page_view] = [r for r in rows if r is not call]
+    assert page_view["visitor_found"] == 0 and page_view["linked_id"] is None and page_view["device_hash"]
+    assert call["request_id"] == answer["requestId"] and call["linked_id"] == "order-42"
+    assert json.loads(call["tag"]) == {"plan": "pro", "seats": 3} and call["visitor_found"] == 1
+    assert call["device_hash"] == page_view["device_hash"] and call["webdriver"] == 1  # Playwright says so
+    assert call["url"] == web.url + "/" and call["user_agent"].startswith("Mozilla/5.0")

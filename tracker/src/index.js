@@ -35,7 +35,7 @@ function whyNot(cfg, w, loc, nav) {
   const why = whyNot(cfg, w, loc, nav);
   if (why) {
     log(why);
-    const off = () => log("not tracking: " + why);
+    const off = (name) => (name == "device" ? Promise.reject(new Error("footfall: " + why)) : log("not tracking: " + why));
     off.getVisitorId = off.getSessionId = () => null;
     return expose(off);
   }
@@ -49,7 +49,8 @@ function whyNot(cfg, w, loc, nav) {
   // Device signals go with the first event of each page load (the build for the 4 KB core budget
   // leaves them out: DEVICE is false there and esbuild drops the module).
   let device = null;
-  const ready = DEVICE && cfg.device ? deviceSignals(nav, 300).then((d) => (device = d), () => null) : null;
+  const signals = DEVICE && cfg.device ? deviceSignals(nav, 300).catch(() => null) : null;
+  const ready = signals && signals.then((d) => (device = d));
   const body = (item) => {
     if (device && !item.device) {
       item.device = device; // this event carries them, retries included
@@ -85,6 +86,20 @@ function whyNot(cfg, w, loc, nav) {
     track("custom", Object.assign(cleanParams(params, log), { eventName: name }));
   }
 
+  // footfall("device", {linkedId, tag}): a Promise of {visitorId, requestId, visitorFound, confidence},
+  // as Fingerprint's agent answers.
+  function identification(opts) {
+    opts = opts || {};
+    const data = { linkedId: opts.linkedId == null ? undefined : String(opts.linkedId), tag: opts.tag };
+    return Promise.resolve(signals)
+      .then((d) => new Promise((done) => send({ type: "identification", data, href: loc.href, device: d, done })))
+      .then((r) =>
+        r
+          ? { visitorId: r.visitorId, requestId: r.requestId, visitorFound: r.visitorFound, confidence: r.confidence }
+          : Promise.reject(new Error("footfall: identification failed"))
+      );
+  }
+
   function identify(person) {
     const data = {};
     for (const k in person || {}) {
@@ -99,6 +114,7 @@ function whyNot(cfg, w, loc, nav) {
   // and PostMetric's documented postMetric("track", "goal", {event, value}).
   function api(name, a, b) {
     if (name == "identify") return identify(a);
+    if (name == "device") return identification(a);
     if (name == "payment") return track("payment", cleanParams(a, log));
     if (name == "track" && a == "goal") return goal(b && b.event, b && b.value != null ? { value: b.value } : {});
     goal(name, a);

@@ -27,26 +27,29 @@ export function makeTransport(api, build, onReply, log, ready) {
     if (busy || !queue.length) return;
     busy = true;
     const item = queue[0];
+    item.unsure = true; // taken: from now on the server may have it, unless it answers 5xx or 429
     Promise.resolve(ready) // the first event waits for what it must carry (device signals)
-      .then(() => {
-        item.unsure = true; // until a response says otherwise, the server may have it
-        return post(item);
-      })
+      .then(() => post(item))
       .then((r) => {
-        item.unsure = false;
-        if (r.status >= 500 || r.status == 429) throw new Error("status " + r.status);
-        if (!r.ok) log(item.type + " refused: " + r.status);
-        return r.ok ? r.json() : null;
+        if (r.status >= 500 || r.status == 429) {
+          item.unsure = false; // the server says it does not have it: safe to send again
+          throw new Error("status " + r.status);
+        }
+        if (!r.ok) log(item.type + " refused: " + r.status); // 4xx: sending again would not help
+        return r.ok ? r.json().catch(() => null) : null; // stored: an unreadable body is no reason to resend
       })
       .then(
         (reply) => {
           if (reply) onReply(reply);
           log(item.type + " sent");
+          if (item.done) item.done(reply);
           next();
         },
         (err) => {
-          if (++item.tries > RETRIES) {
+          // Cut off without an answer while the page goes away: keepalive carries it, so no resend.
+          if (++item.tries > RETRIES || (item.unsure && document.visibilityState == "hidden")) {
             log(item.type + " not sent: " + err);
+            if (item.done) item.done(null);
             return next();
           }
           busy = false;

@@ -38,6 +38,7 @@ class VisitorState:
     first_click_ids: dict[str, str] = field(default_factory=dict)
     is_new: bool = False
     sessions_started: int = 0  # in this job
+    events: int = 0  # in this job
 
 
 VISITOR_COLUMNS = "num, id, site_id, client_key, first_seen"

@@ -143,7 +143,8 @@ class SessionAssigner:
         self.touched[session.num] = session
         event.visitor_id, event.session_id, event.session_num = visitor.id, session.id, session.num
         event.new_session = session.is_new
-        event.new_visitor = session.is_new and visitor.is_new and visitor.sessions_started == 1
+        event.new_visitor = visitor.is_new and visitor.events == 0  # this event created the visitor
+        visitor.events += 1
         return session
 
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:

@@ -23,6 +23,7 @@ from footfall.enrich.geo import GeoLookup
 from footfall.ingest import pipeline
 from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
 from footfall.ingest.sites import SiteCache
+from footfall.ingest.writer import ID_CONFIDENCE
 from footfall.ingest.writer_process import WriterGone
 from footfall.model import Event
 from footfall.net import Network, client_ip
@@ -135,7 +136,14 @@ def accepted(request: Request, outcome: list[Event | str], single: bool) -> Resp
     def view(item: Event | str) -> dict[str, object]:
         if isinstance(item, str):
             return {"dropped": item}
-        return {"visitorId": item.visitor_id, "sessionId": item.session_id, "requestId": item.request_id}
+        answer: dict[str, object] = {
+            "visitorId": item.visitor_id,
+            "sessionId": item.session_id,
+            "requestId": item.request_id,
+        }
+        if item.type == "identification":  # what Fingerprint's agent answers
+            answer |= {"visitorFound": not item.new_visitor, "confidence": {"score": ID_CONFIDENCE}}
+        return answer
 
     body: dict[str, object]
     if single:

@@ -168,6 +168,9 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
     click_ids = {k: str(v)[:256] for k, v in (wire.adClickIds or {}).items() if k in CLICK_ID_FIELDS and v}
     viewport = wire.viewport or Size()
     device_hash, device = _device(wire.device, where)
+    if wire.type == "identification":
+        _identification(extra, where)
+    signals = wire.device
     return Event(
         site_id=wire.websiteId,
         type=wire.type,
@@ -192,7 +195,20 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         extra=extra,
         device_hash=device_hash,
         device=device,
+        quota_mb=signals.q if signals else None,
+        webdriver=signals.a.get("wd") if signals else None,
+        headless=signals.a.get("hl") if signals else None,
     )
+
+
+def _identification(extra: dict[str, Any], where: str) -> None:
+    """footfall('device', {linkedId, tag}): Fingerprint's linkedId (a string) and tag (an object)."""
+    linked = extra.get("linkedId")
+    if linked is not None and (not isinstance(linked, str) or len(linked) > 256):
+        raise PayloadError(f"{where}extraData.linkedId: a string of at most 256 characters")
+    tag = extra.get("tag")
+    if tag is not None and (not isinstance(tag, dict) or len(_encode.encode(tag)) > 16_384):
+        raise PayloadError(f"{where}extraData.tag: an object of at most 16 KB")
 
 
 def _device(signals: DeviceSignals | None, where: str) -> tuple[str | None, str | None]:

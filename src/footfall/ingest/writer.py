@@ -49,6 +49,40 @@ def event_row(e: Event) -> list[Any]:
     return row
 
 
+INSERT_IDENTIFICATION = (
+    "INSERT INTO identifications (request_id, site_num, visitor_num, ts, url, ip, user_agent, linked_id, tag, "
+    "visitor_found, confidence, device_hash, quota_mb, webdriver, headless) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+# Every resolution today is by an id the server issued or recognised, or a new id: certain.
+# Fingerprint matching (issue F3) will give lower scores to the visitors it finds.
+ID_CONFIDENCE = 1.0
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def identification_row(e: Event) -> tuple[Any, ...]:
+    tag = e.extra.get("tag") if e.type == "identification" else None
+    return (
+        e.request_id,
+        e.site_num,
+        e.visitor_num,
+        e.ts,
+        e.href,
+        e.ip,
+        e.user_agent,
+        e.extra.get("linkedId") if e.type == "identification" else None,
+        dumps(tag) if tag else "{}",
+        int(not e.new_visitor),
+        ID_CONFIDENCE,
+        e.device_hash,
+        e.quota_mb,
+        _flag(e.webdriver),
+        _flag(e.headless),
+    )
+
+
 class EventWriter:
     """Identifies and writes events; a function of a Tx for `store.submit`."""
 
@@ -77,4 +111,7 @@ class EventWriter:
         visitors.flush()
         sessions.flush()
         tx.executemany(INSERT_EVENT, [event_row(e) for e in events])
+        identified = [e for e in events if e.device_hash is not None or e.type == "identification"]
+        if identified:
+            tx.executemany(INSERT_IDENTIFICATION, [identification_row(e) for e in identified])
         return events

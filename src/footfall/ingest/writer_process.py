@@ -59,7 +59,7 @@ class Request(msgspec.Struct, array_like=True):
 class Reply(msgspec.Struct, array_like=True):
     id: int
     ok: bool
-    ids: list[tuple[str, str, int, int]] = []
+    ids: list[tuple[str, str, int, int, bool]] = []
     error: str = ""
 
 
@@ -173,9 +173,9 @@ class EventWriterProcess:
         if not reply.ok:
             future.set_exception(RuntimeError(reply.error))
             return
-        for event, (visitor_id, session_id, visitor_num, session_num) in zip(events, reply.ids, strict=True):
+        for event, (visitor_id, session_id, visitor_num, session_num, new) in zip(events, reply.ids, strict=True):
             event.visitor_id, event.session_id = visitor_id, session_id
-            event.visitor_num, event.session_num = visitor_num, session_num
+            event.visitor_num, event.session_num, event.new_visitor = visitor_num, session_num, new
         future.set_result(events)
 
     def _fail(self, ids: list[int]) -> None:
@@ -273,7 +273,11 @@ def _write_group(db: _Db, writer: EventWriter, group: list[Request]) -> list[Rep
 
 
 def _ok(request: Request) -> Reply:
-    return Reply(request.id, True, [(e.visitor_id, e.session_id, e.visitor_num, e.session_num) for e in request.events])
+    return Reply(
+        request.id,
+        True,
+        [(e.visitor_id, e.session_id, e.visitor_num, e.session_num, e.new_visitor) for e in request.events],
+    )
 
 
 if __name__ == "__main__":

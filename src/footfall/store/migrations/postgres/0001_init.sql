@@ -126,6 +126,27 @@ CREATE TABLE events (
 CREATE INDEX events_visitor_ts ON events (visitor_num, ts);
 CREATE INDEX events_site_ts ON events (site_num, ts);
 
+-- One row per identification request: an event that carried device signals (the first of each
+-- page load) or a footfall('device') call. Facts only; verdicts (incognito, bot) are read off them.
+CREATE TABLE identifications (
+  request_id TEXT PRIMARY KEY,
+  site_num BIGINT NOT NULL,
+  visitor_num BIGINT NOT NULL,
+  ts BIGINT NOT NULL,
+  url TEXT NOT NULL,
+  ip TEXT,
+  user_agent TEXT NOT NULL,
+  linked_id TEXT,
+  tag TEXT NOT NULL DEFAULT '{}',
+  visitor_found BIGINT NOT NULL, -- 1 when the visitor existed before this request
+  confidence DOUBLE PRECISION NOT NULL,
+  device_hash TEXT,
+  quota_mb BIGINT, -- storage quota the browser reported (small in private windows)
+  webdriver BIGINT, -- automation signals the browser reported (1/0), null when not sent
+  headless BIGINT
+);
+CREATE INDEX identifications_visitor_ts ON identifications (visitor_num, ts);
+
 CREATE TABLE drop_counts (
   site_id TEXT NOT NULL,
   reason TEXT NOT NULL,
