@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from footfall import __version__
-from footfall.api import datafast
+from footfall.api import datafast, fingerprint
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.clock import Clock, SystemClock
@@ -133,6 +133,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.writer_process = writer_process
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(tracker_routes(collector.sites.get))
+    limiter = fingerprint.RateLimiter(settings.fingerprint_rate, settings.fingerprint_burst)
+    app.router.routes.extend(fingerprint.routes(c.store, c.geo, limiter))
     app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
     if settings.benchmark_routes:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))

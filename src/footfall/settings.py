@@ -100,6 +100,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("read_pool_size", 4, "Read connections kept open (SQLite) or the pool maximum (PostgreSQL).", int),
     Setting(
+        "fingerprint_rate", 5.0, "Fingerprint Server API: requests a second per key (then 429 with Retry-After).", float
+    ),
+    Setting("fingerprint_burst", 15.0, "Fingerprint Server API: requests per key allowed at once.", float),
+    Setting(
         "benchmark_routes",
         False,
         "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.",

@@ -9,7 +9,8 @@ from playwright.sync_api import Browser
 
 from footfall import accounts
 from tests.support.browser import PageServer
-from tests.support.servers import UA_IPHONE, AppServer
+from tests.support.fingerprint import fingerprint_key, sdk
+from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
 from tests.tracker.conftest import context, count, html, tag, wait_for
 
 pytestmark = pytest.mark.browser
@@ -106,3 +107,25 @@ def test_device_call_answers_like_fingerprints_agent(server: AppServer, browser:
     assert json.loads(call["tag"]) == {"plan": "pro", "seats": 3} and call["visitor_found"] == 1
     assert call["device_hash"] == page_view["device_hash"] and call["webdriver"] == 1  # Playwright says so
     assert call["url"] == web.url + "/" and call["user_agent"].startswith("Mozilla/5.0")
+
+
+def test_visits_recorded_in_chromium_read_back_through_fingerprints_sdk(server: AppServer, browser: Browser) -> None:
+    site, _ = server.add_site("127.0.0.1")
+    with PageServer({"/": html(tag(server, site)), "/checkout": html(tag(server, site))}) as web:
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/")
+        first = tab.evaluate("footfall('device', {linkedId: 'cart-7'})")
+        server.clock.advance(seconds=5)
+        tab.goto(web.url + "/checkout")
+        second = tab.evaluate("footfall('device', {linkedId: 'cart-7', tag: {step: 'pay'}})")
+        ctx.close()
+    api = sdk(server, fingerprint_key(server, site))
+    response = api.get_visits(first["visitorId"], linked_id="cart-7")
+    assert [v.request_id for v in response.visits] == [second["requestId"], first["requestId"]]
+    newest = response.visits[0]
+    assert newest.url == web.url + "/checkout" and newest.tag == {"step": "pay"} and newest.ip == "127.0.0.1"
+    assert newest.browser_details.browser_name == "Chrome" and newest.browser_details.user_agent == UA_CHROME_MAC
+    assert newest.visitor_found is True and newest.last_seen_at.subscription is not None
+    everything = api.get_visits(first["visitorId"])  # the two page loads are identifications too
+    assert len(everything.visits) == 4

@@ -1,0 +1,245 @@
+"""Fingerprint Server API v3, as footfall speaks it: `GET /visitors/{visitor_id}` (more in F3).
+
+Schemas from Fingerprint's v3 OpenAPI (../shared/specs/fingerprint-v3.md); the official Python SDK
+(`fingerprint-pro-server-api-sdk` 8.x) is the client the tests use. Auth: `Auth-API-Key` header or
+`api_key` query (and the legacy `Auth-Token` / `token`), a footfall key with the `fingerprint:read`
+scope; a site key reads its site's visitors, an account key any site of its account. Errors of this
+endpoint are Fingerprint's plain form `{"error": "..."}`. Each key may make 5 requests a second with
+bursts of 15 (Fingerprint's default account limits; FOOTFALL_FINGERPRINT_RATE and _BURST); beyond
+that, 429 with `Retry-After`. The buckets live in each server process.
+
+A visit is an identification request (docs/identity.md). Per visit: browser details parsed from the
+stored user agent, the location of the stored IP (the configured city database, at read time),
+`incognito` true only when detected (footfall detects nothing yet, so false), `firstSeenAt` /
+`lastSeenAt`: `subscription` is this visitor on its site (first identification; the one before this
+visit), `global` is null (footfall does not link visitors across sites).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from footfall import accounts
+from footfall.accounts import ApiKey
+from footfall.enrich.geo import GeoLookup
+from footfall.enrich.user_agent import parse_agent
+from footfall.store.base import Row, Store, Tx, loads
+
+SCAN_DEFAULT = 100
+SCAN_MAX = 500
+RATE_PER_SECOND = 5.0
+BURST = 15.0
+
+
+def plain(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status, headers=headers)
+
+
+FORBIDDEN = "Forbidden (HTTP 403)"
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per key: `rate` a second, up to `burst` at once."""
+
+    rate: float = RATE_PER_SECOND
+    burst: float = BURST
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def wait(self, key: str, now: float | None = None) -> float:
+        """0 when the request may go (a token is taken), else the seconds until one is free."""
+        now = time.monotonic() if now is None else now
+        tokens, then = self.buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens >= 1:
+            self.buckets[key] = (tokens - 1, now)
+            return 0.0
+        self.buckets[key] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
+def api_key_of(request: Request) -> str | None:
+    h, q = request.headers, request.query_params
+    return h.get("auth-api-key") or q.get("api_key") or h.get("auth-token") or q.get("token") or None
+
+
+def iso_seconds(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def browser_details(user_agent: str) -> dict[str, str]:
+    """All seven strings are required: unknown names are "Other" (uap-core's word), versions empty;
+    `device` is the model of a phone, tablet, TV or console and "Other" for desktops, as Fingerprint's."""
+    a = parse_agent(user_agent)
+    version = a.browser_version or ""
+    return {
+        "browserName": a.browser or "Other",
+        "browserMajorVersion": version.split(".")[0],
+        "browserFullVersion": version,
+        "os": a.os or "Other",
+        "osVersion": a.os_version or "",
+        "device": (a.device_model if a.device_type not in (None, "desktop") else None) or "Other",
+        "userAgent": user_agent,
+    }
+
+
+def ip_location(geo: GeoLookup, ip: str | None) -> dict[str, Any] | None:
+    loc = geo.lookup(ip)
+    out: dict[str, Any] = {}
+    if loc.accuracy_radius is not None:
+        out["accuracyRadius"] = loc.accuracy_radius
+    if loc.latitude is not None and loc.longitude is not None:
+        out["latitude"], out["longitude"] = loc.latitude, loc.longitude
+    if loc.postal_code:
+        out["postalCode"] = loc.postal_code
+    if loc.timezone:
+        out["timezone"] = loc.timezone
+    if loc.city:
+        out["city"] = {"name": loc.city}
+    if loc.country_code:
+        out["country"] = {"code": loc.country_code, "name": loc.country or loc.country_code}
+    return out or None
+
+
+def visit(row: Row, first_seen: int, previous: int | None, geo: GeoLookup) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "requestId": row["request_id"],
+        "browserDetails": browser_details(row["user_agent"]),
+        "incognito": False,
+        "ip": row["ip"] or "",
+        "timestamp": row["ts"],
+        "time": iso_seconds(row["ts"]),
+        "url": row["url"],
+        "tag": loads(row["tag"]),
+        "confidence": {"score": row["confidence"]},
+        "visitorFound": bool(row["visitor_found"]),
+        "firstSeenAt": {"global": None, "subscription": iso_ms(first_seen)},
+        "lastSeenAt": {"global": None, "subscription": iso_ms(previous)},
+    }
+    location = ip_location(geo, row["ip"])
+    if location:
+        body["ipLocation"] = location
+    if row["linked_id"] is not None:
+        body["linkedId"] = row["linked_id"]
+    return body
+
+
+@dataclass(frozen=True)
+class VisitsQuery:
+    request_id: str | None
+    linked_id: str | None
+    limit: int
+    pagination_key: str | None
+    before: int | None
+
+
+def parse_query(request: Request) -> VisitsQuery | None:
+    """None when a parameter is malformed. Unknown parameters (the SDK's `ii`) are ignored."""
+    q = request.query_params
+    try:
+        limit = int(q.get("limit", SCAN_DEFAULT))
+        before = int(q["before"]) if q.get("before") else None
+    except ValueError:
+        return None
+    if limit < 0:
+        return None
+    return VisitsQuery(q.get("request_id"), q.get("linked_id"), min(limit, SCAN_MAX), q.get("paginationKey"), before)
+
+
+def visits(tx: Tx, key: ApiKey, visitor_id: str, query: VisitsQuery, geo: GeoLookup) -> dict[str, Any]:
+    """Newest first. `limit` rows are scanned, then filtered; the pagination fields say where the
+    scan stopped, and appear only while more rows remain (Fingerprint's documented behaviour)."""
+    empty = {"visitorId": visitor_id, "visits": []}
+    visitor = tx.one(
+        "SELECT v.num, v.first_seen, s.account_id, s.id AS site_id FROM visitors v "
+        "JOIN sites s ON s.id = v.site_id WHERE v.id = ?",
+        (visitor_id.lower(),),
+    )
+    if visitor is None or visitor["account_id"] != key.account_id or key.site_id not in (None, visitor["site_id"]):
+        return empty
+    where, params = "visitor_num = ?", [visitor["num"]]
+    if query.pagination_key:
+        anchor = tx.one(
+            "SELECT ts FROM identifications WHERE request_id = ? AND visitor_num = ?",
+            (query.pagination_key, visitor["num"]),
+        )
+        if anchor is None:
+            return empty
+        where += " AND (ts < ? OR (ts = ? AND request_id < ?))"
+        params += [anchor["ts"], anchor["ts"], query.pagination_key]
+    if query.before is not None:
+        where += " AND ts < ?"
+        params.append(query.before)
+    scanned = tx.all(
+        f"SELECT * FROM identifications WHERE {where} ORDER BY ts DESC, request_id DESC LIMIT ?",
+        (*params, query.limit + 1),
+    )
+    more = len(scanned) > query.limit
+    shown = []
+    for i, row in enumerate(scanned[: query.limit]):
+        if _wanted(row, query):  # the visit before this one: the next row scanned, else a look-up
+            previous = scanned[i + 1]["ts"] if i + 1 < len(scanned) else _previous(tx, visitor["num"], row)
+            shown.append(visit(row, visitor["first_seen"], previous, geo))
+    scanned = scanned[: query.limit]
+    body: dict[str, Any] = {"visitorId": visitor_id, "visits": shown}
+    if more and scanned:
+        body["lastTimestamp"] = scanned[-1]["ts"]
+        body["paginationKey"] = scanned[-1]["request_id"]
+    return body
+
+
+def _wanted(row: Row, query: VisitsQuery) -> bool:
+    return (query.request_id is None or row["request_id"] == query.request_id) and (
+        query.linked_id is None or row["linked_id"] == query.linked_id
+    )
+
+
+def _previous(tx: Tx, visitor_num: int, row: Row) -> int | None:
+    before = tx.one(
+        "SELECT ts FROM identifications WHERE visitor_num = ? AND (ts < ? OR (ts = ? AND request_id < ?)) "
+        "ORDER BY ts DESC, request_id DESC LIMIT 1",
+        (visitor_num, row["ts"], row["ts"], row["request_id"]),
+    )
+    return before["ts"] if before else None
+
+
+def routes(store: Store, geo: GeoLookup, limiter: RateLimiter | None = None) -> list[Route]:
+    limiter = limiter or RateLimiter()
+
+    async def caller(request: Request, scope: str) -> ApiKey | Response:
+        token = api_key_of(request)
+        key = await run_in_threadpool(store.read, lambda tx: accounts.find_key(tx, token)) if token else None
+        if key is None or not key.allows(scope):
+            return plain(403, FORBIDDEN)
+        wait = limiter.wait(key.id)
+        if wait:
+            return plain(429, "too many requests", {"retry-after": str(max(1, math.ceil(wait)))})
+        return key
+
+    async def get_visits(request: Request) -> Response:
+        key = await caller(request, "fingerprint:read")
+        if isinstance(key, Response):
+            return key
+        query = parse_query(request)
+        visitor_id = request.path_params["visitor_id"]
+        if query is None or not visitor_id:
+            return plain(400, "bad request")
+        body = await run_in_threadpool(store.read, lambda tx: visits(tx, key, visitor_id, query, geo))
+        return JSONResponse(body)
+
+    return [Route("/visitors/{visitor_id}", get_visits, methods=["GET"])]

@@ -1,0 +1,129 @@
+"""Fingerprint Server API v3 `GET /visitors/{visitor_id}`, driven by Fingerprint's official Python SDK."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from footfall.settings import Settings
+from tests.support.collect import event, post
+from tests.support.fingerprint import KnownApiException, fingerprint_key, sdk
+from tests.support.geo_dbs import LONDON_IP
+from tests.support.servers import UA_CHROME_MAC, AppServer
+
+
+@pytest.fixture
+def recorded(server: AppServer) -> Iterator[tuple[str, str, list[dict]]]:
+    """(site, visitor id, the five identification answers, oldest first), one second apart."""
+    site, _ = server.add_site("example.com")
+    answers: list[dict] = []
+    visitor = None
+    for i in range(5):
+        extra = {"linkedId": "order-1" if i % 2 else "order-2", "tag": {"n": i}}
+        body = event(site, f"https://example.com/p{i}", type="identification", extraData=extra)
+        if visitor:
+            body["visitorId"] = visitor
+        answer = post(server.url, body, ip=LONDON_IP).json()
+        visitor = answer["visitorId"]
+        answers.append(answer)
+        server.clock.advance(seconds=1)
+    yield site, visitor, answers
+
+
+def test_sdk_reads_visits_newest_first_with_every_required_field(server: AppServer, recorded) -> None:
+    site, visitor, answers = recorded
+    response = sdk(server, fingerprint_key(server, site)).get_visits(visitor)
+    assert response.visitor_id == visitor and response.pagination_key is None  # nothing more remains
+    assert [v.request_id for v in response.visits] == [a["requestId"] for a in reversed(answers)]
+    newest, oldest = response.visits[0], response.visits[-1]
+    assert newest.browser_details.browser_name == "Chrome" and newest.browser_details.os == "Mac OS X"
+    assert newest.browser_details.browser_major_version == "126" and newest.browser_details.device == "Other"
+    assert newest.browser_details.user_agent == UA_CHROME_MAC
+    assert newest.ip == LONDON_IP and newest.ip_location.city.name == "London"
+    assert newest.ip_location.country.code == "GB" and newest.url == "https://example.com/p4"
+    assert newest.linked_id == "order-2" and newest.tag == {"n": 4} and newest.confidence.score == 1.0
+    assert newest.visitor_found is True and oldest.visitor_found is False and newest.incognito is False
+    assert newest.timestamp - oldest.timestamp == 4000
+    assert newest.first_seen_at.subscription == oldest.first_seen_at.subscription
+    assert newest.first_seen_at._global is None
+    assert newest.last_seen_at.subscription is not None and oldest.last_seen_at.subscription is None
+    assert newest.time == datetime.fromtimestamp(newest.timestamp // 1000, UTC)  # ISO 8601, whole seconds, UTC
+
+
+def test_pagination_scans_then_filters(server: AppServer, recorded) -> None:
+    site, visitor, answers = recorded
+    api = sdk(server, fingerprint_key(server, site))
+    pages, key = [], None
+    while True:
+        page = api.get_visits(visitor, limit=2, pagination_key=key) if key else api.get_visits(visitor, limit=2)
+        pages.append([v.request_id for v in page.visits])
+        key = page.pagination_key
+        if key is None:
+            break
+        assert page.last_timestamp == page.visits[-1].timestamp
+    newest_first = [a["requestId"] for a in reversed(answers)]
+    assert pages == [newest_first[:2], newest_first[2:4], newest_first[4:]]
+    # Filters apply after the scan: a page can hold fewer than `limit` while more remain.
+    linked = api.get_visits(visitor, linked_id="order-1", limit=2)
+    assert [v.linked_id for v in linked.visits] == ["order-1"] and linked.pagination_key is not None
+    one = api.get_visits(visitor, request_id=answers[0]["requestId"])
+    assert [v.request_id for v in one.visits] == [answers[0]["requestId"]]
+    before = api.get_visits(visitor, before=int(answers[2]["requestId"].split(".")[0]))  # ms since the epoch
+    assert [v.request_id for v in before.visits] == [answers[1]["requestId"], answers[0]["requestId"]]
+
+
+def test_unknown_or_foreign_visitors_have_no_visits(server: AppServer, recorded) -> None:
+    site, visitor, _ = recorded
+    other_site, _ = server.add_site("other.example.com")
+    assert sdk(server, fingerprint_key(server, site)).get_visits("3f1c0000-0000-4000-8000-000000000000").visits == []
+    assert sdk(server, fingerprint_key(server, other_site)).get_visits(visitor).visits == []  # another site's key
+    assert len(sdk(server, fingerprint_key(server, None)).get_visits(visitor).visits) == 5  # an account key
+
+
+def test_auth_errors_in_fingerprints_plain_form(server: AppServer, recorded) -> None:
+    site, visitor, _ = recorded
+    key = fingerprint_key(server, site)
+    for bad in ("ff_not_a_key", fingerprint_key(server, site, scopes=("analytics:read",))):
+        with pytest.raises(KnownApiException) as denied:
+            sdk(server, bad).get_visits(visitor)
+        assert denied.value.status == 403 and denied.value.structured_error.error == "Forbidden (HTTP 403)"
+    url = f"{server.url}/visitors/{visitor}"
+    assert httpx.get(url).json() == {"error": "Forbidden (HTTP 403)"}
+    for header in ("Auth-API-Key", "Auth-Token"):  # and the legacy names, as header and as query
+        assert httpx.get(url, headers={header: key}).status_code == 200
+    assert httpx.get(url, params={"token": key}).status_code == 200
+    assert httpx.get(url, params={"api_key": key, "limit": "many"}).json() == {"error": "bad request"}
+
+
+def test_too_many_requests_surface_as_the_sdks_429_with_retry_after(settings: Settings) -> None:
+    """One request a second per key, bursts of 3, and another client keeping the key busy: the SDK's
+    HTTP client waits Retry-After and tries again three times (urllib3's default), then raises."""
+    with AppServer(settings.replace(fingerprint_rate=1.0, fingerprint_burst=3.0)) as server:
+        site, _ = server.add_site("example.com")
+        visitor = post(server.url, event(site, type="identification")).json()["visitorId"]
+        key = fingerprint_key(server, site)
+        busy = threading.Event()
+
+        def keep_busy() -> None:
+            with httpx.Client() as client:
+                while not busy.is_set():
+                    client.get(f"{server.url}/visitors/{visitor}", headers={"Auth-API-Key": key})
+                    time.sleep(0.05)
+
+        other = threading.Thread(target=keep_busy)
+        other.start()
+        try:
+            time.sleep(0.5)  # the burst is spent
+            with pytest.raises(KnownApiException) as limited:
+                sdk(server, key).get_visits(visitor)
+        finally:
+            busy.set()
+            other.join()
+    assert limited.value.status == 429 and limited.value.structured_error.retry_after >= 1
+    assert limited.value.structured_error.error == "too many requests"
+    assert limited.value.headers["retry-after"] == str(limited.value.structured_error.retry_after)
