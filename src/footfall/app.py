@@ -134,7 +134,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(tracker_routes(collector.sites.get))
     limiter = fingerprint.RateLimiter(settings.fingerprint_rate, settings.fingerprint_burst)
-    app.router.routes.extend(fingerprint.routes(c.store, c.geo, limiter))
+    app.router.routes.extend(fingerprint.routes(c.store, c.geo, c.clock, limiter))
     app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
     if settings.benchmark_routes:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))

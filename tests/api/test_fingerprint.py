@@ -12,7 +12,7 @@ import pytest
 
 from footfall.settings import Settings
 from tests.support.collect import event, post
-from tests.support.fingerprint import KnownApiException, fingerprint_key, sdk
+from tests.support.fingerprint import EventsUpdateRequest, KnownApiException, fingerprint_key, sdk
 from tests.support.geo_dbs import LONDON_IP
 from tests.support.servers import UA_CHROME_MAC, AppServer
 
@@ -127,3 +127,64 @@ def test_too_many_requests_surface_as_the_sdks_429_with_retry_after(settings: Se
     assert limited.value.status == 429 and limited.value.structured_error.retry_after >= 1
     assert limited.value.structured_error.error == "too many requests"
     assert limited.value.headers["retry-after"] == str(limited.value.structured_error.retry_after)
+
+
+def test_get_event_has_identification_botd_and_ip_info(server: AppServer) -> None:
+    site, _ = server.add_site("example.com")
+    signals = {"h": "0a1b2c3d", "c": {}, "a": {"wd": False, "hl": True}}
+    answer = post(server.url, event(site, type="identification", device=signals, extraData={"linkedId": "L"})).json()
+    products = sdk(server, fingerprint_key(server, site)).get_event(answer["requestId"]).products
+    ident = products.identification.data
+    assert (ident.visitor_id, ident.request_id, ident.linked_id) == (answer["visitorId"], answer["requestId"], "L")
+    assert ident.replayed is False and ident.visitor_found is False and ident.browser_details.browser_name == "Chrome"
+    bot = products.botd.data
+    assert (bot.bot.result, bot.bot.type) == ("bad", "headlessChrome") and bot.request_id == answer["requestId"]
+    assert bot.ip == LONDON_IP and bot.user_agent == UA_CHROME_MAC
+    v4 = products.ip_info.data.v4
+    assert v4.address == LONDON_IP and v4.geolocation.city.name == "London"
+    assert (v4.asn.asn, v4.asn.name, v4.asn.network) == ("20712", "Andrews & Arnold Ltd", "81.2.69.0/24")
+    with pytest.raises(KnownApiException) as missing:
+        sdk(server, fingerprint_key(server, site)).get_event("1700000000000.nosuch")
+    assert missing.value.status == 404 and missing.value.structured_error.error.code == "RequestNotFound"
+
+
+def test_update_event_sets_linked_id_tag_and_suspect(server: AppServer) -> None:
+    site, _ = server.add_site("example.com")
+    answer = post(server.url, event(site, type="identification")).json()
+    writer = sdk(server, fingerprint_key(server, site, ("fingerprint:read", "fingerprint:write")))
+    writer.update_event(EventsUpdateRequest(linked_id="user-9", tag={"risk": "low"}, suspect=True), answer["requestId"])
+    ident = writer.get_event(answer["requestId"]).products.identification.data
+    assert (ident.linked_id, ident.tag, ident.suspect) == ("user-9", {"risk": "low"}, True)
+    reader = sdk(server, fingerprint_key(server, site))
+    with pytest.raises(KnownApiException) as denied:
+        reader.update_event(EventsUpdateRequest(suspect=False), answer["requestId"])
+    assert denied.value.status == 403 and denied.value.structured_error.error.code == "FeatureNotEnabled"
+    url = f"{server.url}/events/{answer['requestId']}"
+    key = fingerprint_key(server, site, ("fingerprint:write",))
+    bad = httpx.put(url, headers={"Auth-API-Key": key}, content=b'{"suspect": "yes"}')
+    assert bad.status_code == 400 and bad.json()["error"] == {
+        "code": "RequestCannotBeParsed",
+        "message": "request body is not valid",
+    }
+    assert httpx.get(url).json()["error"]["code"] == "TokenRequired"
+    assert httpx.get(url, headers={"Auth-API-Key": "ff_nope"}).json()["error"]["code"] == "TokenNotFound"
+
+
+def test_delete_visitor_removes_everything_and_the_browser_gets_a_new_id(server: AppServer, recorded) -> None:
+    site, visitor, _ = recorded
+    api = sdk(server, fingerprint_key(server, site, ("fingerprint:read", "fingerprint:write")))
+    num = server.store.read(lambda tx: tx.one("SELECT num FROM visitors WHERE id = ?", (visitor,)))["num"]
+
+    def left() -> list[int]:
+        tables = ("identifications", "events", "sessions")
+        counts = [f"SELECT COUNT(*) AS n FROM {t} WHERE visitor_num = ?" for t in tables]
+        return server.store.read(lambda tx: [tx.one(sql, (num,))["n"] for sql in counts])
+
+    assert left() == [5, 5, 1]
+    api.delete_visitor_data(visitor)
+    assert api.get_visits(visitor).visits == [] and left() == [0, 0, 0]
+    again = post(server.url, event(site, visitorId=visitor)).json()  # the browser still holds the old id
+    assert again["visitorId"] != visitor
+    with pytest.raises(KnownApiException) as gone:
+        api.delete_visitor_data(visitor)
+    assert gone.value.status == 404 and gone.value.structured_error.error.code == "VisitorNotFound"

@@ -44,8 +44,8 @@ def test_without_a_database_everything_is_null(tmp_path: Path) -> None:
 
 def test_geolite2_asn_layout_names_the_network_owner(city_dbs: dict[str, Path]) -> None:
     geo = GeoLookup([city_dbs["geoip2"]], [city_dbs["asn"]])
-    assert geo.network(LONDON_IP) == NetworkOwner(20712, "Andrews & Arnold Ltd")
-    assert geo.network(TOKYO_IP) == NetworkOwner(2914, "NTT America, Inc.")
+    assert geo.network(LONDON_IP) == NetworkOwner(20712, "Andrews & Arnold Ltd", "81.2.69.0/24")
+    assert geo.network(TOKYO_IP) == NetworkOwner(2914, "NTT America, Inc.", "2001:218::/32")
     assert geo.network(CHANGCHUN_IP) == UNKNOWN_NETWORK  # not in the database
     assert geo.network("not an ip") == UNKNOWN_NETWORK and geo.network(None) == UNKNOWN_NETWORK
     assert GeoLookup([city_dbs["geoip2"]]).network(LONDON_IP) == UNKNOWN_NETWORK  # no ASN database

@@ -9,7 +9,7 @@ from tests.support.servers import AppServer
 
 with warnings.catch_warnings():  # the v3 SDK announces its own deprecation (v4 exists); v3 is what footfall speaks
     warnings.simplefilter("ignore", DeprecationWarning)
-    from fingerprint_pro_server_api_sdk import Configuration, FingerprintApi
+    from fingerprint_pro_server_api_sdk import Configuration, EventsUpdateRequest, FingerprintApi
     from fingerprint_pro_server_api_sdk.rest import KnownApiException
 
 
@@ -27,4 +27,4 @@ def sdk(server: AppServer, key: str) -> FingerprintApi:
     return FingerprintApi(cfg)
 
 
-__all__ = ["KnownApiException", "fingerprint_key", "sdk"]
+__all__ = ["EventsUpdateRequest", "KnownApiException", "fingerprint_key", "sdk"]

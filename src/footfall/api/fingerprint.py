@@ -1,11 +1,13 @@
-"""Fingerprint Server API v3, as footfall speaks it: `GET /visitors/{visitor_id}` (more in F3).
+"""Fingerprint Server API v3, as footfall speaks it: `GET`/`DELETE /visitors/{visitor_id}`,
+`GET`/`PUT /events/{request_id}` (`/events/search` is still to come).
 
 Schemas from Fingerprint's v3 OpenAPI (../shared/specs/fingerprint-v3.md); the official Python SDK
 (`fingerprint-pro-server-api-sdk` 8.x) is the client the tests use. Auth: `Auth-API-Key` header or
 `api_key` query (and the legacy `Auth-Token` / `token`), a footfall key with the `fingerprint:read`
-scope; a site key reads its site's visitors, an account key any site of its account. Errors of this
-endpoint are Fingerprint's plain form `{"error": "..."}`. Each key may make 5 requests a second with
-bursts of 15 (Fingerprint's default account limits; FOOTFALL_FINGERPRINT_RATE and _BURST); beyond
+scope (`fingerprint:write` to change or delete); a site key reaches its site's visitors, an account
+key any site of its account. Errors: `GET /visitors` uses Fingerprint's plain form
+`{"error": "..."}`, the others the structured `{"error": {"code", "message"}}`. Each key may make 5
+requests a second with bursts of 15 (Fingerprint's default account limits; FOOTFALL_FINGERPRINT_RATE and _BURST); beyond
 that, 429 with `Retry-After`. The buckets live in each server process.
 
 A visit is an identification request (docs/identity.md). Per visit: browser details parsed from the
@@ -17,12 +19,14 @@ visit), `global` is null (footfall does not link visitors across sites).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,9 +34,11 @@ from starlette.routing import Route
 
 from footfall import accounts
 from footfall.accounts import ApiKey
+from footfall.clock import Clock
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.user_agent import parse_agent
-from footfall.store.base import Row, Store, Tx, loads
+from footfall.ids import is_uuid
+from footfall.store.base import Row, Store, Tx, dumps, loads
 
 SCAN_DEFAULT = 100
 SCAN_MAX = 500
@@ -42,6 +48,10 @@ BURST = 15.0
 
 def plain(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status, headers=headers)
+
+
+def structured(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
 FORBIDDEN = "Forbidden (HTTP 403)"
@@ -218,21 +228,29 @@ def _previous(tx: Tx, visitor_num: int, row: Row) -> int | None:
     return before["ts"] if before else None
 
 
-def routes(store: Store, geo: GeoLookup, limiter: RateLimiter | None = None) -> list[Route]:
+def routes(store: Store, geo: GeoLookup, clock: Clock, limiter: RateLimiter | None = None) -> list[Route]:
     limiter = limiter or RateLimiter()
 
-    async def caller(request: Request, scope: str) -> ApiKey | Response:
+    async def caller(request: Request, scope: str, plain_errors: bool = False) -> ApiKey | Response:
         token = api_key_of(request)
         key = await run_in_threadpool(store.read, lambda tx: accounts.find_key(tx, token)) if token else None
         if key is None or not key.allows(scope):
-            return plain(403, FORBIDDEN)
+            if plain_errors:
+                return plain(403, FORBIDDEN)
+            if token is None:
+                return structured(403, "TokenRequired", "secret key is required")
+            if key is None:
+                return structured(403, "TokenNotFound", "secret key is not found")
+            return structured(403, "FeatureNotEnabled", "feature not enabled")
         wait = limiter.wait(key.id)
         if wait:
-            return plain(429, "too many requests", {"retry-after": str(max(1, math.ceil(wait)))})
+            retry = {"retry-after": str(max(1, math.ceil(wait)))}
+            too_many = "too many requests"
+            return plain(429, too_many, retry) if plain_errors else structured(429, "TooManyRequests", too_many, retry)
         return key
 
     async def get_visits(request: Request) -> Response:
-        key = await caller(request, "fingerprint:read")
+        key = await caller(request, "fingerprint:read", plain_errors=True)
         if isinstance(key, Response):
             return key
         query = parse_query(request)
@@ -242,4 +260,145 @@ def routes(store: Store, geo: GeoLookup, limiter: RateLimiter | None = None) -> 
         body = await run_in_threadpool(store.read, lambda tx: visits(tx, key, visitor_id, query, geo))
         return JSONResponse(body)
 
-    return [Route("/visitors/{visitor_id}", get_visits, methods=["GET"])]
+    async def delete_visitor(request: Request) -> Response:
+        key = await caller(request, "fingerprint:write")
+        if isinstance(key, Response):
+            return key
+        visitor_id = request.path_params["visitor_id"]
+        if not is_uuid(visitor_id):
+            return structured(400, "RequestCannotBeParsed", "invalid visitor id")
+        now = clock.now_ms()
+        deleted = await run_in_threadpool(store.write, lambda tx: delete_visitor_data(tx, key, visitor_id, now))
+        return Response(status_code=200) if deleted else structured(404, "VisitorNotFound", "visitor not found")
+
+    async def get_event(request: Request) -> Response:
+        key = await caller(request, "fingerprint:read")
+        if isinstance(key, Response):
+            return key
+        request_id = request.path_params["request_id"]
+        body = await run_in_threadpool(store.read, lambda tx: event_body(tx, key, request_id, geo))
+        if body is None:
+            return structured(404, "RequestNotFound", "request id is not found")
+        return JSONResponse(body)
+
+    async def update_event(request: Request) -> Response:
+        key = await caller(request, "fingerprint:write")
+        if isinstance(key, Response):
+            return key
+        try:
+            changes = UPDATE.decode(await request.body())
+        except msgspec.DecodeError:
+            return structured(400, "RequestCannotBeParsed", "request body is not valid")
+        request_id = request.path_params["request_id"]
+        updated = await run_in_threadpool(store.write, lambda tx: update_identification(tx, key, request_id, changes))
+        return Response(status_code=200) if updated else structured(404, "RequestNotFound", "request id is not found")
+
+    return [
+        Route("/visitors/{visitor_id}", get_visits, methods=["GET"]),
+        Route("/visitors/{visitor_id}", delete_visitor, methods=["DELETE"]),
+        Route("/events/{request_id}", get_event, methods=["GET"]),
+        Route("/events/{request_id}", update_event, methods=["PUT"]),
+    ]
+
+
+class EventUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """PUT /events/{request_id}: Fingerprint's EventsUpdateRequest."""
+
+    linkedId: str | None = None  # noqa: N815 - Fingerprint's name
+    tag: dict[str, Any] | None = None
+    suspect: bool | None = None
+
+
+UPDATE = msgspec.json.Decoder(EventUpdate)
+
+
+def _owned(tx: Tx, key: ApiKey, request_id: str) -> Row | None:
+    """The identification, if it belongs to a site this key reaches."""
+    row = tx.one(
+        "SELECT i.*, v.id AS visitor_id, v.first_seen, s.id AS site_id, s.account_id FROM identifications i "
+        "JOIN visitors v ON v.num = i.visitor_num JOIN sites s ON s.num = i.site_num WHERE i.request_id = ?",
+        (request_id,),
+    )
+    if row is None or row["account_id"] != key.account_id or key.site_id not in (None, row["site_id"]):
+        return None
+    return row
+
+
+def bot_verdict(row: Row) -> dict[str, str]:
+    """From what the browser reported. Known crawlers never get this far (collect drops them)."""
+    if row["headless"]:
+        return {"result": "bad", "type": "headlessChrome"}
+    if row["webdriver"]:
+        return {"result": "bad", "type": "automationTool"}
+    return {"result": "notDetected"}
+
+
+def ip_info(geo: GeoLookup, ip: str | None) -> dict[str, Any] | None:
+    if not ip:
+        return None
+    try:
+        version = ipaddress.ip_address(ip).version
+    except ValueError:
+        return None
+    data: dict[str, Any] = {"address": ip, "geolocation": ip_location(geo, ip) or {}}
+    owner = geo.network(ip)
+    if owner.asn is not None and owner.network:
+        data["asn"] = {"asn": str(owner.asn), "name": owner.organization or "", "network": owner.network}
+    return {f"v{version}": data}
+
+
+def event_body(tx: Tx, key: ApiKey, request_id: str, geo: GeoLookup) -> dict[str, Any] | None:
+    row = _owned(tx, key, request_id)
+    if row is None:
+        return None
+    identification = visit(row, row["first_seen"], _previous(tx, row["visitor_num"], row), geo)
+    identification |= {"visitorId": row["visitor_id"], "replayed": False}
+    if row["suspect"] is not None:
+        identification["suspect"] = bool(row["suspect"])
+    botd = {
+        "bot": bot_verdict(row),
+        "url": row["url"],
+        "ip": row["ip"] or "",
+        "time": iso_seconds(row["ts"]),
+        "userAgent": row["user_agent"],
+        "requestId": row["request_id"],
+    }
+    if row["linked_id"] is not None:
+        botd["linkedId"] = row["linked_id"]
+    products: dict[str, Any] = {"identification": {"data": identification}, "botd": {"data": botd}}
+    info = ip_info(geo, row["ip"])
+    if info:
+        products["ipInfo"] = {"data": info}
+    return {"products": products}
+
+
+def update_identification(tx: Tx, key: ApiKey, request_id: str, changes: EventUpdate) -> bool:
+    if _owned(tx, key, request_id) is None:
+        return False
+    sets: dict[str, Any] = {}
+    if changes.linkedId is not None:
+        sets["linked_id"] = changes.linkedId
+    if changes.tag is not None:
+        sets["tag"] = dumps(changes.tag)
+    if changes.suspect is not None:
+        sets["suspect"] = int(changes.suspect)
+    if sets:
+        assignments = ", ".join(f"{column} = ?" for column in sets)
+        tx.execute(f"UPDATE identifications SET {assignments} WHERE request_id = ?", (*sets.values(), request_id))
+    return True
+
+
+def delete_visitor_data(tx: Tx, key: ApiKey, visitor_id: str, now_ms: int) -> bool:
+    """Really deletes: the visitor's identifications, events, sessions and the visitor itself. The same
+    browser gets a new visitor id afterwards (its signed cookie id no longer finds anything)."""
+    visitor = tx.one(
+        "SELECT v.num, s.id AS site_id, s.account_id FROM visitors v JOIN sites s ON s.id = v.site_id WHERE v.id = ?",
+        (visitor_id.lower(),),
+    )
+    if visitor is None or visitor["account_id"] != key.account_id or key.site_id not in (None, visitor["site_id"]):
+        return False
+    for table in ("identifications", "events", "sessions"):
+        tx.execute(f"DELETE FROM {table} WHERE visitor_num = ?", (visitor["num"],))
+    tx.execute("DELETE FROM visitors WHERE num = ?", (visitor["num"],))
+    tx.execute("INSERT INTO deleted_visitor_ids (id, deleted_at) VALUES (?, ?)", (visitor_id.lower(), now_ms))
+    return True

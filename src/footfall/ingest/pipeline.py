@@ -111,7 +111,7 @@ def put_geo(c: Candidate) -> None:
 
 
 def put_network(c: Candidate) -> None:
-    c.event.asn, c.event.as_organization = c.geo.network(c.event.ip)
+    c.event.asn, c.event.as_organization, _ = c.geo.network(c.event.ip)
     return None
 
 

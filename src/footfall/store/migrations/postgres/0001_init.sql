@@ -143,9 +143,16 @@ CREATE TABLE identifications (
   device_hash TEXT,
   quota_mb BIGINT, -- storage quota the browser reported (small in private windows)
   webdriver BIGINT, -- automation signals the browser reported (1/0), null when not sent
-  headless BIGINT
+  headless BIGINT,
+  suspect BIGINT -- set through PUT /events/{request_id} (1/0), null until then
 );
 CREATE INDEX identifications_visitor_ts ON identifications (visitor_num, ts);
+
+-- Ids of deleted visitors: a browser still holding one gets a new visitor, not its old id back.
+CREATE TABLE deleted_visitor_ids (
+  id TEXT PRIMARY KEY,
+  deleted_at BIGINT NOT NULL
+);
 
 CREATE TABLE drop_counts (
   site_id TEXT NOT NULL,
