@@ -188,3 +188,52 @@ def test_delete_visitor_removes_everything_and_the_browser_gets_a_new_id(server:
     with pytest.raises(KnownApiException) as gone:
         api.delete_visitor_data(visitor)
     assert gone.value.status == 404 and gone.value.structured_error.error.code == "VisitorNotFound"
+
+
+def test_search_events_filters_and_pages_by_timestamp(server: AppServer) -> None:
+    site, _ = server.add_site("example.com")
+    other_site, _ = server.add_site("other.example.com")
+    robot = {"h": "0a1b2c3d", "c": {}, "a": {"wd": True, "hl": False}}
+    answers = []
+    for i in range(6):
+        body = event(site, type="identification", extraData={"linkedId": f"L{i % 2}"})
+        if i == 5:
+            body["device"] = robot
+        ip = LONDON_IP if i < 3 else "2001:218::7"
+        answers.append(post(server.url, body, ip=ip).json())
+        server.clock.advance(seconds=1)
+    post(server.url, event(other_site, "https://other.example.com/", type="identification"))
+    key = fingerprint_key(server, site)
+    api = sdk(server, key)
+    newest_first = [a["requestId"] for a in reversed(answers)]
+
+    def ids(response) -> list[str]:  # type: ignore[no-untyped-def]
+        return [e.products.identification.data.request_id for e in response.events]
+
+    pages, cursor = [], None
+    while True:
+        page = api.search_events(2, pagination_key=cursor) if cursor else api.search_events(2)
+        pages.append(ids(page))
+        cursor = page.pagination_key
+        if cursor is None:
+            break
+    assert pages == [newest_first[:2], newest_first[2:4], newest_first[4:]]  # the other site is not here
+    assert ids(api.search_events(10, reverse=True)) == list(reversed(newest_first))
+    assert ids(api.search_events(10, linked_id="L1")) == [newest_first[0], newest_first[2], newest_first[4]]
+    assert ids(api.search_events(10, bot="bad")) == [answers[5]["requestId"]]
+    assert ids(api.search_events(10, bot="good")) == []
+    assert ids(api.search_events(10, ip_address="81.2.69.0/24")) == newest_first[3:]
+    assert ids(api.search_events(10, ip_address="2001:218::/32")) == newest_first[:3]
+    assert ids(api.search_events(10, visitor_id=answers[0]["visitorId"])) == [answers[0]["requestId"]]
+    start = int(answers[4]["requestId"].split(".")[0])
+    assert ids(api.search_events(10, start=start)) == newest_first[:2]
+    key = fingerprint_key(server, site)  # a fresh bucket: the calls above used most of the burst of 15
+    for params, message in (
+        ({"limit": "0"}, "invalid limit"),
+        ({"limit": "5", "bot": "robots"}, "invalid bot type"),
+        ({"limit": "5", "ip_address": "not-an-ip"}, "invalid ip address"),
+        ({"limit": "5", "reverse": "maybe"}, "invalid reverse param"),
+        ({"limit": "5", "start": "yesterday"}, "invalid start time"),
+    ):
+        r = httpx.get(f"{server.url}/events/search", params=params, headers={"Auth-API-Key": key})
+        assert r.status_code == 400 and r.json()["error"] == {"code": "RequestCannotBeParsed", "message": message}

@@ -1,5 +1,5 @@
 """Fingerprint Server API v3, as footfall speaks it: `GET`/`DELETE /visitors/{visitor_id}`,
-`GET`/`PUT /events/{request_id}` (`/events/search` is still to come).
+`GET`/`PUT /events/{request_id}`, `GET /events/search`.
 
 Schemas from Fingerprint's v3 OpenAPI (../shared/specs/fingerprint-v3.md); the official Python SDK
 (`fingerprint-pro-server-api-sdk` 8.x) is the client the tests use. Auth: `Auth-API-Key` header or
@@ -293,7 +293,18 @@ def routes(store: Store, geo: GeoLookup, clock: Clock, limiter: RateLimiter | No
         updated = await run_in_threadpool(store.write, lambda tx: update_identification(tx, key, request_id, changes))
         return Response(status_code=200) if updated else structured(404, "RequestNotFound", "request id is not found")
 
+    async def search(request: Request) -> Response:
+        key = await caller(request, "fingerprint:read")
+        if isinstance(key, Response):
+            return key
+        query = parse_search(request.query_params, clock.now_ms())
+        if isinstance(query, str):
+            return structured(400, "RequestCannotBeParsed", query)
+        body = await run_in_threadpool(store.read, lambda tx: search_events(tx, key, query, geo))
+        return JSONResponse(body)
+
     return [
+        Route("/events/search", search, methods=["GET"]),
         Route("/visitors/{visitor_id}", get_visits, methods=["GET"]),
         Route("/visitors/{visitor_id}", delete_visitor, methods=["DELETE"]),
         Route("/events/{request_id}", get_event, methods=["GET"]),
@@ -349,8 +360,11 @@ def ip_info(geo: GeoLookup, ip: str | None) -> dict[str, Any] | None:
 
 def event_body(tx: Tx, key: ApiKey, request_id: str, geo: GeoLookup) -> dict[str, Any] | None:
     row = _owned(tx, key, request_id)
-    if row is None:
-        return None
+    return None if row is None else products_of(tx, row, geo)
+
+
+def products_of(tx: Tx, row: Row, geo: GeoLookup) -> dict[str, Any]:
+    """`{"products": {identification, botd, ipInfo}}` for one identification row (joined as in `_owned`)."""
     identification = visit(row, row["first_seen"], _previous(tx, row["visitor_num"], row), geo)
     identification |= {"visitorId": row["visitor_id"], "replayed": False}
     if row["suspect"] is not None:
@@ -402,3 +416,138 @@ def delete_visitor_data(tx: Tx, key: ApiKey, visitor_id: str, now_ms: int) -> bo
     tx.execute("DELETE FROM visitors WHERE num = ?", (visitor["num"],))
     tx.execute("INSERT INTO deleted_visitor_ids (id, deleted_at) VALUES (?, ?)", (visitor_id.lower(), now_ms))
     return True
+
+
+SEARCH_MAX = 100
+SEARCH_WINDOW_MS = 7 * 24 * 3600 * 1000  # without `start`: the last 7 days, as Fingerprint
+BOTS = {"all", "good", "bad", "none"}
+
+
+@dataclass(frozen=True)
+class Search:
+    limit: int
+    start: int
+    end: int
+    reverse: bool
+    pagination_key: int | None
+    visitor_id: str | None
+    linked_id: str | None
+    bot: str
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    suspect: bool | None
+
+
+def _flag_param(value: str | None) -> bool | None:
+    return None if value is None else {"true": True, "false": False}.get(value.lower())
+
+
+def parse_search(q: Any, now_ms: int) -> Search | str:
+    """The query, or the message of Fingerprint's 400 for the first bad parameter."""
+
+    def number(name: str) -> int | None:
+        return int(q[name]) if q.get(name) is not None else None
+
+    try:
+        limit = number("limit")
+    except ValueError:
+        limit = None
+    if limit is None or limit < 1:
+        return "invalid limit"
+    checks = (
+        ("start", "invalid start time"),
+        ("end", "invalid end time"),
+        ("pagination_key", "invalid pagination key"),
+    )
+    values: dict[str, int | None] = {}
+    for name, message in checks:
+        try:
+            values[name] = number(name)
+        except ValueError:
+            return message
+    reverse = _flag_param(q.get("reverse")) if q.get("reverse") is not None else False
+    if reverse is None:
+        return "invalid reverse param"
+    bot = q.get("bot", "all")
+    if bot not in BOTS:
+        return "invalid bot type"
+    linked = q.get("linked_id")
+    if linked is not None and len(linked) > 256:
+        return "linked_id can't be greater than 256 characters long"
+    visitor = q.get("visitor_id")
+    if visitor is not None and not is_uuid(visitor.lower()):
+        return "invalid visitor id"
+    network = None
+    if q.get("ip_address"):
+        try:
+            network = ipaddress.ip_network(q["ip_address"], strict=False)
+        except ValueError:
+            return "invalid ip address"
+    suspect = _flag_param(q.get("suspect")) if q.get("suspect") is not None else None
+    end = values["end"] if values["end"] is not None else now_ms
+    start = values["start"] if values["start"] is not None else end - SEARCH_WINDOW_MS
+    return Search(
+        min(limit, SEARCH_MAX),
+        start,
+        end,
+        reverse,
+        values["pagination_key"],
+        visitor.lower() if visitor else None,
+        linked,
+        bot,
+        network,
+        suspect,
+    )
+
+
+def search_events(tx: Tx, key: ApiKey, s: Search, geo: GeoLookup) -> dict[str, Any]:
+    """Newest first (oldest with `reverse`). `paginationKey` is the timestamp of the page's last event,
+    as Fingerprint's; a page never ends inside a millisecond that has more events, so the next page
+    (strictly before, or after, that timestamp) misses none."""
+    where = ["s.account_id = ?", "i.ts >= ?", "i.ts <= ?"]
+    params: list[Any] = [key.account_id, s.start, s.end]
+    if key.site_id:
+        where.append("s.id = ?")
+        params.append(key.site_id)
+    if s.pagination_key is not None:
+        where.append("i.ts > ?" if s.reverse else "i.ts < ?")
+        params.append(s.pagination_key)
+    for column, value in (("v.id", s.visitor_id), ("i.linked_id", s.linked_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if s.suspect is not None:
+        where.append("i.suspect = ?" if s.suspect else "(i.suspect IS NULL OR i.suspect = 0)")
+        if s.suspect:
+            params.append(1)
+    if s.bot in ("bad", "none", "good"):
+        automated = "(COALESCE(i.headless, 0) = 1 OR COALESCE(i.webdriver, 0) = 1)"
+        where.append({"bad": automated, "none": f"NOT {automated}", "good": "1 = 0"}[s.bot])
+    order = "ASC" if s.reverse else "DESC"
+    sql = (
+        "SELECT i.*, v.id AS visitor_id, v.first_seen, s.id AS site_id, s.account_id FROM identifications i "
+        "JOIN visitors v ON v.num = i.visitor_num JOIN sites s ON s.num = i.site_num "
+        f"WHERE {' AND '.join(where)} ORDER BY i.ts {order}, i.request_id {order} LIMIT ? OFFSET ?"
+    )
+    found: list[Row] = []
+    offset, batch = 0, max(s.limit + 1, 200)
+    while len(found) <= s.limit:  # the IP range is matched here, so scan in batches until one more than asked
+        rows = tx.all(sql, (*params, batch, offset))
+        found += [r for r in rows if s.network is None or _in(r["ip"], s.network)]
+        if len(rows) < batch:
+            break
+        offset += batch
+    page, more = found[: s.limit], len(found) > s.limit
+    if more and found[s.limit]["ts"] == page[-1]["ts"]:
+        trimmed = [r for r in page if r["ts"] != page[-1]["ts"]]
+        page = trimmed or page  # one millisecond holding more than `limit` events: it is cut, as Fingerprint's
+    body: dict[str, Any] = {"events": [products_of(tx, r, geo) for r in page]}
+    if more:
+        body["paginationKey"] = str(page[-1]["ts"])
+    return body
+
+
+def _in(ip: str | None, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ip is not None and ipaddress.ip_address(ip) in network
+    except ValueError:
+        return False
