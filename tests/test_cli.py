@@ -45,11 +45,18 @@ def test_init_sites_and_keys(settings: Settings) -> None:
     assert code == 0 and "respect_gpc=on" in out
     code, out = run(settings, "sites", "set", site_id, "--ignore-gpc", "--respect-dnt", "--no-device-signals")
     assert code == 0 and "respect_gpc=off, respect_dnt=on, device_signals=off" in out
+    code, out = run(settings, "sites", "set", site_id, "--consent-required")
+    assert code == 0 and "consent_required=on" in out
     store = open_store(settings)
     site = store.read(lambda tx: accounts.get_site(tx, site_id))
     store.close()
     assert site is not None
-    assert site.settings == {"respect_gpc": False, "respect_dnt": True, "device_signals": False}
+    assert site.settings == {
+        "respect_gpc": False,
+        "respect_dnt": True,
+        "device_signals": False,
+        "consent_required": True,
+    }
     assert run(settings, "sites", "set", site_id)[0] == 2
     assert run(settings, "sites", "set", "000000000000000000000000", "--respect-dnt")[0] == 1
 

@@ -158,9 +158,17 @@ def sites_set(
     device_signals: bool = typer.Option(
         None, "--device-signals/--no-device-signals", help="Collect and store browser device signals (default on)."
     ),
+    consent_required: bool = typer.Option(
+        None, "--consent-required/--no-consent-required", help="Device signals only after footfall('consent', true)."
+    ),
 ) -> None:
     """Change a site's settings (unchanged when not given)."""
-    given = {"respect_gpc": respect_gpc, "respect_dnt": respect_dnt, "device_signals": device_signals}
+    given = {
+        "respect_gpc": respect_gpc,
+        "respect_dnt": respect_dnt,
+        "device_signals": device_signals,
+        "consent_required": consent_required,
+    }
     changes = {k: v for k, v in given.items() if v is not None}
     if not changes:
         fail("nothing to change: give --respect-gpc/--ignore-gpc, --respect-dnt/--ignore-dnt or --device-signals", 2)

@@ -79,6 +79,7 @@ class Event(msgspec.Struct, array_like=True):
     as_organization: str | None = None
     device_hash: str | None = None  # the tracker's device signals: signature and components (JSON text)
     device: str | None = None
+    consented: bool = False  # the visitor gave consent for device signals
     quota_mb: int | None = None  # from the device signals: storage quota, automation flags
     webdriver: bool | None = None
     headless: bool | None = None

@@ -45,6 +45,8 @@ def with_preset(script: bytes, site: Site) -> bytes:
         preset["allowed-hostnames"] = ",".join(site.allowed_hostnames)
     if site.settings.get("device_signals") is False:
         preset["disable-device"] = "true"
+    if site.settings.get("consent_required"):
+        preset["consent-required"] = "true"
     literal = json.dumps(json.dumps(preset, separators=(",", ":"))).encode()
     return script.replace(PRESET_SLOT, literal, 1)
 

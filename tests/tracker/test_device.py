@@ -129,3 +129,29 @@ def test_visits_recorded_in_chromium_read_back_through_fingerprints_sdk(server: 
     assert newest.visitor_found is True and newest.last_seen_at.subscription is not None
     everything = api.get_visits(first["visitorId"])  # the two page loads are identifications too
     assert len(everything.visits) == 4
+
+
+def test_consent_required_sites_get_device_signals_only_after_consent(server: AppServer, browser: Browser) -> None:
+    site, _ = server.add_site("127.0.0.1")
+    server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"consent_required": True}))
+    with PageServer({}) as web:
+        web.pages["/pixel"] = html(tag(server, None, src=f"/p/{site}.js"))  # the preset says: ask first
+        web.pages["/plain"] = html(tag(server, site))  # a tag that does not know: the server forgets
+        ctx = context(browser)
+        tab = ctx.new_page()
+        sent: list[dict] = []
+        tab.on("request", lambda r: "/api/events" in r.url and sent.append(json.loads(r.post_data or "{}")))
+        tab.goto(web.url + "/plain")
+        wait_for(server, site, count(1))
+        tab.goto(web.url + "/pixel")
+        wait_for(server, site, count(2))
+        tab.evaluate("footfall('consent', true)")
+        tab.evaluate("footfall('after_consent')")
+        wait_for(server, site, count(1, "custom"))
+        tab.goto(web.url + "/pixel?next")  # consent is remembered: the next page view carries them at once
+        wait_for(server, site, count(3, "pageview"))
+        ctx.close()
+    carried = [("device" in body, body.get("consent", False)) for body in sent]
+    assert carried == [(True, False), (False, False), (True, True), (True, True)]
+    rows = server.store.read(lambda tx: tx.all("SELECT * FROM identifications"))
+    assert len(rows) == 2 and all(r["device_hash"] for r in rows)  # the plain tag's signals were dropped

@@ -32,5 +32,6 @@ export function readConfig(script, loc) {
     automation: on("allow-automation"),
     payments: !on("disable-payments"),
     device: !on("disable-device"),
+    consent: on("consent-required"),
   };
 }

@@ -48,9 +48,13 @@ function whyNot(cfg, w, loc, nav) {
 
   // Device signals go with the first event of each page load (the build for the 4 KB core budget
   // leaves them out: DEVICE is false there and esbuild drops the module).
+  // With data-consent-required they wait for footfall("consent", true), remembered on this browser.
   let device = null;
-  const signals = DEVICE && cfg.device ? deviceSignals(nav, 300).catch(() => null) : null;
-  const ready = signals && signals.then((d) => (device = d));
+  let signals = null;
+  const CONSENT = "footfall_consent";
+  const consented = () => !cfg.consent || safe(() => localStorage.getItem(CONSENT)) == "true";
+  const collect = () => (signals = DEVICE && cfg.device && consented() ? deviceSignals(nav, 300).catch(() => null) : null);
+  const ready = collect() && signals.then((d) => (device = d));
   const body = (item) => {
     if (device && !item.device) {
       item.device = device; // this event carries them, retries included
@@ -74,6 +78,7 @@ function whyNot(cfg, w, loc, nav) {
       gpc: nav.globalPrivacyControl === true || undefined,
       dnt: nav.doNotTrack == "1" || undefined,
       device: item.device || undefined,
+      consent: (cfg.consent && item.device && true) || undefined, // the site asks for it: it was given
     };
   };
   const send = makeTransport(cfg.api, body, (r) => store.remember(r.visitorId, r.sessionId), log, ready);
@@ -115,6 +120,10 @@ function whyNot(cfg, w, loc, nav) {
   function api(name, a, b) {
     if (name == "identify") return identify(a);
     if (name == "device") return identification(a);
+    if (name == "consent") {
+      safe(() => (a ? localStorage.setItem(CONSENT, "true") : localStorage.removeItem(CONSENT)));
+      return a && collect() && signals.then((d) => (device = d)); // the next event carries them
+    }
     if (name == "payment") return track("payment", cleanParams(a, log));
     if (name == "track" && a == "goal") return goal(b && b.event, b && b.value != null ? { value: b.value } : {});
     goal(name, a);

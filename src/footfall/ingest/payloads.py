@@ -69,6 +69,7 @@ class WireEvent(msgspec.Struct, omit_defaults=True):
     gpc: bool | None = None
     dnt: bool | None = None
     device: DeviceSignals | None = None
+    consent: bool | None = None  # the visitor consented to device signals (sites that ask for it)
 
 
 class WireBatch(msgspec.Struct):
@@ -195,6 +196,7 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         extra=extra,
         device_hash=device_hash,
         device=device,
+        consented=bool(wire.consent),
         quota_mb=signals.q if signals else None,
         webdriver=signals.a.get("wd") if signals else None,
         headless=signals.a.get("hl") if signals else None,

@@ -71,9 +71,11 @@ def drop_opted_out(c: Candidate) -> str | None:
 
 
 def forget_device(c: Candidate) -> None:
-    """A site can turn device signals off: then they are never stored."""
+    """A site can turn device signals off, or require consent for them: then they are not stored
+    (without consent, even if a tag sent them)."""
     assert c.site is not None
-    if c.site.settings.get("device_signals") is False:
+    settings = c.site.settings
+    if settings.get("device_signals") is False or (settings.get("consent_required") and not c.event.consented):
         c.event.device_hash = c.event.device = None
     return None
 
