@@ -13,8 +13,8 @@ that, 429 with `Retry-After`. The buckets live in each server process.
 A visit is an identification request (docs/identity.md). Per visit: browser details parsed from the
 stored user agent, the location of the stored IP (the configured city database, at read time),
 `incognito` true only when detected (footfall detects nothing yet, so false), `firstSeenAt` /
-`lastSeenAt`: `subscription` is this visitor on its site (first identification; the one before this
-visit), `global` is null (footfall does not link visitors across sites).
+`lastSeenAt`: `subscription` is this visitor on its site (when it was first seen there; the
+identification before this visit), `global` is null (footfall does not link visitors across sites).
 """
 
 from __future__ import annotations
