@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from footfall.identity.sessions import CONTEXT_COLUMNS
+from footfall.queries.visitors import SESSION_CONTEXT
 from tests.support.geo_dbs import LONDON_IP
 from tests.support.servers import UA_CHROME_MAC
 
@@ -32,9 +32,7 @@ def post(
 # Events with their visitor's and session's public ids (rows refer to each other by integer keys),
 # and the device, place and source their session keeps.
 EVENTS = (
-    "SELECT e.*, v.id AS visitor_id, s.id AS session_id, st.id AS site_id, "
-    + ", ".join(f"s.{c}" for c in CONTEXT_COLUMNS if c not in ("hostname", "referrer"))
-    + " FROM events e "
+    "SELECT e.*, v.id AS visitor_id, s.id AS session_id, st.id AS site_id, " + SESSION_CONTEXT + " FROM events e "
     "JOIN visitors v ON v.num = e.visitor_num JOIN sessions s ON s.num = e.session_num "
     "JOIN sites st ON st.num = e.site_num"
 )

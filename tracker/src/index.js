@@ -12,9 +12,10 @@ import { makeTransport } from "./transport.js";
 
 const ALIASES = ["footfall", "datafast", "postmetric", "postMetric"];
 const OPT_OUT = ["footfall_ignore", "datafast_ignore", "postmetric_ignore"];
+const LOCAL = /^(localhost|127\.|\[::1\]$)/;
 
 function whyNot(cfg, w, loc, nav) {
-  const local = /^(localhost|127\.|\[::1\]$)/.test(loc.hostname);
+  const local = LOCAL.test(loc.hostname);
   if (!cfg.site) return "missing data-website-id";
   if (local && !cfg.localhost) return "localhost is not tracked (data-allow-localhost)";
   if (loc.protocol == "file:" && !cfg.file) return "file: is not tracked (data-allow-file-protocol)";
@@ -40,8 +41,7 @@ function whyNot(cfg, w, loc, nav) {
     return expose(off);
   }
 
-  const local = /^(localhost|127\.|\[::1\]$)/.test(loc.hostname);
-  const store = makeStorage(doc, loc, cfg.domain, local);
+  const store = makeStorage(doc, loc, cfg.domain, LOCAL.test(loc.hostname));
   const replaceState = history.replaceState;
   const arrived = arrivingIds(loc, replaceState);
   if (arrived) store.remember(arrived[0], arrived[1]);

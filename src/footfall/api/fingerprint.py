@@ -175,12 +175,8 @@ def visits(tx: Tx, key: ApiKey, visitor_id: str, query: VisitsQuery, geo: GeoLoo
     """Newest first. `limit` rows are scanned, then filtered; the pagination fields say where the
     scan stopped, and appear only while more rows remain (Fingerprint's documented behaviour)."""
     empty = {"visitorId": visitor_id, "visits": []}
-    visitor = tx.one(
-        "SELECT v.num, v.first_seen, s.account_id, s.id AS site_id FROM visitors v "
-        "JOIN sites s ON s.id = v.site_id WHERE v.id = ?",
-        (visitor_id.lower(),),
-    )
-    if visitor is None or visitor["account_id"] != key.account_id or key.site_id not in (None, visitor["site_id"]):
+    visitor = _owned_visitor(tx, key, visitor_id)
+    if visitor is None:
         return empty
     where, params = "visitor_num = ?", [visitor["num"]]
     if query.pagination_key:
@@ -323,16 +319,35 @@ class EventUpdate(msgspec.Struct, forbid_unknown_fields=True):
 UPDATE = msgspec.json.Decoder(EventUpdate)
 
 
-def _owned(tx: Tx, key: ApiKey, request_id: str) -> Row | None:
-    """The identification, if it belongs to a site this key reaches."""
-    row = tx.one(
-        "SELECT i.*, v.id AS visitor_id, v.first_seen, s.id AS site_id, s.account_id FROM identifications i "
-        "JOIN visitors v ON v.num = i.visitor_num JOIN sites s ON s.num = i.site_num WHERE i.request_id = ?",
-        (request_id,),
-    )
+def _reaches(key: ApiKey, row: Row | None) -> Row | None:
+    """`row` (with `account_id` and `site_id`) when it is on a site this key reaches, else None."""
     if row is None or row["account_id"] != key.account_id or key.site_id not in (None, row["site_id"]):
         return None
     return row
+
+
+def _owned(tx: Tx, key: ApiKey, request_id: str) -> Row | None:
+    """The identification, if it belongs to a site this key reaches."""
+    return _reaches(
+        key,
+        tx.one(
+            "SELECT i.*, v.id AS visitor_id, v.first_seen, s.id AS site_id, s.account_id FROM identifications i "
+            "JOIN visitors v ON v.num = i.visitor_num JOIN sites s ON s.num = i.site_num WHERE i.request_id = ?",
+            (request_id,),
+        ),
+    )
+
+
+def _owned_visitor(tx: Tx, key: ApiKey, visitor_id: str) -> Row | None:
+    """The visitor (num, first_seen), if it belongs to a site this key reaches."""
+    return _reaches(
+        key,
+        tx.one(
+            "SELECT v.num, v.first_seen, s.account_id, s.id AS site_id FROM visitors v "
+            "JOIN sites s ON s.id = v.site_id WHERE v.id = ?",
+            (visitor_id.lower(),),
+        ),
+    )
 
 
 def bot_verdict(row: Row) -> dict[str, str]:
@@ -405,11 +420,8 @@ def update_identification(tx: Tx, key: ApiKey, request_id: str, changes: EventUp
 def delete_visitor_data(tx: Tx, key: ApiKey, visitor_id: str, now_ms: int) -> bool:
     """Really deletes: the visitor's identifications, events, sessions and the visitor itself. The same
     browser gets a new visitor id afterwards (its signed cookie id no longer finds anything)."""
-    visitor = tx.one(
-        "SELECT v.num, s.id AS site_id, s.account_id FROM visitors v JOIN sites s ON s.id = v.site_id WHERE v.id = ?",
-        (visitor_id.lower(),),
-    )
-    if visitor is None or visitor["account_id"] != key.account_id or key.site_id not in (None, visitor["site_id"]):
+    visitor = _owned_visitor(tx, key, visitor_id)
+    if visitor is None:
         return False
     for table in ("identifications", "events", "sessions"):
         tx.execute(f"DELETE FROM {table} WHERE visitor_num = ?", (visitor["num"],))
