@@ -21,6 +21,7 @@ from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.clock import Clock, SystemClock
 from footfall.enrich.geo import GeoLookup
+from footfall.enrich.networks import HostingNetworks
 from footfall.ids import VisitorSigner
 from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
@@ -73,6 +74,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
 def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
     """Where accepted events go: a writer process (default), or the store's writer thread."""
     idle_ms = c.settings.session_idle_minutes * 60_000
+    match_window_ms = c.settings.match_window_days * 86_400_000
     if c.settings.writer_process:
         path = str(getattr(c.store, "path", ""))
         process = EventWriterProcess(
@@ -82,10 +84,11 @@ def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
                 c.settings.sqlite_synchronous,
                 c.secret,
                 idle_ms,
+                match_window_ms,
             )
         )
         return process.write, process
-    writer = EventWriter(c.signer, idle_ms)
+    writer = EventWriter(c.signer, idle_ms, match_window_ms)
 
     async def through_store(events: list[Event]) -> list[Event]:
         return await asyncio.wrap_future(c.store.submit_merged(writer.merge, events))
@@ -134,7 +137,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(tracker_routes(collector.sites.get))
     limiter = fingerprint.RateLimiter(settings.fingerprint_rate, settings.fingerprint_burst)
-    app.router.routes.extend(fingerprint.routes(c.store, c.geo, c.clock, limiter))
+    hosting = HostingNetworks(settings.hosting_asns)
+    app.router.routes.extend(fingerprint.routes(c.store, c.geo, c.clock, limiter, hosting))
     app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
     if settings.benchmark_routes:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))

@@ -80,12 +80,15 @@ class Event(msgspec.Struct, array_like=True):
     device_hash: str | None = None  # the tracker's device signals: signature and components (JSON text)
     device: str | None = None
     consented: bool = False  # the visitor gave consent for device signals
-    quota_mb: int | None = None  # from the device signals: storage quota, automation flags
+    quota_mb: int | None = None  # from the device signals: storage quota, heap limit, automation flags
+    heap_mb: int | None = None
     webdriver: bool | None = None
     headless: bool | None = None
     extra: dict[str, Any] = {}
     # filled by identification
-    visitor_id: str = ""
+    visitor_id: str = ""  # the visitor this browser counts as
+    browser_id: str = ""  # the signed id the browser keeps: visitor_id, or its alias (docs/identity.md)
+    confidence: float = 1.0
     session_id: str = ""
     visitor_num: int = 0
     session_num: int = 0

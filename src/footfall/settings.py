@@ -42,6 +42,10 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
     return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
 
+def _numbers(raw: str) -> tuple[int, ...]:
+    return tuple(int(p.strip().upper().removeprefix("AS")) for p in raw.split(",") if p.strip())
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "./footfall-data", "Directory for the SQLite database, secrets and downloaded data."),
     Setting("database_url", "", "PostgreSQL URL (postgresql://user@host/db). Empty: SQLite in the data directory."),
@@ -71,6 +75,12 @@ SETTINGS: tuple[Setting, ...] = (
         "ASN MMDB path(s), comma-separated (GeoLite2-ASN layout): the network's owner. Empty: DATA_DIR/geo/asn*.mmdb.",
     ),
     Setting(
+        "hosting_asns",
+        (),
+        "Comma-separated AS numbers to treat as hosting networks, beyond the built-in list (docs/identity.md).",
+        _numbers,
+    ),
+    Setting(
         "max_body_bytes", 1_048_576, "Largest request body accepted on the collect endpoints; larger gets 413.", int
     ),
     Setting("max_batch_events", 500, "Most events accepted in one POST /api/events/batch.", int),
@@ -78,6 +88,12 @@ SETTINGS: tuple[Setting, ...] = (
         "session_idle_minutes",
         30,
         "Minutes of inactivity after which a visitor's next event starts a new session.",
+        int,
+    ),
+    Setting(
+        "match_window_days",
+        30,
+        "Days a browser's device signals are remembered for matching a browser that lost its visitor id.",
         int,
     ),
     Setting(

@@ -104,7 +104,8 @@ export function deviceSignals(nav, ms) {
     return {
       h: hash(JSON.stringify(c)),
       c,
-      q, // storage quota in MB: small in private windows
+      q, // storage quota in MB: below twice the heap limit in Chromium's private windows
+      m: safe(() => Math.round(performance.memory.jsHeapSizeLimit / 1048576)),
       a: { wd: !!nav.webdriver, hl: /headless/i.test(nav.userAgent) }, // automation signals
     };
   });

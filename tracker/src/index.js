@@ -81,7 +81,8 @@ function whyNot(cfg, w, loc, nav) {
       consent: (cfg.consent && item.device && true) || undefined, // the site asks for it: it was given
     };
   };
-  const send = makeTransport(cfg.api, body, (r) => store.remember(r.visitorId, r.sessionId), log, ready);
+  // browserId: this browser's own id when the server matched it to a known visitor by its device signals
+  const send = makeTransport(cfg.api, body, (r) => store.remember(r.browserId || r.visitorId, r.sessionId), log, ready);
   const track = (type, data) => send({ type, data, href: loc.href, title: doc.title });
 
   function goal(name, params) {

@@ -36,8 +36,10 @@ from footfall import accounts
 from footfall.accounts import ApiKey
 from footfall.clock import Clock
 from footfall.enrich.geo import GeoLookup
+from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.user_agent import parse_agent
 from footfall.ids import is_uuid
+from footfall.queries.visitors import browsers_of, marks, visitor_group
 from footfall.store.base import Row, Store, Tx, dumps, loads
 
 SCAN_DEFAULT = 100
@@ -126,11 +128,11 @@ def ip_location(geo: GeoLookup, ip: str | None) -> dict[str, Any] | None:
     return out or None
 
 
-def visit(row: Row, first_seen: int, previous: int | None, geo: GeoLookup) -> dict[str, Any]:
+def visit(row: Row, first_seen: int, previous: int | None, look: Lookups) -> dict[str, Any]:
     body: dict[str, Any] = {
         "requestId": row["request_id"],
         "browserDetails": browser_details(row["user_agent"]),
-        "incognito": False,
+        "incognito": incognito(row),
         "ip": row["ip"] or "",
         "timestamp": row["ts"],
         "time": iso_seconds(row["ts"]),
@@ -141,7 +143,7 @@ def visit(row: Row, first_seen: int, previous: int | None, geo: GeoLookup) -> di
         "firstSeenAt": {"global": None, "subscription": iso_ms(first_seen)},
         "lastSeenAt": {"global": None, "subscription": iso_ms(previous)},
     }
-    location = ip_location(geo, row["ip"])
+    location = ip_location(look.geo, row["ip"])
     if location:
         body["ipLocation"] = location
     if row["linked_id"] is not None:
@@ -171,18 +173,18 @@ def parse_query(request: Request) -> VisitsQuery | None:
     return VisitsQuery(q.get("request_id"), q.get("linked_id"), min(limit, SCAN_MAX), q.get("paginationKey"), before)
 
 
-def visits(tx: Tx, key: ApiKey, visitor_id: str, query: VisitsQuery, geo: GeoLookup) -> dict[str, Any]:
+def visits(tx: Tx, key: ApiKey, visitor_id: str, query: VisitsQuery, look: Lookups) -> dict[str, Any]:
     """Newest first. `limit` rows are scanned, then filtered; the pagination fields say where the
     scan stopped, and appear only while more rows remain (Fingerprint's documented behaviour)."""
     empty = {"visitorId": visitor_id, "visits": []}
-    visitor = _owned_visitor(tx, key, visitor_id)
-    if visitor is None:
+    owned = _owned_visitor(tx, key, visitor_id)
+    if owned is None:
         return empty
-    where, params = "visitor_num = ?", [visitor["num"]]
+    visitor, nums = owned
+    where, params = f"visitor_num IN ({marks(nums)})", list[Any](nums)
     if query.pagination_key:
         anchor = tx.one(
-            "SELECT ts FROM identifications WHERE request_id = ? AND visitor_num = ?",
-            (query.pagination_key, visitor["num"]),
+            f"SELECT ts FROM identifications WHERE request_id = ? AND {where}", (query.pagination_key, *nums)
         )
         if anchor is None:
             return empty
@@ -199,10 +201,10 @@ def visits(tx: Tx, key: ApiKey, visitor_id: str, query: VisitsQuery, geo: GeoLoo
     shown = []
     for i, row in enumerate(scanned[: query.limit]):
         if _wanted(row, query):  # the visit before this one: the next row scanned, else a look-up
-            previous = scanned[i + 1]["ts"] if i + 1 < len(scanned) else _previous(tx, visitor["num"], row)
-            shown.append(visit(row, visitor["first_seen"], previous, geo))
+            previous = scanned[i + 1]["ts"] if i + 1 < len(scanned) else _previous(tx, nums, row)
+            shown.append(visit(row, visitor["first_seen"], previous, look))
     scanned = scanned[: query.limit]
-    body: dict[str, Any] = {"visitorId": visitor_id, "visits": shown}
+    body: dict[str, Any] = {"visitorId": visitor["id"], "visits": shown}
     if more and scanned:
         body["lastTimestamp"] = scanned[-1]["ts"]
         body["paginationKey"] = scanned[-1]["request_id"]
@@ -215,17 +217,25 @@ def _wanted(row: Row, query: VisitsQuery) -> bool:
     )
 
 
-def _previous(tx: Tx, visitor_num: int, row: Row) -> int | None:
+def _previous(tx: Tx, nums: list[int], row: Row) -> int | None:
+    """The visitor's identification before `row` (any of its browsers)."""
     before = tx.one(
-        "SELECT ts FROM identifications WHERE visitor_num = ? AND (ts < ? OR (ts = ? AND request_id < ?)) "
-        "ORDER BY ts DESC, request_id DESC LIMIT 1",
-        (visitor_num, row["ts"], row["ts"], row["request_id"]),
+        f"SELECT ts FROM identifications WHERE visitor_num IN ({marks(nums)}) "
+        "AND (ts < ? OR (ts = ? AND request_id < ?)) ORDER BY ts DESC, request_id DESC LIMIT 1",
+        (*nums, row["ts"], row["ts"], row["request_id"]),
     )
     return before["ts"] if before else None
 
 
-def routes(store: Store, geo: GeoLookup, clock: Clock, limiter: RateLimiter | None = None) -> list[Route]:
+def routes(
+    store: Store,
+    geo: GeoLookup,
+    clock: Clock,
+    limiter: RateLimiter | None = None,
+    hosting: HostingNetworks | None = None,
+) -> list[Route]:
     limiter = limiter or RateLimiter()
+    look = Lookups(geo, hosting or HostingNetworks())
 
     async def caller(request: Request, scope: str, plain_errors: bool = False) -> ApiKey | Response:
         token = api_key_of(request)
@@ -253,7 +263,7 @@ def routes(store: Store, geo: GeoLookup, clock: Clock, limiter: RateLimiter | No
         visitor_id = request.path_params["visitor_id"]
         if query is None or not visitor_id:
             return plain(400, "bad request")
-        body = await run_in_threadpool(store.read, lambda tx: visits(tx, key, visitor_id, query, geo))
+        body = await run_in_threadpool(store.read, lambda tx: visits(tx, key, visitor_id, query, look))
         return JSONResponse(body)
 
     async def delete_visitor(request: Request) -> Response:
@@ -272,7 +282,7 @@ def routes(store: Store, geo: GeoLookup, clock: Clock, limiter: RateLimiter | No
         if isinstance(key, Response):
             return key
         request_id = request.path_params["request_id"]
-        body = await run_in_threadpool(store.read, lambda tx: event_body(tx, key, request_id, geo))
+        body = await run_in_threadpool(store.read, lambda tx: event_body(tx, key, request_id, look))
         if body is None:
             return structured(404, "RequestNotFound", "request id is not found")
         return JSONResponse(body)
@@ -296,7 +306,7 @@ def routes(store: Store, geo: GeoLookup, clock: Clock, limiter: RateLimiter | No
         query = parse_search(request.query_params, clock.now_ms())
         if isinstance(query, str):
             return structured(400, "RequestCannotBeParsed", query)
-        body = await run_in_threadpool(store.read, lambda tx: search_events(tx, key, query, geo))
+        body = await run_in_threadpool(store.read, lambda tx: search_events(tx, key, query, look))
         return JSONResponse(body)
 
     return [
@@ -326,66 +336,88 @@ def _reaches(key: ApiKey, row: Row | None) -> Row | None:
     return row
 
 
+# An identification with the visitor it counts for (an alias's root: docs/identity.md) and its site.
+IDENTIFICATION_ROWS = (
+    "SELECT i.*, COALESCE(r.id, v.id) AS visitor_id, COALESCE(r.first_seen, v.first_seen) AS first_seen, "
+    "COALESCE(v.alias_of, v.num) AS root_num, s.id AS site_id, s.account_id FROM identifications i "
+    "JOIN visitors v ON v.num = i.visitor_num LEFT JOIN visitors r ON r.num = v.alias_of "
+    "JOIN sites s ON s.num = i.site_num"
+)
+
+
 def _owned(tx: Tx, key: ApiKey, request_id: str) -> Row | None:
     """The identification, if it belongs to a site this key reaches."""
-    return _reaches(
-        key,
-        tx.one(
-            "SELECT i.*, v.id AS visitor_id, v.first_seen, s.id AS site_id, s.account_id FROM identifications i "
-            "JOIN visitors v ON v.num = i.visitor_num JOIN sites s ON s.num = i.site_num WHERE i.request_id = ?",
-            (request_id,),
-        ),
-    )
+    return _reaches(key, tx.one(f"{IDENTIFICATION_ROWS} WHERE i.request_id = ?", (request_id,)))
 
 
-def _owned_visitor(tx: Tx, key: ApiKey, visitor_id: str) -> Row | None:
-    """The visitor (num, first_seen), if it belongs to a site this key reaches."""
-    return _reaches(
+def _owned_visitor(tx: Tx, key: ApiKey, visitor_id: str) -> tuple[Row, list[int]] | None:
+    """The visitor (an alias's root) and the nums of its browsers, if on a site this key reaches."""
+    browser = _reaches(
         key,
         tx.one(
-            "SELECT v.num, v.first_seen, s.account_id, s.id AS site_id FROM visitors v "
-            "JOIN sites s ON s.id = v.site_id WHERE v.id = ?",
+            "SELECT v.*, s.account_id FROM visitors v JOIN sites s ON s.id = v.site_id WHERE v.id = ?",
             (visitor_id.lower(),),
         ),
     )
+    return None if browser is None else visitor_group(tx, browser)
 
 
-def bot_verdict(row: Row) -> dict[str, str]:
-    """From what the browser reported. Known crawlers never get this far (collect drops them)."""
+@dataclass(frozen=True)
+class Lookups:
+    """What reads add to stored facts: the location and owner of an IP, and which owners host servers."""
+
+    geo: GeoLookup
+    hosting: HostingNetworks
+
+
+def bot_verdict(row: Row, hosting: HostingNetworks) -> dict[str, str]:
+    """From what the browser reported and where it connected from. Declared crawlers (user-agent
+    patterns) never get this far: collect drops them, so no stored request is a `good` bot."""
     if row["headless"]:
         return {"result": "bad", "type": "headlessChrome"}
     if row["webdriver"]:
         return {"result": "bad", "type": "automationTool"}
+    if hosting.name(row["asn"]):
+        return {"result": "bad", "type": "hostingNetwork"}
     return {"result": "notDetected"}
 
 
-def ip_info(geo: GeoLookup, ip: str | None) -> dict[str, Any] | None:
+def incognito(row: Row) -> bool:
+    """Chromium gives private windows a storage quota below twice the JavaScript heap limit (the rule
+    of detectIncognito); other browsers report no heap limit, and nothing is claimed for them."""
+    quota, heap = row["quota_mb"], row["heap_mb"]
+    return quota is not None and heap is not None and quota < 2 * heap
+
+
+def ip_info(look: Lookups, ip: str | None) -> dict[str, Any] | None:
     if not ip:
         return None
     try:
         version = ipaddress.ip_address(ip).version
     except ValueError:
         return None
-    data: dict[str, Any] = {"address": ip, "geolocation": ip_location(geo, ip) or {}}
-    owner = geo.network(ip)
+    data: dict[str, Any] = {"address": ip, "geolocation": ip_location(look.geo, ip) or {}}
+    owner = look.geo.network(ip)
     if owner.asn is not None and owner.network:
         data["asn"] = {"asn": str(owner.asn), "name": owner.organization or "", "network": owner.network}
+        hosting = look.hosting.name(owner.asn)
+        data["datacenter"] = {"result": hosting is not None, "name": hosting or ""}
     return {f"v{version}": data}
 
 
-def event_body(tx: Tx, key: ApiKey, request_id: str, geo: GeoLookup) -> dict[str, Any] | None:
+def event_body(tx: Tx, key: ApiKey, request_id: str, look: Lookups) -> dict[str, Any] | None:
     row = _owned(tx, key, request_id)
-    return None if row is None else products_of(tx, row, geo)
+    return None if row is None else products_of(tx, row, look)
 
 
-def products_of(tx: Tx, row: Row, geo: GeoLookup) -> dict[str, Any]:
+def products_of(tx: Tx, row: Row, look: Lookups) -> dict[str, Any]:
     """`{"products": {identification, botd, ipInfo}}` for one identification row (joined as in `_owned`)."""
-    identification = visit(row, row["first_seen"], _previous(tx, row["visitor_num"], row), geo)
+    identification = visit(row, row["first_seen"], _previous(tx, browsers_of(tx, row["root_num"]), row), look)
     identification |= {"visitorId": row["visitor_id"], "replayed": False}
     if row["suspect"] is not None:
         identification["suspect"] = bool(row["suspect"])
     botd = {
-        "bot": bot_verdict(row),
+        "bot": bot_verdict(row, look.hosting),
         "url": row["url"],
         "ip": row["ip"] or "",
         "time": iso_seconds(row["ts"]),
@@ -395,7 +427,7 @@ def products_of(tx: Tx, row: Row, geo: GeoLookup) -> dict[str, Any]:
     if row["linked_id"] is not None:
         botd["linkedId"] = row["linked_id"]
     products: dict[str, Any] = {"identification": {"data": identification}, "botd": {"data": botd}}
-    info = ip_info(geo, row["ip"])
+    info = ip_info(look, row["ip"])
     if info:
         products["ipInfo"] = {"data": info}
     return {"products": products}
@@ -420,13 +452,17 @@ def update_identification(tx: Tx, key: ApiKey, request_id: str, changes: EventUp
 def delete_visitor_data(tx: Tx, key: ApiKey, visitor_id: str, now_ms: int) -> bool:
     """Really deletes: the visitor's identifications, events, sessions and the visitor itself. The same
     browser gets a new visitor id afterwards (its signed cookie id no longer finds anything)."""
-    visitor = _owned_visitor(tx, key, visitor_id)
-    if visitor is None:
+    owned = _owned_visitor(tx, key, visitor_id)
+    if owned is None:
         return False
+    visitor, nums = owned
+    group = marks(nums)
+    ids = [r["id"] for r in tx.all(f"SELECT id FROM visitors WHERE num IN ({group})", nums)]
     for table in ("identifications", "events", "sessions"):
-        tx.execute(f"DELETE FROM {table} WHERE visitor_num = ?", (visitor["num"],))
+        tx.execute(f"DELETE FROM {table} WHERE visitor_num IN ({group})", nums)
+    tx.execute("DELETE FROM visitors WHERE alias_of = ?", (visitor["num"],))
     tx.execute("DELETE FROM visitors WHERE num = ?", (visitor["num"],))
-    tx.execute("INSERT INTO deleted_visitor_ids (id, deleted_at) VALUES (?, ?)", (visitor_id.lower(), now_ms))
+    tx.executemany("INSERT INTO deleted_visitor_ids (id, deleted_at) VALUES (?, ?)", [(i, now_ms) for i in ids])
     return True
 
 
@@ -511,7 +547,7 @@ def parse_search(q: Any, now_ms: int) -> Search | str:
     )
 
 
-def search_events(tx: Tx, key: ApiKey, s: Search, geo: GeoLookup) -> dict[str, Any]:
+def search_events(tx: Tx, key: ApiKey, s: Search, look: Lookups) -> dict[str, Any]:
     """Newest first (oldest with `reverse`). `paginationKey` is the timestamp of the page's last event,
     as Fingerprint's; a page never ends inside a millisecond that has more events, so the next page
     (strictly before, or after, that timestamp) misses none."""
@@ -523,7 +559,7 @@ def search_events(tx: Tx, key: ApiKey, s: Search, geo: GeoLookup) -> dict[str, A
     if s.pagination_key is not None:
         where.append("i.ts > ?" if s.reverse else "i.ts < ?")
         params.append(s.pagination_key)
-    for column, value in (("v.id", s.visitor_id), ("i.linked_id", s.linked_id)):
+    for column, value in (("COALESCE(r.id, v.id)", s.visitor_id), ("i.linked_id", s.linked_id)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
@@ -531,14 +567,17 @@ def search_events(tx: Tx, key: ApiKey, s: Search, geo: GeoLookup) -> dict[str, A
         where.append("i.suspect = ?" if s.suspect else "(i.suspect IS NULL OR i.suspect = 0)")
         if s.suspect:
             params.append(1)
-    if s.bot in ("bad", "none", "good"):
-        automated = "(COALESCE(i.headless, 0) = 1 OR COALESCE(i.webdriver, 0) = 1)"
+    if s.bot in ("bad", "none", "good"):  # bot_verdict's rules
+        hosting = look.hosting.numbers()
+        automated = (
+            f"(COALESCE(i.headless, 0) = 1 OR COALESCE(i.webdriver, 0) = 1 OR COALESCE(i.asn, 0) IN ({marks(hosting)}))"
+        )
         where.append({"bad": automated, "none": f"NOT {automated}", "good": "1 = 0"}[s.bot])
+        params += hosting if s.bot != "good" else []
     order = "ASC" if s.reverse else "DESC"
     sql = (
-        "SELECT i.*, v.id AS visitor_id, v.first_seen, s.id AS site_id, s.account_id FROM identifications i "
-        "JOIN visitors v ON v.num = i.visitor_num JOIN sites s ON s.num = i.site_num "
-        f"WHERE {' AND '.join(where)} ORDER BY i.ts {order}, i.request_id {order} LIMIT ? OFFSET ?"
+        f"{IDENTIFICATION_ROWS} WHERE {' AND '.join(where)} "
+        f"ORDER BY i.ts {order}, i.request_id {order} LIMIT ? OFFSET ?"
     )
     found: list[Row] = []
     offset, batch = 0, max(s.limit + 1, 200)
@@ -552,7 +591,7 @@ def search_events(tx: Tx, key: ApiKey, s: Search, geo: GeoLookup) -> dict[str, A
     if more and found[s.limit]["ts"] == page[-1]["ts"]:
         trimmed = [r for r in page if r["ts"] != page[-1]["ts"]]
         page = trimmed or page  # one millisecond holding more than `limit` events: it is cut, as Fingerprint's
-    body: dict[str, Any] = {"events": [products_of(tx, r, geo) for r in page]}
+    body: dict[str, Any] = {"events": [products_of(tx, r, look) for r in page]}
     if more:
         body["paginationKey"] = str(page[-1]["ts"])
     return body

@@ -1,4 +1,5 @@
-"""Which visitor sent this event: signed id -> signed cross-domain id -> client namespace -> new.
+"""Which visitor sent this event: signed id -> signed cross-domain id -> client namespace ->
+device match -> new.
 
 - A visitor id that verifies (see `ids.VisitorSigner`) is that visitor, even if this
   server has not stored it yet (we signed it, so it is ours).
@@ -6,7 +7,11 @@
 - An id that does not verify is a client-generated id (DataFast's SDK, a server-side
   sender) and lives in its own namespace: `visitors.client_key`. It maps to a visitor
   with its own signed id, so it can never join a visitor created with a signed id.
-- Nothing usable: a new visitor.
+- Nothing usable, but device signals: `identity.matching` may find the known visitor this
+  browser is. The browser then gets an id of its own, an alias whose events count for that
+  visitor, so two browsers never share one stored id. An alias stands alone again as soon as
+  both it and its visitor are seen alive side by side (two storages at once: two browsers).
+- Otherwise: a new visitor.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from footfall.identity.matching import DeviceMatcher
 from footfall.ids import VisitorSigner
 from footfall.model import Event
 from footfall.store.base import Tx, dumps
@@ -39,14 +45,35 @@ class VisitorState:
     is_new: bool = False
     sessions_started: int = 0  # in this job
     events: int = 0  # in this job
+    # an alias: a browser matched by its device signals to the visitor `root_id` (num `alias_of`)
+    root_id: str | None = None
+    alias_of: int | None = None
+    confidence: float = 1.0  # how sure the resolution is (below 1 for aliases and ambiguous new ones)
+    split: bool = False  # an alias that stands alone from this job on
+    split_checked: bool = False
+
+    @property
+    def visitor_id(self) -> str:
+        """The visitor this browser counts as."""
+        return self.root_id or self.id
 
 
-VISITOR_COLUMNS = "num, id, site_id, client_key, first_seen"
+VISITOR_COLUMNS = (
+    "v.num, v.id, v.site_id, v.client_key, v.first_seen, v.alias_of, v.alias_confidence, r.id AS root_id "
+    "FROM visitors v LEFT JOIN visitors r ON r.num = v.alias_of"
+)
 
 
 def _from_row(row: dict[str, Any]) -> VisitorState:
     return VisitorState(
-        id=row["id"], site_id=row["site_id"], client_key=row["client_key"], num=row["num"], first_seen=row["first_seen"]
+        id=row["id"],
+        site_id=row["site_id"],
+        client_key=row["client_key"],
+        num=row["num"],
+        first_seen=row["first_seen"],
+        root_id=row["root_id"],
+        alias_of=row["alias_of"],
+        confidence=row["alias_confidence"] if row["alias_confidence"] is not None else 1.0,
     )
 
 
@@ -73,12 +100,14 @@ def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
 class VisitorResolver:
     """Resolves events to visitors inside one write transaction, loading known ones in bulk."""
 
-    def __init__(self, tx: Tx, signer: VisitorSigner) -> None:
+    def __init__(self, tx: Tx, signer: VisitorSigner, matcher: DeviceMatcher | None = None) -> None:
         self.tx = tx
         self.signer = signer
+        self.matcher = matcher
         self.by_id: dict[str, VisitorState] = {}
         self.by_client: dict[tuple[str, str], VisitorState] = {}
         self.deleted: set[str] = set()  # signed ids of deleted visitors: never brought back
+        self.active: set[str] = set()  # ids of the browsers resolved so far in this job
 
     def preload(self, site_id: str, keys: list[tuple[str, str]]) -> None:
         """One query per 500 visitors instead of one per event."""
@@ -87,7 +116,7 @@ class VisitorResolver:
             for chunk in _chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 for row in self.tx.all(
-                    f"SELECT {VISITOR_COLUMNS} FROM visitors WHERE site_id = ? AND {column} IN ({marks})",
+                    f"SELECT {VISITOR_COLUMNS} WHERE v.site_id = ? AND v.{column} IN ({marks})",
                     (site_id, *chunk),
                 ):
                     self._remember(_from_row(row))
@@ -104,14 +133,48 @@ class VisitorResolver:
         return state
 
     def resolve(self, event: Event, key: tuple[str, str] | None) -> VisitorState:
+        state = self._resolve(event, key)
+        if state.root_id is not None and not state.split_checked:
+            self._split_if_seen_apart(state)
+        if self.matcher is not None:
+            self.matcher.saw(event, state.visitor_id, state.alias_of if state.root_id else state.num)
+        self.active.add(state.id)
+        return state
+
+    def _resolve(self, event: Event, key: tuple[str, str] | None) -> VisitorState:
         site = event.site_id
-        if key is None:
-            return self._create(site, self.signer.new(site), None, event.ts)
+        if key is None or (key[0] == "id" and key[1] in self.deleted):
+            return self._match_or_create(event)
         if key[0] == "id":
-            if key[1] in self.deleted:
-                return self._create(site, self.signer.new(site), None, event.ts)
             return self.by_id.get(key[1]) or self._create(site, key[1], None, event.ts)
         return self.by_client.get((site, key[1])) or self._create(site, self.signer.new(site), key[1], event.ts)
+
+    def _match_or_create(self, event: Event) -> VisitorState:
+        state = self._create(event.site_id, self.signer.new(event.site_id), None, event.ts)
+        if self.matcher is None or event.device_hash is None:
+            return state
+        match = self.matcher.match(event)
+        if match is not None:
+            state.root_id, state.alias_of, state.confidence = match.root_id, match.root, match.confidence
+            state.split_checked = True  # a new alias: nothing to tell apart yet
+        return state
+
+    def _split_if_seen_apart(self, alias: VisitorState) -> None:
+        """An alias whose visitor was seen alive after the alias appeared is another browser."""
+        alias.split_checked = True
+        root = alias.alias_of
+        live_in_job = any(
+            v is not alias and v.id in self.active and root in (v.num, v.alias_of) for v in self.by_id.values()
+        )
+        row = self.tx.one(
+            "SELECT MAX(s.last_seen) AS seen FROM sessions s JOIN visitors v ON v.num = s.visitor_num "
+            "WHERE (v.num = ? OR v.alias_of = ?) AND v.num <> ?",
+            (root, root, alias.num),
+        )
+        if live_in_job or (row is not None and row["seen"] is not None and row["seen"] > alias.first_seen):
+            alias.root_id = alias.alias_of = None
+            alias.confidence = 1.0
+            alias.split = True
 
     def _create(self, site: str, visitor_id: str, client_key: str | None, ts: int) -> VisitorState:
         state = VisitorState(id=visitor_id, site_id=site, client_key=client_key, num=None, first_seen=ts, is_new=True)
@@ -122,13 +185,16 @@ class VisitorResolver:
         new = [v for v in self.by_id.values() if v.is_new and v.num is None]
         for v, num in zip(new, self.tx.allocate("visitors", len(new)) if new else [], strict=True):
             v.num = num
+        for v in new:
+            if v.root_id is not None and v.alias_of is None:  # matched a visitor new in this job
+                v.alias_of = self.by_id[v.root_id].num
 
     def flush(self) -> None:
         new = [v for v in self.by_id.values() if v.is_new]
         if new:
             self.tx.executemany(
                 "INSERT INTO visitors (num, id, site_id, client_key, created_at, first_seen, first_params, "
-                "first_click_ids) VALUES (?,?,?,?,?,?,?,?)",
+                "first_click_ids, alias_of, alias_confidence) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         v.num,
@@ -139,9 +205,16 @@ class VisitorResolver:
                         v.first_seen,
                         dumps(v.first_params),
                         dumps(v.first_click_ids),
+                        v.alias_of,
+                        v.confidence if v.root_id else None,
                     )
                     for v in new
                 ],
             )
-        for v in new:
-            v.is_new = False
+        split = [v for v in self.by_id.values() if v.split and not v.is_new]
+        if split:
+            self.tx.executemany(
+                "UPDATE visitors SET alias_of = NULL, alias_confidence = NULL WHERE num = ?", [(v.num,) for v in split]
+            )
+        for v in self.by_id.values():
+            v.is_new = v.split = False

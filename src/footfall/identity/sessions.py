@@ -141,9 +141,11 @@ class SessionAssigner:
             session.exit_path = event.path
             session.entry_path = session.entry_path or event.path
         self.touched[session.num] = session
-        event.visitor_id, event.session_id, event.session_num = visitor.id, session.id, session.num
+        event.visitor_id, event.session_id, event.session_num = visitor.visitor_id, session.id, session.num
+        event.browser_id, event.confidence = visitor.id, visitor.confidence
         event.new_session = session.is_new
-        event.new_visitor = visitor.is_new and visitor.events == 0  # this event created the visitor
+        # this event created the visitor (a browser matched to a known visitor found one)
+        event.new_visitor = visitor.is_new and visitor.events == 0 and visitor.root_id is None
         visitor.events += 1
         return session
 

@@ -23,7 +23,6 @@ from footfall.enrich.geo import GeoLookup
 from footfall.ingest import pipeline
 from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
 from footfall.ingest.sites import SiteCache
-from footfall.ingest.writer import ID_CONFIDENCE
 from footfall.ingest.writer_process import WriterGone
 from footfall.model import Event
 from footfall.net import Network, client_ip
@@ -141,8 +140,10 @@ def accepted(request: Request, outcome: list[Event | str], single: bool) -> Resp
             "sessionId": item.session_id,
             "requestId": item.request_id,
         }
+        if item.browser_id != item.visitor_id:  # matched by device signals: the browser keeps its own id
+            answer["browserId"] = item.browser_id
         if item.type == "identification":  # what Fingerprint's agent answers
-            answer |= {"visitorFound": not item.new_visitor, "confidence": {"score": ID_CONFIDENCE}}
+            answer |= {"visitorFound": not item.new_visitor, "confidence": {"score": item.confidence}}
         return answer
 
     body: dict[str, object]

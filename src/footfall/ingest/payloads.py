@@ -40,6 +40,7 @@ class DeviceSignals(msgspec.Struct):
     h: str  # signature of the components, 8 hex characters
     c: dict[str, Any] = {}  # components, each a short value or a hash
     q: int | None = None  # storage quota in MB (small in private windows)
+    m: int | None = None  # JavaScript heap limit in MB (Chromium)
     a: dict[str, bool] = {}  # automation signals
 
 
@@ -198,6 +199,7 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         device=device,
         consented=bool(wire.consent),
         quota_mb=signals.q if signals else None,
+        heap_mb=signals.m if signals else None,
         webdriver=signals.a.get("wd") if signals else None,
         headless=signals.a.get("hl") if signals else None,
     )
@@ -219,7 +221,7 @@ def _device(signals: DeviceSignals | None, where: str) -> tuple[str | None, str 
         return None, None
     if not _HEX8.match(signals.h):
         raise PayloadError(f"{where}device.h: 8 lowercase hex characters")
-    text = _encode.encode({"c": signals.c, "q": signals.q, "a": signals.a}).decode()
+    text = _encode.encode({"c": signals.c, "q": signals.q, "m": signals.m, "a": signals.a}).decode()
     if len(text) > MAX_DEVICE:
         raise PayloadError(f"{where}device: components longer than {MAX_DEVICE} bytes")
     return signals.h, text

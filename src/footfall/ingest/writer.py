@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from footfall.identity.devices import VisitorResolver, lock_key, visitor_key
+from footfall.identity.matching import DeviceMatcher
 from footfall.identity.sessions import SessionAssigner
 from footfall.ids import VisitorSigner
 from footfall.model import Event
@@ -51,11 +52,9 @@ def event_row(e: Event) -> list[Any]:
 
 INSERT_IDENTIFICATION = (
     "INSERT INTO identifications (request_id, site_num, visitor_num, ts, url, ip, user_agent, linked_id, tag, "
-    "visitor_found, confidence, device_hash, quota_mb, webdriver, headless) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "visitor_found, confidence, device_hash, quota_mb, heap_mb, webdriver, headless, asn) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
-# Every resolution today is by an id the server issued or recognised, or a new id: certain.
-# Fingerprint matching (issue F3) will give lower scores to the visitors it finds.
-ID_CONFIDENCE = 1.0
 
 
 def _flag(value: bool | None) -> int | None:
@@ -75,20 +74,23 @@ def identification_row(e: Event) -> tuple[Any, ...]:
         e.extra.get("linkedId") if e.type == "identification" else None,
         dumps(tag) if tag else "{}",
         int(not e.new_visitor),
-        ID_CONFIDENCE,
+        e.confidence,
         e.device_hash,
         e.quota_mb,
+        e.heap_mb,
         _flag(e.webdriver),
         _flag(e.headless),
+        e.asn,
     )
 
 
 class EventWriter:
     """Identifies and writes events; a function of a Tx for `store.submit`."""
 
-    def __init__(self, signer: VisitorSigner, idle_ms: int) -> None:
+    def __init__(self, signer: VisitorSigner, idle_ms: int, match_window_ms: int) -> None:
         self.signer = signer
         self.idle_ms = idle_ms
+        self.match_window_ms = match_window_ms
 
     def merge(self, tx: Tx, groups: list[list[Event]]) -> list[list[Event]]:
         """Several requests' events identified and written together (see `Job.merged`)."""
@@ -98,7 +100,7 @@ class EventWriter:
     def __call__(self, tx: Tx, events: Sequence[Event]) -> Sequence[Event]:
         keys = [visitor_key(e, self.signer) for e in events]
         tx.lock(lock_key(e.site_id, k) for e, k in zip(events, keys, strict=True) if k)
-        visitors = VisitorResolver(tx, self.signer)
+        visitors = VisitorResolver(tx, self.signer, DeviceMatcher(tx, self.match_window_ms))
         for site_id in {e.site_id for e in events}:
             visitors.preload(site_id, [k for e, k in zip(events, keys, strict=True) if k and e.site_id == site_id])
         sessions = SessionAssigner(tx, self.idle_ms, expected=len(events))

@@ -49,6 +49,7 @@ class Start(msgspec.Struct, array_like=True):
     synchronous: str
     secret: bytes
     idle_ms: int
+    match_window_ms: int
 
 
 class Request(msgspec.Struct, array_like=True):
@@ -59,7 +60,7 @@ class Request(msgspec.Struct, array_like=True):
 class Reply(msgspec.Struct, array_like=True):
     id: int
     ok: bool
-    ids: list[tuple[str, str, int, int, bool]] = []
+    ids: list[tuple[str, str, int, int, bool, str, float]] = []
     error: str = ""
 
 
@@ -173,9 +174,12 @@ class EventWriterProcess:
         if not reply.ok:
             future.set_exception(RuntimeError(reply.error))
             return
-        for event, (visitor_id, session_id, visitor_num, session_num, new) in zip(events, reply.ids, strict=True):
+        for event, (visitor_id, session_id, visitor_num, session_num, new, browser_id, confidence) in zip(
+            events, reply.ids, strict=True
+        ):
             event.visitor_id, event.session_id = visitor_id, session_id
             event.visitor_num, event.session_num, event.new_visitor = visitor_num, session_num, new
+            event.browser_id, event.confidence = browser_id, confidence
         future.set_result(events)
 
     def _fail(self, ids: list[int]) -> None:
@@ -203,7 +207,7 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
     frames = Frames(stdin_fd)
     start = msgspec.msgpack.decode(frames.read(), type=Start)  # type: ignore[arg-type]
     db = _connect(start)
-    writer = EventWriter(VisitorSigner(start.secret), start.idle_ms)
+    writer = EventWriter(VisitorSigner(start.secret), start.idle_ms, start.match_window_ms)
     decode = msgspec.msgpack.Decoder(list[Request]).decode
     encode = msgspec.msgpack.Encoder().encode
     while True:
@@ -276,7 +280,10 @@ def _ok(request: Request) -> Reply:
     return Reply(
         request.id,
         True,
-        [(e.visitor_id, e.session_id, e.visitor_num, e.session_num, e.new_visitor) for e in request.events],
+        [
+            (e.visitor_id, e.session_id, e.visitor_num, e.session_num, e.new_visitor, e.browser_id, e.confidence)
+            for e in request.events
+        ],
     )
 
 

@@ -30,32 +30,54 @@ def find_visitor(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -
     return tx.one("SELECT * FROM visitors WHERE site_id = ? AND client_key = ?", (site_id, visitor_id))
 
 
+def visitor_group(tx: Tx, visitor: Row) -> tuple[Row, list[int]]:
+    """The visitor a browser counts as (an alias's root, docs/identity.md) and the nums of all the
+    browsers that count as it: every read of a visitor's history covers them all."""
+    if visitor["alias_of"] is not None:
+        root = tx.one("SELECT * FROM visitors WHERE num = ?", (visitor["alias_of"],))
+        assert root is not None  # aliases are deleted with their root
+        visitor = root
+    return visitor, browsers_of(tx, visitor["num"])
+
+
+def browsers_of(tx: Tx, root_num: int) -> list[int]:
+    """A visitor's num and its aliases' nums."""
+    return [root_num, *(r["num"] for r in tx.all("SELECT num FROM visitors WHERE alias_of = ?", (root_num,)))]
+
+
+def marks(values: list[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
 def visitor_view(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -> VisitorView | None:
     """None when the visitor is unknown on this site or has no page view yet."""
-    visitor = find_visitor(tx, signer, site_id, visitor_id)
-    if visitor is None:
+    browser = find_visitor(tx, signer, site_id, visitor_id)
+    if browser is None:
         return None
-    num = visitor["num"]
+    visitor, nums = visitor_group(tx, browser)
+    group = marks(nums)
     latest = tx.one(
         f"SELECT e.hostname, e.path, e.ts, e.viewport_width, e.viewport_height, {SESSION_CONTEXT} "
         "FROM events e JOIN sessions s ON s.num = e.session_num "
-        "WHERE e.visitor_num = ? AND e.type = 'pageview' ORDER BY e.ts DESC, e.id DESC LIMIT 1",
-        (num,),
+        f"WHERE e.visitor_num IN ({group}) AND e.type = 'pageview' ORDER BY e.ts DESC, e.id DESC LIMIT 1",
+        nums,
     )
     if latest is None:
         return None
     pages = tx.all(
-        "SELECT hostname, path, ts FROM events WHERE visitor_num = ? "
+        f"SELECT hostname, path, ts FROM events WHERE visitor_num IN ({group}) "
         "AND type = 'pageview' ORDER BY ts DESC, id DESC LIMIT ?",
-        (num, MAX_PAGES),
+        (*nums, MAX_PAGES),
     )
     goals = tx.all(
-        "SELECT name, ts, extra FROM events WHERE visitor_num = ? AND type = 'custom' ORDER BY ts, id", (num,)
+        f"SELECT name, ts, extra FROM events WHERE visitor_num IN ({group}) AND type = 'custom' ORDER BY ts, id",
+        nums,
     )
     activity = tx.one(
         "SELECT COUNT(*) AS visits, CAST(SUM(pageviews) AS BIGINT) AS pageviews, MIN(started_at) AS first_seen, "
-        "MAX(last_seen) AS last_seen, MAX(started_at) AS current_started_at FROM sessions WHERE visitor_num = ?",
-        (num,),
+        "MAX(last_seen) AS last_seen, MAX(started_at) AS current_started_at "
+        f"FROM sessions WHERE visitor_num IN ({group})",
+        nums,
     )
     assert activity is not None
     return VisitorView(visitor, activity, latest, list(reversed(pages)), goals)

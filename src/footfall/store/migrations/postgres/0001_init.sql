@@ -47,8 +47,13 @@ CREATE TABLE visitors (
   -- written once: visits, page views and last activity are read from `sessions`
   first_params TEXT NOT NULL DEFAULT '{}',
   first_click_ids TEXT NOT NULL DEFAULT '{}',
+  -- a browser matched to this site's visitor `alias_of` by its device signals (docs/identity.md):
+  -- its events are that visitor's until the two are seen alive side by side, then it stands alone
+  alias_of BIGINT REFERENCES visitors(num),
+  alias_confidence DOUBLE PRECISION,
   UNIQUE (site_id, client_key)
 );
+CREATE INDEX visitors_alias_of ON visitors (alias_of) WHERE alias_of IS NOT NULL;
 
 CREATE TABLE sessions (
   num BIGSERIAL PRIMARY KEY,
@@ -142,11 +147,14 @@ CREATE TABLE identifications (
   confidence DOUBLE PRECISION NOT NULL,
   device_hash TEXT,
   quota_mb BIGINT, -- storage quota the browser reported (small in private windows)
+  heap_mb BIGINT, -- the JavaScript heap limit it reported (Chromium), which private-window quotas are compared with
+  asn BIGINT, -- the network the request came from (its owner tells hosting providers)
   webdriver BIGINT, -- automation signals the browser reported (1/0), null when not sent
   headless BIGINT,
   suspect BIGINT -- set through PUT /events/{request_id} (1/0), null until then
 );
 CREATE INDEX identifications_visitor_ts ON identifications (visitor_num, ts);
+CREATE INDEX identifications_device ON identifications (site_num, device_hash, ts) WHERE device_hash IS NOT NULL;
 
 -- Ids of deleted visitors: a browser still holding one gets a new visitor, not its old id back.
 CREATE TABLE deleted_visitor_ids (
