@@ -28,12 +28,16 @@ def test_environment_is_parsed_and_bad_values_name_the_variable() -> None:
             "FOOTFALL_PORT": "9000",
             "FOOTFALL_BENCHMARK_ROUTES": "yes",
             "FOOTFALL_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
+            "FOOTFALL_HOSTING_ASNS": "AS64500, 64501",
         }
     )
     assert s.port == 9000 and s.benchmark_routes is True and len(s.trusted_proxies) == 2
+    assert s.hosting_asns == (64500, 64501) and Settings.from_env({}).hosting_asns == ()
     assert Settings.from_env({}).data_dir == "./footfall-data"
     with pytest.raises(ValueError, match="FOOTFALL_PORT"):
         Settings.from_env({"FOOTFALL_PORT": "many"})
+    with pytest.raises(ValueError, match="FOOTFALL_HOSTING_ASNS"):
+        Settings.from_env({"FOOTFALL_HOSTING_ASNS": "amazon"})
 
 
 def test_no_other_module_reads_the_environment() -> None:

@@ -13,7 +13,7 @@ import pytest
 from footfall.settings import Settings
 from tests.support.collect import event, post
 from tests.support.fingerprint import EventsUpdateRequest, KnownApiException, fingerprint_key, sdk
-from tests.support.geo_dbs import LONDON_IP
+from tests.support.geo_dbs import CLOUD_IP, LONDON_IP
 from tests.support.servers import UA_CHROME_MAC, AppServer
 
 
@@ -146,6 +146,45 @@ def test_get_event_has_identification_botd_and_ip_info(server: AppServer) -> Non
     with pytest.raises(KnownApiException) as missing:
         sdk(server, fingerprint_key(server, site)).get_event("1700000000000.nosuch")
     assert missing.value.status == 404 and missing.value.structured_error.error.code == "RequestNotFound"
+
+
+def test_hosting_networks_are_bad_bots_and_data_centres(server: AppServer) -> None:
+    site, _ = server.add_site("example.com")
+    clean = {"h": "0a1b2c3d", "c": {}, "a": {"wd": False, "hl": False}}
+    home = post(server.url, event(site, type="identification", device=clean)).json()
+    cloud = post(server.url, event(site, type="identification", device=clean), ip=CLOUD_IP).json()
+    api = sdk(server, fingerprint_key(server, site))
+    at_home = api.get_event(home["requestId"]).products
+    assert at_home.botd.data.bot.result == "notDetected"
+    assert (at_home.ip_info.data.v4.datacenter.result, at_home.ip_info.data.v4.datacenter.name) == (False, "")
+    in_cloud = api.get_event(cloud["requestId"]).products
+    assert (in_cloud.botd.data.bot.result, in_cloud.botd.data.bot.type) == ("bad", "hostingNetwork")
+    v4 = in_cloud.ip_info.data.v4
+    assert (v4.asn.asn, v4.datacenter.result, v4.datacenter.name) == ("396982", True, "Google Cloud")
+    ids = [e.products.identification.data.request_id for e in api.search_events(10, bot="bad").events]
+    assert ids == [cloud["requestId"]]
+    ids = [e.products.identification.data.request_id for e in api.search_events(10, bot="none").events]
+    assert ids == [home["requestId"]]
+
+
+def test_an_owner_can_name_more_hosting_networks(settings: Settings, city_dbs) -> None:
+    extra = settings.replace(geoip_city=str(city_dbs["geoip2"]), geoip_asn=str(city_dbs["asn"]), hosting_asns=(20712,))
+    with AppServer(extra) as server:
+        site, _ = server.add_site("example.com")
+        answer = post(server.url, event(site, type="identification")).json()  # from LONDON_IP, AS20712
+        products = sdk(server, fingerprint_key(server, site)).get_event(answer["requestId"]).products
+        assert (products.botd.data.bot.result, products.ip_info.data.v4.datacenter.name) == ("bad", "AS20712")
+
+
+def test_incognito_is_chromiums_private_window_quota(server: AppServer) -> None:
+    """Chromium gives private windows a quota below twice the heap limit; without a heap limit
+    (other browsers) nothing is claimed."""
+    site, _ = server.add_site("example.com")
+    api = sdk(server, fingerprint_key(server, site))
+    for quota, heap, expected in ((10240, 4096, False), (4000, 4096, True), (100, None, False)):
+        signals = {"h": "0a1b2c3d", "c": {}, "q": quota, "m": heap, "a": {}}
+        answer = post(server.url, event(site, type="identification", device=signals)).json()
+        assert api.get_event(answer["requestId"]).products.identification.data.incognito is expected
 
 
 def test_update_event_sets_linked_id_tag_and_suspect(server: AppServer) -> None:

@@ -61,7 +61,9 @@ def _write(path: Path, records: dict[str, dict[str, object]], db_type: str) -> P
 ASN_RECORDS = {
     "81.2.69.0/24": {"autonomous_system_number": 20712, "autonomous_system_organization": "Andrews & Arnold Ltd"},
     "2001:218::/32": {"autonomous_system_number": 2914, "autonomous_system_organization": "NTT America, Inc."},
+    "34.64.0.0/10": {"autonomous_system_number": 396982, "autonomous_system_organization": "GOOGLE-CLOUD-PLATFORM"},
 }
+CLOUD_IP = "34.64.1.2"  # a hosting network (Google Cloud's AS396982)
 
 
 def write_geolite2_asn(path: Path) -> Path:
