@@ -50,7 +50,8 @@ def test_sdk_reads_visits_newest_first_with_every_required_field(server: AppServ
     assert newest.visitor_found is True and oldest.visitor_found is False and newest.incognito is False
     assert newest.timestamp - oldest.timestamp == 4000
     assert newest.first_seen_at.subscription == oldest.first_seen_at.subscription
-    assert newest.first_seen_at._global is None
+    assert newest.first_seen_at._global == newest.first_seen_at.subscription  # nothing is linked across sites
+    assert newest.last_seen_at._global == newest.last_seen_at.subscription
     assert newest.last_seen_at.subscription is not None and oldest.last_seen_at.subscription is None
     assert newest.time == datetime.fromtimestamp(newest.timestamp // 1000, UTC)  # ISO 8601, whole seconds, UTC
 

@@ -131,6 +131,33 @@ def test_visits_recorded_in_chromium_read_back_through_fingerprints_sdk(server: 
     assert len(everything.visits) == 4
 
 
+def test_cleared_storage_and_a_private_context_come_back_to_the_visitor(server: AppServer, browser: Browser) -> None:
+    """In Chromium: a visit, then the same browser without its cookies and storage (a new context,
+    as after clearing them or in a private window): the same visitor, found by device match, while
+    the browser keeps an id of its own."""
+    site, _ = server.add_site("127.0.0.1")
+    with PageServer({"/": html(tag(server, site))}) as web:
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/")
+        before = tab.evaluate("footfall('device')")
+        ctx.close()
+        server.clock.advance(minutes=3)
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/")
+        after = tab.evaluate("footfall('device')")
+        kept = tab.evaluate("footfall.getVisitorId()")
+        ctx.close()
+    assert after["visitorId"] == before["visitorId"] and after["visitorFound"] is True
+    assert after["confidence"]["score"] == 0.99  # same signature, IP and user agent, within a day
+    assert kept != before["visitorId"]  # its own id (an alias), so it can later be told apart
+    aliases = server.store.read(lambda tx: tx.all("SELECT v.id FROM visitors v WHERE v.alias_of IS NOT NULL"))
+    assert [a["id"] for a in aliases] == [kept]
+    visits = sdk(server, fingerprint_key(server, site)).get_visits(before["visitorId"]).visits
+    assert {after["requestId"], before["requestId"]} <= {v.request_id for v in visits} and len(visits) == 4
+
+
 def test_consent_required_sites_get_device_signals_only_after_consent(server: AppServer, browser: Browser) -> None:
     site, _ = server.add_site("127.0.0.1")
     server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"consent_required": True}))

@@ -10,11 +10,13 @@ key any site of its account. Errors: `GET /visitors` uses Fingerprint's plain fo
 requests a second with bursts of 15 (Fingerprint's default account limits; FOOTFALL_FINGERPRINT_RATE and _BURST); beyond
 that, 429 with `Retry-After`. The buckets live in each server process.
 
-A visit is an identification request (docs/identity.md). Per visit: browser details parsed from the
-stored user agent, the location of the stored IP (the configured city database, at read time),
-`incognito` true only when detected (footfall detects nothing yet, so false), `firstSeenAt` /
+A visit is an identification request (docs/identity.md). A visitor's visits are those of all its
+browsers (a browser matched by device signals is an alias of the visitor). Per visit: browser details
+parsed from the stored user agent, the location of the stored IP (the configured city database, at
+read time), `incognito` from the reported quota and heap limit (`incognito()`), `firstSeenAt` /
 `lastSeenAt`: `subscription` is this visitor on its site (when it was first seen there; the
-identification before this visit), `global` is null (footfall does not link visitors across sites).
+identification before this visit), `global` the same (footfall links nothing across sites, so the
+visitor's whole known history is on its site).
 """
 
 from __future__ import annotations
@@ -140,8 +142,9 @@ def visit(row: Row, first_seen: int, previous: int | None, look: Lookups) -> dic
         "tag": loads(row["tag"]),
         "confidence": {"score": row["confidence"]},
         "visitorFound": bool(row["visitor_found"]),
-        "firstSeenAt": {"global": None, "subscription": iso_ms(first_seen)},
-        "lastSeenAt": {"global": None, "subscription": iso_ms(previous)},
+        # footfall links nothing across sites, so a visitor's whole known history is its site's
+        "firstSeenAt": {"global": iso_ms(first_seen), "subscription": iso_ms(first_seen)},
+        "lastSeenAt": {"global": iso_ms(previous), "subscription": iso_ms(previous)},
     }
     location = ip_location(look.geo, row["ip"])
     if location:

@@ -1,0 +1,350 @@
+"""Identification benchmark: is it the same browser? footfall against open-source FingerprintJS.
+
+    python bench/identification.py [--trials 50]
+
+Starts `python -m footfall serve` (SQLite) with one site and serves, from another loopback port,
+a page carrying both footfall's tag and FingerprintJS (npm `@fingerprintjs/fingerprintjs`,
+installed in bench/ by `npm ci`, loaded with `monitoring: false`). Every visit asks both for an
+id: `footfall('device')` and FingerprintJS's `get()`. Chromium is the system's; every page is
+given an emulated device through CDP (user agent and platform, locale, timezone, screen size
+and pixel ratio, hardware concurrency), one profile per trial, all different.
+
+(a) cleared storage: a browser profile visits; its cookies and all storage of the page's
+    origin are cleared; it visits again in a new tab. Same id?
+(b) private window: a Chromium with a profile on disk visits; a fresh off-the-record context
+    of that same Chromium (what Incognito is) visits. Same id?
+(c) distinct devices: one fresh context per emulated profile visits once. Is each id unique?
+(d) two profiles, identical hardware: two Chromiums with their own profiles (own cookies) and
+    the same emulated device visit in turn, A, B, A, B. Did they end up apart? Also counted:
+    B's first visit taken for A (it looks exactly like (a)), and B's visits left in A's
+    history as Fingerprint's Server API reports it after the last visit.
+
+Every request comes from 127.0.0.1, so the network context is the same for all trials: the
+hardest case for (d) and the easiest for (a) and (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.browser import CHROMIUM_FLAGS, PageServer  # noqa: E402
+from tests.support.servers import ServerProcess, add_site, free_port  # noqa: E402
+
+from footfall import accounts  # noqa: E402
+from footfall.settings import Settings  # noqa: E402
+from footfall.store import open_store  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FPJS_DIR = ROOT / "bench" / "node_modules" / "@fingerprintjs" / "fingerprintjs"
+FPJS = FPJS_DIR / "dist" / "fp.umd.min.js"
+
+TIMEZONES = [
+    "Europe/London",
+    "America/New_York",
+    "Asia/Tokyo",
+    "Europe/Berlin",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "America/Sao_Paulo",
+    "Africa/Johannesburg",
+    "Europe/Madrid",
+]
+LOCALES = ["en-GB", "en-US", "de-DE", "fr-FR", "ja-JP", "es-ES", "pt-BR", "it-IT", "nl-NL", "pl-PL"]
+SCREENS = [(1920, 1080, 1), (1440, 900, 2), (1536, 864, 1.25), (2560, 1440, 1), (1366, 768, 1), (1280, 800, 2)]
+AGENTS = [
+    (
+        "Win32",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+    ),
+    (
+        "MacIntel",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+    ),
+    (
+        "Linux x86_64",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    ),
+]
+CORES = [2, 4, 6, 8, 12, 16]
+
+
+@dataclass(frozen=True)
+class Device:
+    timezone: str
+    locale: str
+    screen: tuple[int, int, float]
+    agent: tuple[str, str]
+    cores: int
+
+
+def devices(n: int, seed: int = 11) -> list[Device]:
+    """`n` different emulated devices."""
+    rng, out, seen = random.Random(seed), [], set()
+    while len(out) < n:
+        d = Device(
+            rng.choice(TIMEZONES), rng.choice(LOCALES), rng.choice(SCREENS), rng.choice(AGENTS), rng.choice(CORES)
+        )
+        if d not in seen:
+            seen.add(d)
+            out.append(d)
+    return out
+
+
+def emulate(page: Page, device: Device) -> None:
+    """Applied to the page before it loads, through CDP."""
+    cdp = page.context.new_cdp_session(page)
+    width, height, ratio = device.screen
+    platform, agent = device.agent
+    cdp.send(
+        "Emulation.setUserAgentOverride", {"userAgent": agent, "platform": platform, "acceptLanguage": device.locale}
+    )
+    cdp.send("Emulation.setLocaleOverride", {"locale": device.locale})
+    cdp.send("Emulation.setTimezoneOverride", {"timezoneId": device.timezone})
+    cdp.send(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            "width": width,
+            "height": height - 100,
+            "deviceScaleFactor": ratio,
+            "mobile": False,
+            "screenWidth": width,
+            "screenHeight": height,
+        },
+    )
+    cdp.send("Emulation.setHardwareConcurrencyOverride", {"hardwareConcurrency": device.cores})
+
+
+ASK_BOTH = """async () => {
+  const ff = await window.footfall("device");
+  const fp = await (await FingerprintJS.load({ monitoring: false })).get();
+  return { footfall: ff.visitorId, found: ff.visitorFound, confidence: ff.confidence.score,
+           requestId: ff.requestId, fingerprintjs: fp.visitorId };
+}"""
+
+
+def visit(context: BrowserContext, url: str, device: Device) -> dict[str, Any]:
+    page = context.new_page()
+    emulate(page, device)
+    page.goto(url)
+    page.wait_for_function("window.footfall && window.footfall.getVisitorId && window.FingerprintJS")
+    answer: dict[str, Any] = page.evaluate(ASK_BOTH)
+    page.close()
+    return answer
+
+
+def clear_storage(context: BrowserContext, origin: str) -> None:
+    """What "clear cookies and site data" does: cookies, then every storage of the origin."""
+    context.clear_cookies()
+    page = context.new_page()
+    page.context.new_cdp_session(page).send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+    page.close()
+
+
+@contextmanager
+def persistent(pw: Playwright) -> Iterator[BrowserContext]:
+    """A Chromium with a profile on disk."""
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+        context = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@contextmanager
+def chromium_over_cdp(pw: Playwright) -> Iterator[Browser]:
+    """A Chromium with a profile on disk, started by hand and reached over CDP, so that one browser
+    has both its persistent default context and off-the-record ones (Playwright's launch gives one)."""
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                CHROMIUM,
+                *CHROMIUM_FLAGS,
+                f"--remote-debugging-port={port}",
+                "--remote-debugging-address=127.0.0.1",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            browser = pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+            try:
+                yield browser
+            finally:
+                browser.close()
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Tally:
+    footfall: int = 0
+    fingerprintjs: int = 0
+    trials: int = 0
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, footfall: bool, fingerprintjs: bool) -> None:
+        self.trials += 1
+        self.footfall += footfall
+        self.fingerprintjs += fingerprintjs
+
+    def note(self, name: str, hit: bool) -> None:
+        self.notes[name] = self.notes.get(name, 0) + hit
+
+
+def cleared_storage(pw: Playwright, url: str, origin: str, trials: list[Device]) -> Tally:
+    tally = Tally()
+    for device in trials:
+        with persistent(pw) as context:
+            before = visit(context, url, device)
+            clear_storage(context, origin)
+            after = visit(context, url, device)
+        tally.add(after["footfall"] == before["footfall"], after["fingerprintjs"] == before["fingerprintjs"])
+        tally.note("found", after["found"])
+    return tally
+
+
+def private_window(pw: Playwright, url: str, trials: list[Device]) -> Tally:
+    tally = Tally()
+    for device in trials:
+        with chromium_over_cdp(pw) as browser:
+            normal = visit(browser.contexts[0], url, device)
+            private = browser.new_context()
+            incognito = visit(private, url, device)
+            private.close()
+        tally.add(incognito["footfall"] == normal["footfall"], incognito["fingerprintjs"] == normal["fingerprintjs"])
+    return tally
+
+
+def distinct_devices(pw: Playwright, url: str, trials: list[Device]) -> Tally:
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    answers = []
+    for device in trials:
+        context = browser.new_context()
+        answers.append(visit(context, url, device))
+        context.close()
+    browser.close()
+    tally = Tally()
+    for answer in answers:
+        unique: Callable[[str], bool] = lambda k, a=answer: sum(o[k] == a[k] for o in answers) == 1  # noqa: E731
+        tally.add(unique("footfall"), unique("fingerprintjs"))
+    return tally
+
+
+def two_profiles(pw: Playwright, url: str, trials: list[Device], api: Callable[[str], set[str]]) -> Tally:
+    tally = Tally()
+    for device in trials:
+        with persistent(pw) as a, persistent(pw) as b:
+            a1, b1 = visit(a, url, device), visit(b, url, device)
+            a2, b2 = visit(a, url, device), visit(b, url, device)
+        tally.add(a2["footfall"] != b2["footfall"], a2["fingerprintjs"] != b2["fingerprintjs"])
+        tally.note("first contact taken for A", b1["footfall"] == a1["footfall"])
+        tally.note("B's visits left in A's history", bool(api(a2["footfall"]) & {b1["requestId"], b2["requestId"]}))
+    return tally
+
+
+def fingerprint_reader(server_url: str, key: str) -> Callable[[str], set[str]]:
+    def request_ids(visitor_id: str) -> set[str]:
+        body = httpx.get(f"{server_url}/visitors/{visitor_id}", headers={"Auth-API-Key": key}, timeout=10).json()
+        return {v["requestId"] for v in body["visits"]}
+
+    return request_ids
+
+
+def percent(n: int, d: int) -> str:
+    return f"{100 * n / d:.0f}% ({n}/{d})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=50)
+    args = parser.parse_args()
+    if not FPJS.exists():
+        subprocess.run(["npm", "ci", "--silent"], cwd=ROOT / "bench", check=True)
+    version = json.loads((FPJS_DIR / "package.json").read_text())["version"]
+    with tempfile.TemporaryDirectory() as work:
+        settings = Settings.from_env({}, data_dir=work)
+        store = open_store(settings)
+        now = int(time.time() * 1000)
+        site, _ = add_site(store, "127.0.0.1", now)
+
+        def make_key(tx: Any) -> str:
+            account = accounts.first_account(tx)
+            return accounts.create_key(tx, account["id"], ["fingerprint:read"], now, site_id=site)[0]
+
+        key = store.write(make_key)
+        store.close()
+        env = {"FOOTFALL_DATA_DIR": work, "FOOTFALL_FINGERPRINT_RATE": "1000", "FOOTFALL_FINGERPRINT_BURST": "1000"}
+        server = ServerProcess(env, log=Path(work) / "server.log").start()
+        page = (
+            "<!doctype html><html><head><title>bench</title>"
+            f'<script defer data-website-id="{site}" data-domain="127.0.0.1" data-allow-localhost="true" '
+            f'data-allow-automation="true" src="{server.url}/js/script.js"></script>'
+            f"<script>{FPJS.read_text()}</script></head><body>bench</body></html>"
+        )
+        profiles = devices(args.trials * 4)
+        chunks = [profiles[i * args.trials : (i + 1) * args.trials] for i in range(4)]
+        try:
+            with PageServer({"/": page}) as web, sync_playwright() as pw:
+                url = web.url + "/"
+                cases = []
+                started = time.monotonic()
+                cases.append(("(a) cleared storage -> same id", ">= 99%", cleared_storage(pw, url, web.url, chunks[0])))
+                cases.append(("(b) private context -> same id", ">= 95%", private_window(pw, url, chunks[1])))
+                cases.append(("(c) distinct devices -> distinct ids", ">= 99%", distinct_devices(pw, url, chunks[2])))
+                cases.append(
+                    (
+                        "(d) two profiles -> never merged",
+                        "100%",
+                        two_profiles(pw, url, chunks[3], fingerprint_reader(server.url, key)),
+                    )
+                )
+                elapsed = time.monotonic() - started
+        finally:
+            server.stop()
+    print(f"\nIdentification, real Chromium, {args.trials} trials per case ({elapsed:.0f} s)\n")
+    print(f"| case | footfall | FingerprintJS {version} (open source) | target |")
+    print("| --- | --- | --- | --- |")
+    for name, target, t in cases:
+        print(f"| {name} | {percent(t.footfall, t.trials)} | {percent(t.fingerprintjs, t.trials)} | {target} |")
+    for name, _, t in cases:
+        for note, hits in t.notes.items():
+            print(f"- {name[:3]} footfall, {note}: {percent(hits, t.trials)}")
+
+
+if __name__ == "__main__":
+    main()
