@@ -18,8 +18,9 @@ NEIGHBOUR_IP = "81.2.69.12"  # the same /24 as LONDON_IP
 ELSEWHERE_IP = "81.2.70.5"
 
 
-def signals(h: str = "0a1b2c3d", **extra: Any) -> dict[str, Any]:
-    return {"h": h, "c": {"cv": "11aa22bb", "tz": "Europe/London", "hc": 8}, "q": 10240, "m": 4096, **extra}
+def signals(h: str = "0a1b2c3d", s: str = "c0c0c0c0", **extra: Any) -> dict[str, Any]:
+    components = {"cv": "11aa22bb", "tz": "Europe/London", "hc": 8}
+    return {"h": h, "s": s, "c": components, "q": 10240, "m": 4096, **extra}
 
 
 def identify(server: AppServer, site: str, visitor: str | None = None, **kw: Any) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def test_confidence_reflects_network_and_agent_changes(server: AppServer, site: 
     [
         ({"ip": ELSEWHERE_IP}, "another network"),
         ({"ua": UA_FIREFOX}, "another browser family"),
-        ({"device": signals("ffff0000")}, "another device signature"),
+        ({"device": signals("ffff0000", "ffff0000")}, "another device signature"),
         ({"minutes": 31 * 24 * 60}, "outside the 30-day window"),
     ],
 )
@@ -91,6 +92,14 @@ def test_no_match_without_the_same_device_network_and_browser(
     other = identify(server, site, **{k: v for k, v in change.items() if k != "minutes"})
     assert other["visitorId"] != first["visitorId"], why
     assert other["visitorFound"] is False and "browserId" not in other
+
+
+def test_a_changed_canvas_or_audio_still_matches_on_the_core_signature(server: AppServer, site: str) -> None:
+    """Some browsers add noise to canvas and audio: the full signature differs, the core one not."""
+    first = identify(server, site)
+    server.clock.advance(minutes=1)
+    noisy = identify(server, site, device=signals("99999999"))
+    assert noisy["visitorId"] == first["visitorId"] and noisy["confidence"]["score"] == 0.94  # 0.85 + 0.09
 
 
 def test_matching_stays_inside_one_site(server: AppServer, site: str) -> None:

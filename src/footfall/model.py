@@ -79,6 +79,7 @@ class Event(msgspec.Struct, array_like=True):
     as_organization: str | None = None
     device_hash: str | None = None  # the tracker's device signals: signature and components (JSON text)
     device: str | None = None
+    core_hash: str | None = None  # the signature without canvas and audio
     consented: bool = False  # the visitor gave consent for device signals
     quota_mb: int | None = None  # from the device signals: storage quota, heap limit, automation flags
     heap_mb: int | None = None

@@ -81,8 +81,8 @@ export function deviceSignals(nav, ms) {
   const s = screen;
   const [gl, glp] = safe(webgl) || [null, null];
   const intl = safe(() => Intl.DateTimeFormat().resolvedOptions()) || {};
+  const cv = safe(canvas);
   const c = {
-    cv: safe(canvas),
     gl,
     glp,
     ft: safe(fonts),
@@ -100,9 +100,12 @@ export function deviceSignals(nav, ms) {
   const quota = safe(() => nav.storage.estimate().then((e) => Math.round(e.quota / 1048576)));
   const late = (p) => Promise.race([p || null, new Promise((r) => setTimeout(r, ms))]).catch(() => null);
   return Promise.all([late(safe(audio)), late(quota)]).then(([au, q]) => {
+    const core = hash(JSON.stringify(c)); // without canvas and audio, which some browsers add noise to
     c.au = au;
+    c.cv = cv;
     return {
       h: hash(JSON.stringify(c)),
+      s: core,
       c,
       q, // storage quota in MB: below twice the heap limit in Chromium's private windows
       m: safe(() => Math.round(performance.memory.jsHeapSizeLimit / 1048576)),

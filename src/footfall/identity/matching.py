@@ -3,14 +3,17 @@
 A browser that cleared its storage, or a private window of a known browser, arrives with no
 visitor id but with the same device signature (`device_hash`: canvas, WebGL, audio, fonts,
 screen, timezone, languages and the rest, tracker/src/device.js). The candidates are this site's
-identification requests with that signature in the last `window_ms`; a candidate counts only
-with the same network context:
+identification requests with that signature in the last `window_ms`; when there are none, those
+with the same core signature (`core_hash`: every component but canvas and audio, the two that
+some browsers add noise to and that can render differently from one context to another), which
+start lower. A candidate counts only with the same network context:
 
 - the same IP prefix (IPv4 /24, IPv6 /64), and
 - the same user-agent family (browser and operating system names; versions may differ).
 
-Each counting candidate scores 0.90, plus 0.04 for the very same IP, 0.03 for the very same
-user-agent string and 0.02 when seen in the last 24 hours (at most 0.99). A visitor's score is
+Each counting candidate scores 0.90 (0.85 on the core signature), plus 0.04 for the very same
+IP, 0.03 for the very same user-agent string and 0.02 when seen in the last 24 hours (at most
+0.99). A visitor's score is
 its best candidate's. Exactly one visitor scoring: a match with that confidence. Several
 distinct visitors scoring (identical machines on one network, or two browser profiles of one
 machine already told apart): ambiguous, and nothing is merged.
@@ -26,7 +29,7 @@ from footfall.model import Event
 from footfall.store.base import Tx
 
 DAY_MS = 86_400_000
-BASE, SAME_IP, SAME_AGENT, RECENT = 0.90, 0.04, 0.03, 0.02
+BASE, CORE_BASE, SAME_IP, SAME_AGENT, RECENT = 0.90, 0.85, 0.04, 0.03, 0.02
 AMBIGUOUS_CONFIDENCE = 0.5  # a new visitor that may be one of several known ones
 CANDIDATES = 200  # most recent identification requests with the signature that are compared
 
@@ -66,24 +69,24 @@ def agent_family(user_agent: str) -> tuple[str | None, str | None]:
     return (agent.browser, agent.os)
 
 
-def score(event: Event, seen: Sighting) -> float | None:
+def score(event: Event, seen: Sighting, base: float = BASE) -> float | None:
     """How sure a sighting makes us that `event` comes from the same browser; None: not at all."""
     if ip_prefix(event.ip) is None or ip_prefix(seen.ip) != ip_prefix(event.ip):
         return None
     if agent_family(seen.user_agent) != (event.browser, event.os):
         return None
-    value = BASE
+    value = base
     value += SAME_IP if seen.ip == event.ip else 0.0
     value += SAME_AGENT if seen.user_agent == event.user_agent else 0.0
     value += RECENT if event.ts - seen.ts <= DAY_MS else 0.0
     return round(value, 2)
 
 
-def decide(event: Event, sightings: list[Sighting]) -> Match | None:
+def decide(event: Event, sightings: list[Sighting], base: float = BASE) -> Match | None:
     """The visitor these sightings point to, or an ambiguous verdict, or None when none counts."""
     best: dict[str, tuple[float, int | None]] = {}
     for seen in sightings:
-        value = score(event, seen)
+        value = score(event, seen, base)
         if value is not None and value > best.get(seen.root_id, (0.0, None))[0]:
             best[seen.root_id] = (value, seen.root)
     if not best:
@@ -100,23 +103,30 @@ class DeviceMatcher:
     def __init__(self, tx: Tx, window_ms: int) -> None:
         self.tx = tx
         self.window_ms = window_ms
-        self.in_job: dict[tuple[int, str], list[Sighting]] = {}
+        self.in_job: dict[tuple[str, int, str], list[Sighting]] = {}
 
     def match(self, event: Event) -> Match | None:
+        """On the full signature, else on the core one (never when the full one was ambiguous)."""
         assert event.device_hash is not None
+        found = decide(event, self._sightings(event, "device_hash", event.device_hash))
+        if found is None and event.core_hash is not None:
+            found = decide(event, self._sightings(event, "core_hash", event.core_hash), CORE_BASE)
+        return found
+
+    def _sightings(self, event: Event, column: str, value: str) -> list[Sighting]:
         rows = self.tx.all(
             "SELECT COALESCE(v.alias_of, v.num) AS root, COALESCE(r.id, v.id) AS root_id, i.ip, i.user_agent, i.ts "
             "FROM identifications i JOIN visitors v ON v.num = i.visitor_num "
             "LEFT JOIN visitors r ON r.num = v.alias_of "
-            "WHERE i.site_num = ? AND i.device_hash = ? AND i.ts >= ? ORDER BY i.ts DESC LIMIT ?",
-            (event.site_num, event.device_hash, event.ts - self.window_ms, CANDIDATES),
+            f"WHERE i.site_num = ? AND i.{column} = ? AND i.ts >= ? ORDER BY i.ts DESC LIMIT ?",
+            (event.site_num, value, event.ts - self.window_ms, CANDIDATES),
         )
         sightings = [Sighting(r["root_id"], r["root"], r["ip"], r["user_agent"], r["ts"]) for r in rows]
-        sightings += self.in_job.get((event.site_num, event.device_hash), [])
-        return decide(event, sightings)
+        return sightings + self.in_job.get((column, event.site_num, value), [])
 
     def saw(self, event: Event, root_id: str, root: int | None) -> None:
         """Remember a browser identified in this job (its row is written at the end of the job)."""
-        if event.device_hash is not None:
-            sighting = Sighting(root_id, root, event.ip, event.user_agent, event.ts)
-            self.in_job.setdefault((event.site_num, event.device_hash), []).append(sighting)
+        sighting = Sighting(root_id, root, event.ip, event.user_agent, event.ts)
+        for column, value in (("device_hash", event.device_hash), ("core_hash", event.core_hash)):
+            if value is not None:
+                self.in_job.setdefault((column, event.site_num, value), []).append(sighting)

@@ -38,6 +38,7 @@ class DeviceSignals(msgspec.Struct):
     """footfall's tracker: browser components (tracker/src/device.js) with their signature."""
 
     h: str  # signature of the components, 8 hex characters
+    s: str | None = None  # signature of the components but canvas and audio (noisy in some browsers)
     c: dict[str, Any] = {}  # components, each a short value or a hash
     q: int | None = None  # storage quota in MB (small in private windows)
     m: int | None = None  # JavaScript heap limit in MB (Chromium)
@@ -196,6 +197,7 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         timezone=_text(wire.timezone, f"{where}timezone", 64),
         extra=extra,
         device_hash=device_hash,
+        core_hash=signals.s if signals and device_hash else None,
         device=device,
         consented=bool(wire.consent),
         quota_mb=signals.q if signals else None,
@@ -221,6 +223,8 @@ def _device(signals: DeviceSignals | None, where: str) -> tuple[str | None, str 
         return None, None
     if not _HEX8.match(signals.h):
         raise PayloadError(f"{where}device.h: 8 lowercase hex characters")
+    if signals.s is not None and not _HEX8.match(signals.s):
+        raise PayloadError(f"{where}device.s: 8 lowercase hex characters")
     text = _encode.encode({"c": signals.c, "q": signals.q, "m": signals.m, "a": signals.a}).decode()
     if len(text) > MAX_DEVICE:
         raise PayloadError(f"{where}device: components longer than {MAX_DEVICE} bytes")

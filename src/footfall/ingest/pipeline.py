@@ -76,7 +76,7 @@ def forget_device(c: Candidate) -> None:
     assert c.site is not None
     settings = c.site.settings
     if settings.get("device_signals") is False or (settings.get("consent_required") and not c.event.consented):
-        c.event.device_hash = c.event.device = None
+        c.event.device_hash = c.event.device = c.event.core_hash = None
     return None
 
 

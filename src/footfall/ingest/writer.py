@@ -52,8 +52,8 @@ def event_row(e: Event) -> list[Any]:
 
 INSERT_IDENTIFICATION = (
     "INSERT INTO identifications (request_id, site_num, visitor_num, ts, url, ip, user_agent, linked_id, tag, "
-    "visitor_found, confidence, device_hash, quota_mb, heap_mb, webdriver, headless, asn) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "visitor_found, confidence, device_hash, core_hash, quota_mb, heap_mb, webdriver, headless, asn) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -76,6 +76,7 @@ def identification_row(e: Event) -> tuple[Any, ...]:
         int(not e.new_visitor),
         e.confidence,
         e.device_hash,
+        e.core_hash,
         e.quota_mb,
         e.heap_mb,
         _flag(e.webdriver),

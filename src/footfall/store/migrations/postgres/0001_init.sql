@@ -146,6 +146,7 @@ CREATE TABLE identifications (
   visitor_found BIGINT NOT NULL, -- 1 when the visitor existed before this request
   confidence DOUBLE PRECISION NOT NULL,
   device_hash TEXT,
+  core_hash TEXT, -- the device signature without canvas and audio (docs/identity.md)
   quota_mb BIGINT, -- storage quota the browser reported (small in private windows)
   heap_mb BIGINT, -- the JavaScript heap limit it reported (Chromium), which private-window quotas are compared with
   asn BIGINT, -- the network the request came from (its owner tells hosting providers)
@@ -155,6 +156,7 @@ CREATE TABLE identifications (
 );
 CREATE INDEX identifications_visitor_ts ON identifications (visitor_num, ts);
 CREATE INDEX identifications_device ON identifications (site_num, device_hash, ts) WHERE device_hash IS NOT NULL;
+CREATE INDEX identifications_core ON identifications (site_num, core_hash, ts) WHERE core_hash IS NOT NULL;
 
 -- Ids of deleted visitors: a browser still holding one gets a new visitor, not its old id back.
 CREATE TABLE deleted_visitor_ids (
