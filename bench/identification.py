@@ -49,6 +49,7 @@ from tests.support.browser import CHROMIUM_FLAGS, PageServer  # noqa: E402
 from tests.support.servers import ServerProcess, add_site, free_port  # noqa: E402
 
 from footfall import accounts  # noqa: E402
+from footfall.identity.matching import BASE  # noqa: E402
 from footfall.settings import Settings  # noqa: E402
 from footfall.store import open_store  # noqa: E402
 
@@ -235,6 +236,7 @@ def cleared_storage(pw: Playwright, url: str, origin: str, trials: list[Device])
             after = visit(context, url, device)
         tally.add(after["footfall"] == before["footfall"], after["fingerprintjs"] == before["fingerprintjs"])
         tally.note("found", after["found"])
+        tally.note("matched on the core signature (canvas or audio differed)", after["confidence"] < BASE)
     return tally
 
 
@@ -247,6 +249,7 @@ def private_window(pw: Playwright, url: str, trials: list[Device]) -> Tally:
             incognito = visit(private, url, device)
             private.close()
         tally.add(incognito["footfall"] == normal["footfall"], incognito["fingerprintjs"] == normal["fingerprintjs"])
+        tally.note("matched on the core signature (canvas or audio differed)", incognito["confidence"] < BASE)
     return tally
 
 

@@ -126,6 +126,8 @@ class DeviceMatcher:
 
     def saw(self, event: Event, root_id: str, root: int | None) -> None:
         """Remember a browser identified in this job (its row is written at the end of the job)."""
+        if event.device_hash is None:
+            return  # the core signature comes only with the full one
         sighting = Sighting(root_id, root, event.ip, event.user_agent, event.ts)
         for column, value in (("device_hash", event.device_hash), ("core_hash", event.core_hash)):
             if value is not None:
