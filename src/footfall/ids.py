@@ -65,6 +65,11 @@ def session_id() -> str:
     return "s" + uuid_text(bytes(time_ordered_head()) + secrets.token_bytes(6))
 
 
+def person_id() -> str:
+    """A person's public id: a UUID (v4 format, time-ordered)."""
+    return uuid_text(bytes(time_ordered_head()) + secrets.token_bytes(6))
+
+
 def api_key() -> str:
     return "ff_" + _alnum(40)
 

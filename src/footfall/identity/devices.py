@@ -51,6 +51,12 @@ class VisitorState:
     confidence: float = 1.0  # how sure the resolution is (below 1 for aliases and ambiguous new ones)
     split: bool = False  # an alias that stands alone from this job on
     split_checked: bool = False
+    person_num: int | None = None  # who the visitor (an alias's root) is identified as
+
+    @property
+    def root_num(self) -> int | None:
+        """The visitor's num (an alias's root)."""
+        return self.alias_of if self.root_id else self.num
 
     @property
     def visitor_id(self) -> str:
@@ -59,8 +65,8 @@ class VisitorState:
 
 
 VISITOR_COLUMNS = (
-    "v.num, v.id, v.site_id, v.client_key, v.first_seen, v.alias_of, v.alias_confidence, r.id AS root_id "
-    "FROM visitors v LEFT JOIN visitors r ON r.num = v.alias_of"
+    "v.num, v.id, v.site_id, v.client_key, v.first_seen, v.alias_of, v.alias_confidence, r.id AS root_id, "
+    "COALESCE(r.person_num, v.person_num) AS person_num FROM visitors v LEFT JOIN visitors r ON r.num = v.alias_of"
 )
 
 
@@ -74,6 +80,7 @@ def _from_row(row: dict[str, Any]) -> VisitorState:
         root_id=row["root_id"],
         alias_of=row["alias_of"],
         confidence=row["alias_confidence"] if row["alias_confidence"] is not None else 1.0,
+        person_num=row["person_num"],
     )
 
 
@@ -157,7 +164,20 @@ class VisitorResolver:
         if match is not None:
             state.root_id, state.alias_of, state.confidence = match.root_id, match.root, match.confidence
             state.split_checked = True  # a new alias: nothing to tell apart yet
+            if match.root_id is not None:
+                root = self.by_id.get(match.root_id)
+                state.person_num = root.person_num if root else self._person_of(match.root)
         return state
+
+    def _person_of(self, num: int | None) -> int | None:
+        row = self.tx.one("SELECT person_num FROM visitors WHERE num = ?", (num,)) if num is not None else None
+        return row["person_num"] if row else None
+
+    def identified(self, root: int, person: int) -> None:
+        """The visitor `root` is now `person`: so are its browsers held in this job."""
+        for v in self.by_id.values():
+            if v.root_num == root:
+                v.person_num = person
 
     def _split_if_seen_apart(self, alias: VisitorState) -> None:
         """An alias whose visitor was seen alive after the alias appeared is another browser."""
@@ -194,7 +214,7 @@ class VisitorResolver:
         if new:
             self.tx.executemany(
                 "INSERT INTO visitors (num, id, site_id, client_key, created_at, first_seen, first_params, "
-                "first_click_ids, alias_of, alias_confidence) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "first_click_ids, alias_of, alias_confidence, person_num) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         v.num,
@@ -207,6 +227,7 @@ class VisitorResolver:
                         dumps(v.first_click_ids),
                         v.alias_of,
                         v.confidence if v.root_id else None,
+                        None if v.root_id else v.person_num,  # an alias's person is its root's
                     )
                     for v in new
                 ],

@@ -34,6 +34,7 @@ class SessionState:
     exit_path: str | None = None
     context: tuple[Any, ...] = ()  # CONTEXT_COLUMNS of the first event, for the insert
     is_new: bool = False
+    person_num: int | None = None  # who the visit belongs to (docs/people.md)
 
 
 # What a session keeps of its first event: where the visit came from and on what device.
@@ -69,13 +70,13 @@ CONTEXT_COLUMNS = (
 )
 _context = operator.attrgetter(*CONTEXT_COLUMNS)
 INSERT_SESSION = (
-    "INSERT INTO sessions (num, id, site_num, visitor_num, started_at, last_seen, pageviews, events, entry_path, "
-    f"exit_path, utm_source, utm_medium, utm_campaign, params, {', '.join(CONTEXT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * (14 + len(CONTEXT_COLUMNS)))})"
+    "INSERT INTO sessions (num, id, site_num, visitor_num, person_num, started_at, last_seen, pageviews, events, "
+    f"entry_path, exit_path, utm_source, utm_medium, utm_campaign, params, {', '.join(CONTEXT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (15 + len(CONTEXT_COLUMNS)))})"
 )
 
 SESSION_COLUMNS = (
-    "num, id, site_num, visitor_num, started_at, last_seen, utm_source, utm_medium, utm_campaign, "
+    "num, id, site_num, visitor_num, person_num, started_at, last_seen, utm_source, utm_medium, utm_campaign, "
     "pageviews, events, entry_path, exit_path"
 )
 
@@ -93,11 +94,14 @@ def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
         events=row["events"],
         entry_path=row["entry_path"],
         exit_path=row["exit_path"],
+        person_num=row["person_num"],
     )
 
 
 def continues(session: SessionState, event: Event, idle_ms: int) -> bool:
     if event.ts - session.last_seen > idle_ms:
+        return False
+    if session.person_num not in (None, session.visitor.person_num):  # someone else signed in here
         return False
     campaign = event.campaign
     return not any(campaign) or campaign == session.campaign
@@ -135,6 +139,7 @@ class SessionAssigner:
         if session is None or not continues(session, event, self.idle_ms):
             session = self._start(visitor, event)
         session.last_seen = max(session.last_seen, event.ts)
+        session.person_num = session.person_num or visitor.person_num
         session.events += 1
         if event.type == "pageview":
             session.pageviews += 1
@@ -149,6 +154,12 @@ class SessionAssigner:
         visitor.events += 1
         return session
 
+    def identified(self, root: int, person: int) -> None:
+        """The visitor `root` is now `person`: its visits of this job without a person become theirs."""
+        for s in [*self.touched.values(), *self.current.values()]:
+            if s.person_num is None and s.visitor.root_num == root:
+                s.person_num = person
+
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:
         session = SessionState(
             id=ids.session_id(),
@@ -160,6 +171,7 @@ class SessionAssigner:
             campaign=event.campaign,
             context=(dumps(event.params) if event.params else "{}", *_context(event)),
             is_new=True,
+            person_num=visitor.person_num,
         )
         if visitor.is_new and visitor.sessions_started == 0:  # the first session gives the visitor's params
             visitor.first_params = dict(event.params)
@@ -186,6 +198,7 @@ class SessionAssigner:
                         s.id,
                         s.site_num,
                         s.visitor.num,
+                        s.person_num,
                         s.started_at,
                         s.last_seen,
                         s.pageviews,
@@ -200,9 +213,9 @@ class SessionAssigner:
             )
         if old:
             self.tx.executemany(
-                "UPDATE sessions SET last_seen = ?, pageviews = ?, events = ?, entry_path = ?, exit_path = ? "
-                "WHERE num = ?",
-                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.num) for s in old],
+                "UPDATE sessions SET last_seen = ?, pageviews = ?, events = ?, entry_path = ?, exit_path = ?, "
+                "person_num = ? WHERE num = ?",
+                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.person_num, s.num) for s in old],
             )
         for s in new:
             s.is_new = False

@@ -12,6 +12,7 @@ from typing import Any
 
 from footfall.identity.devices import VisitorResolver, lock_key, visitor_key
 from footfall.identity.matching import DeviceMatcher
+from footfall.identity.people import Claim, People, lock_keys
 from footfall.identity.sessions import SessionAssigner
 from footfall.ids import VisitorSigner
 from footfall.model import Event
@@ -85,6 +86,11 @@ def identification_row(e: Event) -> tuple[Any, ...]:
     )
 
 
+def identify_claim(e: Event) -> Claim:
+    """An identify event (the tracker's `identify`): DataFast's `user_id` and traits in extraData."""
+    return Claim.from_properties(e.site_num, e.ts, "identify", e.extra)
+
+
 class EventWriter:
     """Identifies and writes events; a function of a Tx for `store.submit`."""
 
@@ -108,9 +114,25 @@ class EventWriter:
         sessions.preload(list(visitors.by_id.values()))
         resolved = [visitors.resolve(event, key) for event, key in zip(events, keys, strict=True)]
         visitors.number_new()
-        for event, visitor in zip(events, resolved, strict=True):
+        claims = {i: identify_claim(e) for i, e in enumerate(events) if e.type == "identify"}
+        if claims:
+            tx.lock(lock_keys(list(claims.values())))
+        people = People(tx)
+        for i, (event, visitor) in enumerate(zip(events, resolved, strict=True)):
+            if i in claims:
+                person = people.claim(claims[i])
+                root = visitor.root_num
+                if person is not None and root is not None:
+                    people.link(root, person["num"])
+                    visitors.identified(root, person["num"])
+                    sessions.identified(root, person["num"])
             sessions.assign(visitor, event)
             event.visitor_num = visitor.num  # type: ignore[assignment]
+        if people.merged:  # rows of this job still naming a person merged away
+            for v in visitors.by_id.values():
+                v.person_num = people.current(v.person_num)
+            for s in sessions.touched.values():
+                s.person_num = people.current(s.person_num)
         visitors.flush()
         sessions.flush()
         tx.executemany(INSERT_EVENT, [event_row(e) for e in events])

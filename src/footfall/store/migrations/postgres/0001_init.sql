@@ -37,6 +37,46 @@ CREATE TABLE api_keys (
   revoked_at BIGINT
 );
 
+-- People: someone who identified themselves to a site (docs/people.md). Facts as given, each with
+-- its source in `sources`; derived fields (department, seniority, email kind, company) are computed
+-- from them when read.
+CREATE TABLE people (
+  num BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  site_num BIGINT NOT NULL REFERENCES sites(num),
+  created_at BIGINT NOT NULL,
+  identified_at BIGINT NOT NULL, -- the last time an identification added to or confirmed this person
+  user_id TEXT, -- the first user id given; every id is in person_ids
+  email TEXT, -- the first email given
+  name TEXT,
+  first_name TEXT,
+  last_name TEXT,
+  title TEXT,
+  company TEXT,
+  phone TEXT,
+  image TEXT,
+  location TEXT,
+  metadata TEXT NOT NULL DEFAULT '{}', -- other properties given with an identification
+  sources TEXT NOT NULL DEFAULT '{}' -- field -> where it came from (identify, form, link, payment, import)
+);
+CREATE INDEX people_site ON people (site_num, num);
+
+-- The strong ids that name a person: user ids and emails, unique per site.
+CREATE TABLE person_ids (
+  site_num BIGINT NOT NULL,
+  kind TEXT NOT NULL, -- user_id | email
+  value TEXT NOT NULL,
+  person_num BIGINT NOT NULL REFERENCES people(num),
+  PRIMARY KEY (site_num, kind, value)
+);
+CREATE INDEX person_ids_person ON person_ids (person_num);
+
+-- A person merged into another: its old id still finds the one it became.
+CREATE TABLE merged_people (
+  id TEXT PRIMARY KEY,
+  into_num BIGINT NOT NULL
+);
+
 CREATE TABLE visitors (
   num BIGSERIAL PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
@@ -50,16 +90,20 @@ CREATE TABLE visitors (
   -- a browser matched to this site's visitor `alias_of` by its device signals (docs/identity.md):
   -- its events are that visitor's until the two are seen alive side by side, then it stands alone
   alias_of BIGINT REFERENCES visitors(num),
+  person_num BIGINT REFERENCES people(num), -- who this browser was last identified as
   alias_confidence DOUBLE PRECISION,
   UNIQUE (site_id, client_key)
 );
 CREATE INDEX visitors_alias_of ON visitors (alias_of) WHERE alias_of IS NOT NULL;
+CREATE INDEX visitors_person ON visitors (person_num) WHERE person_num IS NOT NULL;
 
 CREATE TABLE sessions (
   num BIGSERIAL PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   site_num BIGINT NOT NULL REFERENCES sites(num),
   visitor_num BIGINT NOT NULL REFERENCES visitors(num),
+  person_num BIGINT, -- the person this visit belongs to (set when its visitor identifies; a shared
+                    -- computer's visits stay with whoever was identified then)
   started_at BIGINT NOT NULL,
   last_seen BIGINT NOT NULL,
   pageviews BIGINT NOT NULL DEFAULT 0,
@@ -103,6 +147,7 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_site_started ON sessions (site_num, started_at);
 CREATE INDEX sessions_visitor ON sessions (visitor_num, num);
+CREATE INDEX sessions_person ON sessions (person_num, num) WHERE person_num IS NOT NULL;
 
 -- Narrow on purpose: one row per event is the hot path (measured: a 42-column row cost 2.5x a 20-column
 -- one to insert, docs/benchmarks.md); the enrichment lives once per session.
