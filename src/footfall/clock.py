@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Protocol
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds (`2026-11-29T14:37:29.120Z`), the APIs' timestamp form."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 class Clock(Protocol):

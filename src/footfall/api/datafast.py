@@ -6,7 +6,6 @@ The response is exactly the schema of the DataFast "Get visitor" seed:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,17 +13,14 @@ from starlette.concurrency import run_in_threadpool
 
 from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
-from footfall.clock import Clock
+from footfall.clock import Clock, iso_ms
 from footfall.ids import VisitorSigner, is_uuid
 from footfall.model import PARAM_FIELDS
+from footfall.queries.people import visitor_profile
 from footfall.queries.visitors import VisitorView, params_of, visitor_view
-from footfall.store.base import Store, loads
+from footfall.store.base import Store, Tx, loads
 
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+iso = iso_ms
 
 
 def url_without_scheme(hostname: str, path: str) -> str:
@@ -77,9 +73,14 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Cloc
         caller = await auth.site_caller(request, "analytics:read")
         if not is_uuid(visitorId):
             raise ApiError(400, "Invalid visitorId: expected a UUID")
-        view = await run_in_threadpool(store.read, lambda tx: visitor_view(tx, signer, caller.site.id, visitorId))
+
+        def load(tx: Tx) -> tuple[VisitorView | None, dict[str, Any] | None]:
+            view = visitor_view(tx, signer, caller.site.id, visitorId)
+            return view, visitor_profile(tx, view.visitor) if view else None
+
+        view, profile = await run_in_threadpool(store.read, load)
         if view is None:
             raise ApiError(404, "Visitor not found or has no pageviews on this website")
-        return {"status": "success", "data": visitor_body(view, visitorId, clock.now_ms())}
+        return {"status": "success", "data": visitor_body(view, visitorId, clock.now_ms()) | {"profile": profile}}
 
     return api

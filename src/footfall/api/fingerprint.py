@@ -36,12 +36,12 @@ from starlette.routing import Route
 
 from footfall import accounts
 from footfall.accounts import ApiKey
-from footfall.clock import Clock
+from footfall.clock import Clock, iso_ms
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.user_agent import parse_agent
 from footfall.ids import is_uuid
-from footfall.queries.visitors import browsers_of, marks, visitor_group
+from footfall.queries.visitors import browsers_of, erase_visitor, marks, visitor_group
 from footfall.store.base import Row, Store, Tx, dumps, loads
 
 SCAN_DEFAULT = 100
@@ -88,12 +88,6 @@ def api_key_of(request: Request) -> str | None:
 
 def iso_seconds(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_ms(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def browser_details(user_agent: str) -> dict[str, str]:
@@ -458,14 +452,7 @@ def delete_visitor_data(tx: Tx, key: ApiKey, visitor_id: str, now_ms: int) -> bo
     owned = _owned_visitor(tx, key, visitor_id)
     if owned is None:
         return False
-    visitor, nums = owned
-    group = marks(nums)
-    ids = [r["id"] for r in tx.all(f"SELECT id FROM visitors WHERE num IN ({group})", nums)]
-    for table in ("identifications", "events", "sessions"):
-        tx.execute(f"DELETE FROM {table} WHERE visitor_num IN ({group})", nums)
-    tx.execute("DELETE FROM visitors WHERE alias_of = ?", (visitor["num"],))
-    tx.execute("DELETE FROM visitors WHERE num = ?", (visitor["num"],))
-    tx.executemany("INSERT INTO deleted_visitor_ids (id, deleted_at) VALUES (?, ?)", [(i, now_ms) for i in ids])
+    erase_visitor(tx, owned[1], now_ms)
     return True
 
 

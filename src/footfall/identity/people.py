@@ -4,8 +4,10 @@ A `Claim` is what one identification says: strong ids (a user id, an email) and 
 where it came from. `People` turns claims into people inside a write transaction:
 
 - The ids name the person: a known user id or email finds its person; none known creates one.
-- A user id and an email naming two different people merge them, unless both people already
-  have user ids of their own (then they are two people: the user id wins, the email stays put).
+- A user id and an email naming two different people merge them when the email's person has no
+  user id (someone who gave their email on one device and signed in on another). An email whose
+  person has other user ids is another account sharing that address: the user id's person is
+  used (or created) and the email stays where it is. Two people with user ids never merge here.
 - The visitor is linked to the person, with its anonymous history (its sessions without a
   person, across its browsers). A visitor already linked to someone else is a shared computer:
   it switches to the new person from now on, and what the previous person did stays theirs.
@@ -19,7 +21,7 @@ naming the same person never create two.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from footfall import ids
@@ -178,13 +180,19 @@ class People:
             if row is not None:
                 found[kind] = row["person_num"]
         by_user, by_email = found.get("user_id"), found.get("email")
+        if by_email and claim.user_id and by_user != by_email and self._user_ids(by_email):
+            # the email's person has user ids, and not this one: another account sharing the email
+            by_email = None
         target = by_user or by_email
-        if by_user and by_email and by_user != by_email and not self.conflict(by_user, by_email):
+        if by_user and by_email and by_user != by_email:
             self.merge(by_email, by_user)
+        holder = found.get("email")
+        if holder is not None and holder != target and holder not in self.merged:
+            claim = replace(claim, email=None)  # another person's email: not this one's in any way
         if target is None:
             target = self._create(claim)
-        for kind, value in wanted:
-            if kind not in found:
+        for kind, value in claim.strong_ids:
+            if kind not in found:  # an id someone else holds stays theirs
                 self.tx.execute(
                     "INSERT INTO person_ids (site_num, kind, value, person_num) VALUES (?, ?, ?, ?)",
                     (claim.site_num, kind, value, target),
@@ -195,9 +203,18 @@ class People:
     def _create(self, claim: Claim) -> int:
         [num] = self.tx.allocate("people", 1)
         self.tx.execute(
-            "INSERT INTO people (num, id, site_num, created_at, identified_at, user_id, email) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (num, ids.person_id(), claim.site_num, claim.ts, claim.ts, claim.user_id, claim.email),
+            "INSERT INTO people (num, id, site_num, created_at, identified_at, user_id, email, sources) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                num,
+                ids.person_id(),
+                claim.site_num,
+                claim.ts,
+                claim.ts,
+                claim.user_id,
+                claim.email,
+                dumps({kind: claim.source for kind, _ in claim.strong_ids}),
+            ),
         )
         return num
 
@@ -223,14 +240,9 @@ class People:
             (max(claim.ts, person["identified_at"]), dumps(metadata), dumps(sources), *changes.values(), num),
         )
 
-    def conflict(self, a: int, b: int) -> bool:
-        """Two people who each have a user id (and no shared one) are two people."""
-        rows = self.tx.all(
-            "SELECT person_num, value FROM person_ids WHERE kind = 'user_id' AND person_num IN (?, ?)", (a, b)
-        )
-        mine = {r["value"] for r in rows if r["person_num"] == a}
-        theirs = {r["value"] for r in rows if r["person_num"] == b}
-        return bool(mine and theirs and not mine & theirs)
+    def _user_ids(self, num: int) -> set[str]:
+        rows = self.tx.all("SELECT value FROM person_ids WHERE kind = 'user_id' AND person_num = ?", (num,))
+        return {r["value"] for r in rows}
 
     def merge(self, source: int, into: int) -> None:
         """Everything of `source` becomes `into`'s; `source`'s id keeps finding `into`."""

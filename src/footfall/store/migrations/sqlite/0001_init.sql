@@ -46,7 +46,7 @@ CREATE TABLE people (
   site_num INTEGER NOT NULL REFERENCES sites(num),
   created_at INTEGER NOT NULL,
   identified_at INTEGER NOT NULL, -- the last time an identification added to or confirmed this person
-  user_id TEXT, -- the first user id given; every id is in person_ids
+  user_id TEXT, -- the first user id given (every id is in person_ids)
   email TEXT, -- the first email given
   name TEXT,
   first_name TEXT,
@@ -102,7 +102,7 @@ CREATE TABLE sessions (
   id TEXT NOT NULL UNIQUE,
   site_num INTEGER NOT NULL REFERENCES sites(num),
   visitor_num INTEGER NOT NULL REFERENCES visitors(num),
-  person_num INTEGER, -- the person this visit belongs to (set when its visitor identifies; a shared
+  person_num INTEGER, -- the person this visit belongs to (set when its visitor identifies: a shared
                     -- computer's visits stay with whoever was identified then)
   started_at INTEGER NOT NULL,
   last_seen INTEGER NOT NULL,

@@ -1,0 +1,230 @@
+"""People: identify (DataFast's `POST /api/v1/identify`, PostMetric's `POST /api/identify`) and
+footfall's own people routes (`GET /api/v1/people`, `GET`/`DELETE /api/v1/people/{id}`,
+`POST /api/v1/people/{id}/merge`). docs/people.md has the rules; docs/api.md the shapes.
+
+Reading people needs `analytics:read`; identifying, merging and deleting need `identify:write`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from footfall import accounts
+from footfall.api.auth import Authenticator
+from footfall.api.errors import ApiError
+from footfall.clock import Clock
+from footfall.identity.devices import lock_key
+from footfall.identity.people import Claim, People, clean_id, find_person, lock_keys
+from footfall.ids import VisitorSigner, is_uuid
+from footfall.model import Site
+from footfall.queries.people import person_body, person_detail
+from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
+from footfall.store.base import Row, Store, Tx
+
+LIST_DEFAULT, LIST_MAX = 20, 200
+
+
+def identify(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str | None, claim: Claim) -> Row | None:
+    """The person a claim names, linked to the visitor (when it exists): one transaction."""
+    if visitor_id:  # the writer's order: the visitor first, then the ids
+        signed = signer.verify(site.id, visitor_id)
+        tx.lock([lock_key(site.id, ("id", visitor_id.lower()) if signed else ("client", visitor_id))])
+    tx.lock(lock_keys([claim]))
+    people = People(tx)
+    person = people.claim(claim)
+    browser = find_visitor(tx, signer, site.id, visitor_id) if visitor_id else None
+    if person is not None and browser is not None:
+        root, _ = visitor_group(tx, browser)
+        people.link(root["num"], person["num"])
+    return person
+
+
+def has_pageviews(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -> bool:
+    browser = find_visitor(tx, signer, site_id, visitor_id)
+    if browser is None:
+        return False
+    _, nums = visitor_group(tx, browser)
+    marks = ",".join("?" * len(nums))
+    row = tx.one(f"SELECT 1 AS one FROM sessions WHERE visitor_num IN ({marks}) AND pageviews > 0 LIMIT 1", nums)
+    return row is not None
+
+
+def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
+    """Deletes the person, the visits that were theirs and the visitors only they used (a shared
+    computer's visitor keeps the other people's visits, unlinked from this one)."""
+    num = person["num"]
+    sessions = [r["num"] for r in tx.all("SELECT num FROM sessions WHERE person_num = ?", (num,))]
+    for i in range(0, len(sessions), 500):
+        chunk = sessions[i : i + 500]
+        tx.execute(f"DELETE FROM events WHERE session_num IN ({','.join('?' * len(chunk))})", chunk)
+    tx.execute("DELETE FROM sessions WHERE person_num = ?", (num,))
+    for root in tx.all("SELECT * FROM visitors WHERE person_num = ?", (num,)):
+        _, nums = visitor_group(tx, root)
+        marks = ",".join("?" * len(nums))
+        others = tx.one(f"SELECT 1 AS one FROM sessions WHERE visitor_num IN ({marks}) LIMIT 1", nums)
+        if others is None:
+            erase_visitor(tx, nums, now_ms)
+        else:
+            tx.execute("UPDATE visitors SET person_num = NULL WHERE num = ?", (root["num"],))
+    tx.execute("DELETE FROM person_ids WHERE person_num = ?", (num,))
+    tx.execute("DELETE FROM merged_people WHERE into_num = ?", (num,))
+    tx.execute("DELETE FROM people WHERE num = ?", (num,))
+
+
+def id_locks(tx: Tx, site_num: int, nums: list[int]) -> list[str]:
+    """The locks writers take for these people's ids (`lock_keys`), so a merge waits for them."""
+    rows = tx.all(f"SELECT kind, value FROM person_ids WHERE person_num IN ({','.join('?' * len(nums))})", nums)
+    return lock_keys([Claim(site_num, 0, "merge", **{r["kind"]: r["value"]}) for r in rows])
+
+
+class MergeBody(msgspec.Struct, forbid_unknown_fields=True):
+    personId: str  # noqa: N815 - the native API's camelCase
+
+
+def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Clock) -> APIRouter:
+    api = APIRouter(tags=["People"])
+
+    async def person_or_404(site: Site, person_id: str) -> Row:
+        person = await run_in_threadpool(store.read, lambda tx: find_person(tx, site.num, person_id))
+        if person is None:
+            raise ApiError(404, "Person not found on this website")
+        return person
+
+    @api.post("/api/v1/identify", summary="Identify a visitor (DataFast)")
+    async def datafast_identify(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "identify:write")
+        body = await json_object(request)
+        user_id, visitor_id = body.get("user_id"), body.get("datafast_visitor_id")
+        if not isinstance(user_id, str) or not user_id.strip():
+            raise ApiError(400, "user_id is required (a non-empty string)")
+        if len(user_id) > 255:
+            raise ApiError(400, "user_id must be at most 255 characters")
+        if not isinstance(visitor_id, str) or not is_uuid(visitor_id):
+            raise ApiError(400, "datafast_visitor_id is required (a UUID)")
+        if clean_id(user_id) is None:
+            raise ApiError(400, f"user_id {user_id!r} does not identify anyone (a placeholder id)")
+        site = caller.site
+        if not await run_in_threadpool(store.read, lambda tx: has_pageviews(tx, signer, site.id, visitor_id)):
+            raise ApiError(404, "Visitor not found or has no pageviews on this website")
+        props = {k: v for k, v in body.items() if k != "datafast_visitor_id"}
+        claim = Claim.from_properties(site.num, clock.now_ms(), "identify", props)
+        person = await run_in_threadpool(store.write, lambda tx: identify(tx, signer, site, visitor_id, claim))
+        assert person is not None
+        created = {"message": "User profile created successfully", "profileId": person["id"]}
+        return {"status": "success", "data": created}
+
+    @api.post("/api/identify", summary="Identify a visitor (PostMetric)")
+    async def postmetric_identify(request: Request) -> JSONResponse:
+        try:
+            body = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError:
+            body = None
+        if not isinstance(body, dict) or not body.get("site") or not body.get("userId"):
+            return JSONResponse({"error": "site and userId are required"}, 400)
+        site_id = str(body["site"])
+        site = await run_in_threadpool(store.read, lambda tx: accounts.get_site(tx, site_id))
+        if site is None:
+            return JSONResponse({"error": "Website not found"}, 404)
+        visitor_id = body.get("visitorId") if isinstance(body.get("visitorId"), str) else None
+        props = {k: v for k, v in body.items() if k in ("userId", "email", "name")}
+        claim = Claim.from_properties(site.num, clock.now_ms(), "identify", props)
+        if claim.user_id is None:
+            return JSONResponse({"error": "userId does not identify anyone (a placeholder id)"}, 400)
+        await run_in_threadpool(store.write, lambda tx: identify(tx, signer, site, visitor_id, claim))
+        return JSONResponse({"success": True, "message": "User identified successfully"})
+
+    @api.get("/api/v1/people", summary="List people")
+    async def list_people(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        q = request.query_params
+        limit = _int(q.get("limit"), LIST_DEFAULT, 1, LIST_MAX, "limit")
+        offset = _int(q.get("offset"), 0, 0, None, "offset")
+        where, params = ["p.site_num = ?"], list[Any]([caller.site.num])
+        for name, kind in (("email", "email"), ("user_id", "user_id")):
+            if q.get(name):
+                where.append(f"p.num IN (SELECT person_num FROM person_ids WHERE kind = '{kind}' AND value = ?)")
+                params.append(q[name].strip().lower() if kind == "email" else q[name])
+        if q.get("company"):
+            where.append("LOWER(p.company) = ?")
+            params.append(q["company"].strip().lower())
+        if q.get("identified_since"):
+            where.append("p.identified_at >= ?")
+            params.append(_int(q["identified_since"], 0, 0, None, "identified_since"))
+        clause = " AND ".join(where)
+
+        def go(tx: Tx) -> dict[str, Any]:
+            total = tx.one(f"SELECT COUNT(*) AS n FROM people p WHERE {clause}", params)
+            rows = tx.all(
+                f"SELECT p.* FROM people p WHERE {clause} ORDER BY p.identified_at DESC, p.num DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            )
+            return {
+                "status": "success",
+                "data": [person_body(tx, r) for r in rows],
+                "pagination": {"limit": limit, "offset": offset, "total": total["n"] if total else 0},
+            }
+
+        return await run_in_threadpool(store.read, go)
+
+    @api.get("/api/v1/people/{person_id}", summary="Get a person")
+    async def get_person(person_id: str, request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        person = await person_or_404(caller.site, person_id)
+        return {"status": "success", "data": await run_in_threadpool(store.read, lambda tx: person_detail(tx, person))}
+
+    @api.post("/api/v1/people/{person_id}/merge", summary="Merge another person into this one")
+    async def merge_people(person_id: str, request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "identify:write")
+        try:
+            other_id = msgspec.json.decode(await request.body(), type=MergeBody).personId
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ApiError(400, f'body must be {{"personId": "..."}}: {exc}') from exc
+        kept, gone = await person_or_404(caller.site, person_id), await person_or_404(caller.site, other_id)
+        if kept["num"] == gone["num"]:
+            raise ApiError(400, "a person cannot be merged into itself")
+
+        def go(tx: Tx) -> dict[str, Any]:
+            tx.lock(id_locks(tx, caller.site.num, [kept["num"], gone["num"]]))
+            People(tx).merge(gone["num"], kept["num"])
+            merged = tx.one("SELECT * FROM people WHERE num = ?", (kept["num"],))
+            assert merged is not None
+            return person_body(tx, merged)
+
+        return {"status": "success", "data": await run_in_threadpool(store.write, go)}
+
+    @api.delete("/api/v1/people/{person_id}", summary="Delete a person and their visits")
+    async def delete_person(person_id: str, request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "identify:write")
+        person = await person_or_404(caller.site, person_id)
+        now = clock.now_ms()
+        await run_in_threadpool(store.write, lambda tx: erase_person(tx, person, now))
+        return {"status": "success", "data": {"id": person["id"], "deleted": True}}
+
+    return api
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return body
+
+
+def _int(raw: str | None, default: int, low: int, high: int | None, name: str) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"{name} must be an integer") from exc
+    if value < low or (high is not None and value > high):
+        raise ApiError(400, f"{name} must be between {low} and {high}" if high else f"{name} must be >= {low}")
+    return value
