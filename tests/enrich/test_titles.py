@@ -6,7 +6,7 @@ import pytest
 
 from footfall.enrich.titles import classify
 
-E, S, M, MK, D, DS, P, F, PE, O, L, IT, SUP, X = (
+E, S, M, MK, D, DS, P, F, PE, OPS, L, IT, SUP, X = (
     "Engineering",
     "Sales",
     "Marketing",
@@ -210,20 +210,20 @@ TITLES = [
     ("Chief Legal Officer", L, CL),
     ("Privacy Officer", L, IC),
     # Operations
-    ("Operations Manager", O, MG),
-    ("Head of Operations", O, HD),
-    ("COO", O, CL),
-    ("Chief Operating Officer", O, CL),
-    ("Project Manager", O, MG),
-    ("Program Manager", O, MG),
-    ("Supply Chain Manager", O, MG),
-    ("Logistics Coordinator", O, IC),
-    ("Procurement Specialist", O, IC),
-    ("Office Manager", O, MG),
-    ("Facilities Manager", O, MG),
-    ("Chief of Staff", O, CL),
-    ("Administrative Assistant", O, IC),
-    ("Purchasing Manager", O, MG),
+    ("Operations Manager", OPS, MG),
+    ("Head of Operations", OPS, HD),
+    ("COO", OPS, CL),
+    ("Chief Operating Officer", OPS, CL),
+    ("Project Manager", OPS, MG),
+    ("Program Manager", OPS, MG),
+    ("Supply Chain Manager", OPS, MG),
+    ("Logistics Coordinator", OPS, IC),
+    ("Procurement Specialist", OPS, IC),
+    ("Office Manager", OPS, MG),
+    ("Facilities Manager", OPS, MG),
+    ("Chief of Staff", OPS, CL),
+    ("Administrative Assistant", OPS, IC),
+    ("Purchasing Manager", OPS, MG),
     # IT
     ("IT Manager", IT, MG),
     ("IT Support Technician", IT, IC),
