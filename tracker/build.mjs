@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url)));
 const out = process.argv.find((a) => a.startsWith("--outfile="));
-const core = process.argv.includes("--core"); // without device signals: the 4 KB budget's build
+const core = process.argv.includes("--core"); // without device signals and form capture: the 4 KB budget's build
 
 await build({
   entryPoints: [new URL("./src/index.js", import.meta.url).pathname],
@@ -18,5 +18,5 @@ await build({
   legalComments: "none",
   banner: { js: `/* footfall tracker ${version}: built from tracker/src by \`npm run build\` */` },
   logLevel: "warning",
-  define: { DEVICE: core ? "false" : "true" },
+  define: { DEVICE: core ? "false" : "true", FORMS: core ? "false" : "true" },
 });

@@ -22,7 +22,7 @@ from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.clock import Clock, SystemClock
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
-from footfall.ids import VisitorSigner
+from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
@@ -88,7 +88,7 @@ def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
             )
         )
         return process.write, process
-    writer = EventWriter(c.signer, idle_ms, match_window_ms)
+    writer = EventWriter(c.signer, LinkSigner(c.secret), idle_ms, match_window_ms)
 
     async def through_store(events: list[Event]) -> list[Event]:
         return await asyncio.wrap_future(c.store.submit_merged(writer.merge, events))
@@ -144,7 +144,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))
     auth = Authenticator(c.store)
     app.include_router(datafast.router(c.store, auth, c.signer, c.clock))
-    app.include_router(people.router(c.store, auth, c.signer, c.clock))
+    app.include_router(people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock))
     _install_error_handlers(app)
     return app
 

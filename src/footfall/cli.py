@@ -161,6 +161,9 @@ def sites_set(
     consent_required: bool = typer.Option(
         None, "--consent-required/--no-consent-required", help="Device signals only after footfall('consent', true)."
     ),
+    form_capture: bool = typer.Option(
+        None, "--form-capture/--no-form-capture", help="Capture contact fields of submitted forms (default off)."
+    ),
 ) -> None:
     """Change a site's settings (unchanged when not given)."""
     given = {
@@ -168,10 +171,15 @@ def sites_set(
         "respect_dnt": respect_dnt,
         "device_signals": device_signals,
         "consent_required": consent_required,
+        "form_capture": form_capture,
     }
     changes = {k: v for k, v in given.items() if v is not None}
     if not changes:
-        fail("nothing to change: give --respect-gpc/--ignore-gpc, --respect-dnt/--ignore-dnt or --device-signals", 2)
+        fail(
+            "nothing to change: give --respect-gpc, --respect-dnt, --device-signals, --consent-required "
+            "or --form-capture (or their --ignore-/--no- forms)",
+            2,
+        )
     site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
     typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={'on' if v else 'off'}" for k, v in changes.items()))
 

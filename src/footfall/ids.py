@@ -11,6 +11,7 @@ one that verifies, and an id signed for one site does not verify on another.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -106,3 +107,33 @@ class VisitorSigner:
         except ValueError:
             return False
         return len(raw) == 16 and hmac.compare_digest(raw[10:], self._tag(site, raw[:10]))
+
+
+class LinkSigner:
+    """Email-link tokens (`ff_t`): a person's id and an HMAC tag, bound to the site, base64url.
+
+    Whoever holds the token is taken to be that person (it was sent to their inbox), so it is
+    unforgeable without the server's secret and useless on another site. 38 characters.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _tag(self, site: str, raw: bytes) -> bytes:
+        return hmac.digest(self._secret, b"link|" + site.encode() + b"|" + raw, "sha256")[:12]
+
+    def token(self, site: str, person_id: str) -> str:
+        raw = uuid.UUID(person_id).bytes
+        return base64.urlsafe_b64encode(raw + self._tag(site, raw)).decode().rstrip("=")
+
+    def person_id(self, site: str, token: object) -> str | None:
+        """The person a token names, or None when it is not a valid token for this site."""
+        if not isinstance(token, str) or len(token) != 38:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "==")
+        except (ValueError, TypeError):
+            return None
+        if len(raw) != 28 or not hmac.compare_digest(raw[16:], self._tag(site, raw[:16])):
+            return None
+        return str(uuid.UUID(bytes=raw[:16]))

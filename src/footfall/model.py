@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-EVENT_TYPES = ("pageview", "custom", "identify", "payment", "external_link", "identification")
+EVENT_TYPES = ("pageview", "custom", "identify", "payment", "external_link", "identification", "form")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 PARAM_FIELDS = ("ref", "source", "via", *UTM_FIELDS)
 CLICK_ID_FIELDS = ("fbclid", "gclid", "gclsrc", "wbraid", "gbraid", "li_fat_id", "msclkid", "ttclid", "twclid")
@@ -51,6 +51,7 @@ class Event(msgspec.Struct, array_like=True):
     client_visitor_id: str | None = None
     client_session_id: str | None = None
     cross_domain_visitor_id: str | None = None  # _df_vid from the landing URL
+    link_token: str | None = None  # ff_t: an email-link token naming a person
     viewport_width: int | None = None
     viewport_height: int | None = None
     screen_width: int | None = None

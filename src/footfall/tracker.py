@@ -47,6 +47,8 @@ def with_preset(script: bytes, site: Site) -> bytes:
         preset["disable-device"] = "true"
     if site.settings.get("consent_required"):
         preset["consent-required"] = "true"
+    if site.settings.get("form_capture"):
+        preset["form-capture"] = "true"
     literal = json.dumps(json.dumps(preset, separators=(",", ":"))).encode()
     return script.replace(PRESET_SLOT, literal, 1)
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from footfall import accounts
 from tests.support.collect import event, post
 from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
 
@@ -261,3 +262,47 @@ def test_concurrent_identifications_make_one_person(server: AppServer, site: tup
         t.join()
     [one] = people(server, key)
     assert len(person(server, key, one["id"])["devices"]) == 12 and one["visitCount"] == 12
+
+
+def make_link(server: AppServer, key: str, **body: Any) -> dict[str, Any]:
+    response = api(server, key, "POST", "/api/v1/links", json=body)
+    assert response.status_code == 200, response.text
+    return dict(response.json()["data"])
+
+
+def test_link_tokens_identify_only_on_their_site(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    other_id, other_key = server.add_site("example.org", scopes=("analytics:read", "identify:write"))
+    link = make_link(server, key, email="lee@acme.com", title="CTO", url="https://example.com/welcome?x=1")
+    assert link["url"] == f"https://example.com/welcome?x=1&ff_t={link['token']}"
+    # a server-side sender passing the landing URL as it came: the token is read and not stored
+    answer = post(server.url, event(site_id, link["url"])).json()
+    stored = server.store.read(
+        lambda tx: tx.one("SELECT href FROM events WHERE request_id = ?", (answer["requestId"],))
+    )
+    assert stored["href"] == "https://example.com/welcome?x=1"
+    lee = person(server, key, link["personId"])
+    assert [d["visitorId"] for d in lee["devices"]] == [answer["visitorId"]] and lee["department"] == "Engineering"
+    # the same token on another site, and a tampered one, identify nobody
+    post(server.url, event(other_id, "https://example.org/?ff_t=" + link["token"]))
+    tampered = link["token"][:-2] + ("AA" if not link["token"].endswith("AA") else "BB")
+    post(server.url, event(site_id, "https://example.com/", linkToken=tampered))
+    assert people(server, other_key) == [] and len(person(server, key, link["personId"])["devices"]) == 1
+    missing = api(server, key, "POST", "/api/v1/links", json={"name": "No Email"})
+    assert missing.status_code == 400 and "email" in missing.json()["error"]["message"]
+
+
+def test_forms_need_the_site_setting_and_join_the_signed_in_person(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    off_id, off_key = server.add_site("example.org", scopes=("analytics:read",))
+    fields = {"email": "kim@acme.com"}
+    dropped = post(server.url, event(off_id, "https://example.org/contact", type="form", extraData=fields))
+    assert dropped.headers["x-footfall-dropped"] == "form_capture_off" and people(server, off_key) == []
+    server.store.write(lambda tx: accounts.update_site_settings(tx, site_id, {"form_capture": True}))
+    v = visit(server, site_id, "/")
+    identify(server, site_id, v, user_id="kim-1")
+    form = event(site_id, "https://example.com/contact", type="form", visitorId=v, extraData=fields)
+    captured = post(server.url, form)
+    assert captured.status_code == 202 and "x-footfall-dropped" not in captured.headers
+    [kim] = people(server, key)  # not a second person: the signed-in user gave their email
+    assert kim["userId"] == "kim-1" and kim["emails"] == ["kim@acme.com"] and kim["sources"]["email"] == "form"

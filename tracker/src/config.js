@@ -33,5 +33,6 @@ export function readConfig(script, loc) {
     payments: !on("disable-payments"),
     device: !on("disable-device"),
     consent: on("consent-required"),
+    forms: on("form-capture"),
   };
 }

@@ -3,6 +3,7 @@
 
 import { readConfig } from "./config.js";
 import { deviceSignals } from "./device.js";
+import { watchForms } from "./forms.js";
 import { GOAL_NAME, cleanParams, watchClickGoals, watchScrollGoals } from "./goals.js";
 import { arrivingIds, watchLinks } from "./links.js";
 import { watchPages } from "./pages.js";
@@ -45,6 +46,7 @@ function whyNot(cfg, w, loc, nav) {
   const replaceState = history.replaceState;
   const arrived = arrivingIds(loc, replaceState);
   if (arrived) store.remember(arrived[0], arrived[1]);
+  let token = arrived && arrived[2]; // an email link's: goes with the first event
 
   // Device signals go with the first event of each page load (the build for the 4 KB core budget
   // leaves them out: DEVICE is false there and esbuild drops the module).
@@ -56,6 +58,7 @@ function whyNot(cfg, w, loc, nav) {
   const collect = () => (signals = DEVICE && cfg.device && consented() ? deviceSignals(nav, 300).catch(() => null) : null);
   const ready = collect() && signals.then((d) => (device = d));
   const body = (item) => {
+    if (token && !item.token) (item.token = token), (token = null);
     if (device && !item.device) {
       item.device = device; // this event carries them, retries included
       device = null;
@@ -79,6 +82,7 @@ function whyNot(cfg, w, loc, nav) {
       dnt: nav.doNotTrack == "1" || undefined,
       device: item.device || undefined,
       consent: (cfg.consent && item.device && true) || undefined, // the site asks for it: it was given
+      linkToken: item.token || undefined,
     };
   };
   // browserId: this browser's own id when the server matched it to a known visitor by its device signals
@@ -135,6 +139,7 @@ function whyNot(cfg, w, loc, nav) {
 
   const scanScroll = watchScrollGoals(goal);
   watchClickGoals(goal);
+  if (FORMS && cfg.forms) watchForms((fields) => track("form", fields));
   watchLinks(cfg, () => [store.visitor(), store.session()], track);
   watchPages(() => {
     track("pageview");

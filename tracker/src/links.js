@@ -28,14 +28,17 @@ export function watchLinks(cfg, ids, track) {
   document.addEventListener("auxclick", onClick, true);
 }
 
-// The ids another of the site's hostnames sent along, removed from the address bar.
+// The ids another of the site's hostnames sent along, and an email link's token (ff_t), removed
+// from the address bar: [visitor id, session id, token], or null.
 export function arrivingIds(loc, replaceState) {
   const url = new URL(loc.href);
-  let found = null;
+  const q = url.searchParams;
+  let found = q.has("ff_t") ? [null, null, q.get("ff_t")] : null;
+  q.delete("ff_t");
   for (const [v, s] of ID_PARAMS) {
-    if (url.searchParams.has(v)) found = found || [url.searchParams.get(v), url.searchParams.get(s)];
-    url.searchParams.delete(v);
-    url.searchParams.delete(s);
+    if (q.has(v)) found = [q.get(v), q.get(s), found && found[2]];
+    q.delete(v);
+    q.delete(s);
   }
   if (found) replaceState.call(history, history.state, "", url.href);
   return found;

@@ -8,6 +8,7 @@ Reading people needs `analytics:read`; identifying, merging and deleting need `i
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 from fastapi import APIRouter, Request
@@ -18,9 +19,10 @@ from footfall import accounts
 from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
 from footfall.clock import Clock
+from footfall.enrich.campaign import LINK_TOKEN
 from footfall.identity.devices import lock_key
 from footfall.identity.people import Claim, People, clean_id, find_person, lock_keys
-from footfall.ids import VisitorSigner, is_uuid
+from footfall.ids import LinkSigner, VisitorSigner, is_uuid
 from footfall.model import Site
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
@@ -86,7 +88,13 @@ class MergeBody(msgspec.Struct, forbid_unknown_fields=True):
     personId: str  # noqa: N815 - the native API's camelCase
 
 
-def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Clock) -> APIRouter:
+def with_token(url: str, token: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LINK_TOKEN]
+    return urlunsplit(parts._replace(query=urlencode([*query, (LINK_TOKEN, token)])))
+
+
+def router(store: Store, auth: Authenticator, signer: VisitorSigner, links: LinkSigner, clock: Clock) -> APIRouter:
     api = APIRouter(tags=["People"])
 
     async def person_or_404(site: Site, person_id: str) -> Row:
@@ -137,6 +145,23 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Cloc
             return JSONResponse({"error": "userId does not identify anyone (a placeholder id)"}, 400)
         await run_in_threadpool(store.write, lambda tx: identify(tx, signer, site, visitor_id, claim))
         return JSONResponse({"success": True, "message": "User identified successfully"})
+
+    @api.post("/api/v1/links", summary="Make an email-link token for a contact")
+    async def make_link(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "identify:write")
+        body = await json_object(request)
+        url = body.pop("url", None)
+        if url is not None and (not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https")):
+            raise ApiError(400, "url must be an absolute http(s) URL")
+        claim = Claim.from_properties(caller.site.num, clock.now_ms(), "import", body)
+        if claim.email is None:
+            raise ApiError(400, "email is required (a valid address): a link token names one contact")
+        site = caller.site
+        person = await run_in_threadpool(store.write, lambda tx: identify(tx, signer, site, None, claim))
+        assert person is not None
+        token = links.token(site.id, person["id"])
+        data = {"personId": person["id"], "token": token, "url": with_token(url, token) if url else None}
+        return {"status": "success", "data": data}
 
     @api.get("/api/v1/people", summary="List people")
     async def list_people(request: Request) -> dict[str, Any]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from footfall.model import CLICK_ID_FIELDS, PARAM_FIELDS
 
 MAX_PARAM = 256
+
+
+LINK_TOKEN = "ff_t"  # an email-link token (docs/people.md)
 
 
 class PageUrl(NamedTuple):
@@ -16,6 +19,14 @@ class PageUrl(NamedTuple):
     params: dict[str, str]
     click_ids: dict[str, str]
     cross_domain_visitor: str | None
+    link_token: str | None = None
+
+
+def without_link_token(href: str) -> str:
+    """`href` without its `ff_t` parameter: the token identifies a person and is never stored."""
+    parts = urlsplit(href)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LINK_TOKEN]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def parse_url(href: str) -> PageUrl | None:
@@ -28,7 +39,7 @@ def parse_url(href: str) -> PageUrl | None:
         return None
     params: dict[str, str] = {}
     click_ids: dict[str, str] = {}
-    cross_domain = None
+    cross_domain = token = None
     for key, value in parse_qsl(parts.query, keep_blank_values=False):
         value = value[:MAX_PARAM]
         if key in PARAM_FIELDS:
@@ -37,4 +48,7 @@ def parse_url(href: str) -> PageUrl | None:
             click_ids.setdefault(key, value)
         elif key == "_df_vid":
             cross_domain = value
-    return PageUrl(parts.hostname.lower().removeprefix("www."), parts.path or "/", params, click_ids, cross_domain)
+        elif key == LINK_TOKEN:
+            token = value
+    host = parts.hostname.lower().removeprefix("www.")
+    return PageUrl(host, parts.path or "/", params, click_ids, cross_domain, token)

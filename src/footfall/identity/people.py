@@ -8,6 +8,7 @@ where it came from. `People` turns claims into people inside a write transaction
   user id (someone who gave their email on one device and signed in on another). An email whose
   person has other user ids is another account sharing that address: the user id's person is
   used (or created) and the email stays where it is. Two people with user ids never merge here.
+- A captured form naming nobody known adds its email to the person the visitor already is.
 - The visitor is linked to the person, with its anonymous history (its sessions without a
   person, across its browsers). A visitor already linked to someone else is a shared computer:
   it switches to the new person from now on, and what the previous person did stays theirs.
@@ -166,8 +167,10 @@ class People:
             num = self.merged[num]
         return num
 
-    def claim(self, claim: Claim) -> Row | None:
-        """The person this claim names (created, extended or merged as needed); None without a strong id."""
+    def claim(self, claim: Claim, known: int | None = None) -> Row | None:
+        """The person this claim names (created, extended or merged as needed); None without a strong id.
+        `known`: the person the visitor already is, who takes ids nobody holds (a signed-in user
+        giving their email in a form) instead of a new person being made."""
         wanted = claim.strong_ids
         if not wanted:
             return None
@@ -190,7 +193,7 @@ class People:
         if holder is not None and holder != target and holder not in self.merged:
             claim = replace(claim, email=None)  # another person's email: not this one's in any way
         if target is None:
-            target = self._create(claim)
+            target = known if known is not None and claim.user_id is None else self._create(claim)
         for kind, value in claim.strong_ids:
             if kind not in found:  # an id someone else holds stays theirs
                 self.tx.execute(

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from footfall.enrich.campaign import parse_url
+from footfall.enrich.campaign import parse_url, without_link_token
 from footfall.model import CLICK_ID_FIELDS, EVENT_TYPES, Event
 
 MAX_URL = 4096
@@ -72,6 +72,7 @@ class WireEvent(msgspec.Struct, omit_defaults=True):
     dnt: bool | None = None
     device: DeviceSignals | None = None
     consent: bool | None = None  # the visitor consented to device signals (sites that ask for it)
+    linkToken: str | None = None  # an email link's ff_t, which the tracker took off the address bar
 
 
 class WireBatch(msgspec.Struct):
@@ -163,7 +164,10 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
     if url is None:
         raise PayloadError(f"{where}href: must be an absolute http(s) URL")
     extra = dict(wire.extraData or {})
+    href = without_link_token(wire.href) if url.link_token else wire.href
     name = _goal(extra) if wire.type == "custom" else None
+    if wire.type == "form" and not all(isinstance(v, str) and len(v) <= 255 for v in extra.values()):
+        raise PayloadError(f"{where}extraData: a form's captured fields are strings of at most 255 characters")
     if wire.type == "identify" and not (isinstance(extra.get("user_id"), str) and extra["user_id"].strip()):
         raise PayloadError(f"{where}extraData.user_id: required for identify events (a non-empty string)")
     if wire.type == "payment" and not any(isinstance(extra.get(k), str) and extra[k] for k in PAYMENT_KEYS):
@@ -179,7 +183,7 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         type=wire.type,
         ts=ts,
         name=name,
-        href=wire.href,
+        href=href,
         hostname=url.hostname,
         path=url.path,
         title=_text(wire.title, f"{where}title"),
@@ -189,6 +193,7 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         client_visitor_id=_text(wire.visitorId, f"{where}visitorId", 128),
         client_session_id=_text(wire.sessionId, f"{where}sessionId", 128),
         cross_domain_visitor_id=url.cross_domain_visitor,
+        link_token=_text(wire.linkToken, f"{where}linkToken", 64) or url.link_token,
         viewport_width=_size(viewport.width, f"{where}viewport.width"),
         viewport_height=_size(viewport.height, f"{where}viewport.height"),
         screen_width=_size(wire.screenWidth, f"{where}screenWidth"),

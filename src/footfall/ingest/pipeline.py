@@ -70,6 +70,12 @@ def drop_opted_out(c: Candidate) -> str | None:
     return None
 
 
+def drop_form_capture_off(c: Candidate) -> str | None:
+    """Captured form fields are kept only on sites that turned form capture on (off by default)."""
+    assert c.site is not None
+    return "form_capture_off" if c.event.type == "form" and not c.site.settings.get("form_capture") else None
+
+
 def forget_device(c: Candidate) -> None:
     """A site can turn device signals off, or require consent for them: then they are not stored
     (without consent, even if a tag sent them)."""
@@ -130,6 +136,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_hostname_not_allowed", drop_hostname_not_allowed),
     ("drop_bot", drop_bot),
     ("drop_opted_out", drop_opted_out),
+    ("drop_form_capture_off", drop_form_capture_off),
     ("forget_device", forget_device),
     ("put_request", put_request),
     ("put_user_agent", put_user_agent),
@@ -138,7 +145,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("put_referrer", put_referrer),
 )
 
-DROP_REASONS = ("unknown_site", "hostname_not_allowed", "bot", "opted_out")
+DROP_REASONS = ("unknown_site", "hostname_not_allowed", "bot", "opted_out", "form_capture_off")
 
 
 def run(c: Candidate, steps: tuple[tuple[str, Step], ...] = STEPS) -> str | None:

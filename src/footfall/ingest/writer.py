@@ -12,11 +12,11 @@ from typing import Any
 
 from footfall.identity.devices import VisitorResolver, lock_key, visitor_key
 from footfall.identity.matching import DeviceMatcher
-from footfall.identity.people import Claim, People, lock_keys
+from footfall.identity.people import Claim, People, find_person, lock_keys
 from footfall.identity.sessions import SessionAssigner
-from footfall.ids import VisitorSigner
+from footfall.ids import LinkSigner, VisitorSigner
 from footfall.model import Event
-from footfall.store.base import Tx, dumps
+from footfall.store.base import Row, Tx, dumps
 
 EVENT_COLUMNS = (
     "request_id",
@@ -86,18 +86,24 @@ def identification_row(e: Event) -> tuple[Any, ...]:
     )
 
 
-def identify_claim(e: Event) -> Claim:
-    """An identify event (the tracker's `identify`): DataFast's `user_id` and traits in extraData."""
-    return Claim.from_properties(e.site_num, e.ts, "identify", e.extra)
+def claim_of(e: Event) -> Claim:
+    """An identify event (DataFast's `user_id` and traits in extraData) or a captured form."""
+    return Claim.from_properties(e.site_num, e.ts, e.type, e.extra)
 
 
 class EventWriter:
     """Identifies and writes events; a function of a Tx for `store.submit`."""
 
-    def __init__(self, signer: VisitorSigner, idle_ms: int, match_window_ms: int) -> None:
+    def __init__(self, signer: VisitorSigner, links: LinkSigner, idle_ms: int, match_window_ms: int) -> None:
         self.signer = signer
+        self.links = links
         self.idle_ms = idle_ms
         self.match_window_ms = match_window_ms
+
+    def _linked(self, tx: Tx, event: Event) -> Row | None:
+        """The person an email-link token names, if it is valid for this site and they still exist."""
+        person_id = self.links.person_id(event.site_id, event.link_token)
+        return find_person(tx, event.site_num, person_id) if person_id else None
 
     def merge(self, tx: Tx, groups: list[list[Event]]) -> list[list[Event]]:
         """Several requests' events identified and written together (see `Job.merged`)."""
@@ -114,18 +120,22 @@ class EventWriter:
         sessions.preload(list(visitors.by_id.values()))
         resolved = [visitors.resolve(event, key) for event, key in zip(events, keys, strict=True)]
         visitors.number_new()
-        claims = {i: identify_claim(e) for i, e in enumerate(events) if e.type == "identify"}
+        claims = {i: claim_of(e) for i, e in enumerate(events) if e.type in ("identify", "form")}
         if claims:
             tx.lock(lock_keys(list(claims.values())))
         people = People(tx)
         for i, (event, visitor) in enumerate(zip(events, resolved, strict=True)):
-            if i in claims:
-                person = people.claim(claims[i])
-                root = visitor.root_num
-                if person is not None and root is not None:
-                    people.link(root, person["num"])
-                    visitors.identified(root, person["num"])
-                    sessions.identified(root, person["num"])
+            known = visitor.person_num if event.type == "form" else None
+            person = people.claim(claims[i], people.current(known)) if i in claims else None
+            if event.link_token:
+                person = self._linked(tx, event) or person
+            root = visitor.root_num
+            if person is not None and root is not None:
+                people.link(root, person["num"])
+                visitors.identified(root, person["num"])
+                sessions.identified(root, person["num"])
+            if event.type == "form":  # the values live on the person; the event keeps which fields
+                event.extra = {"fields": sorted(event.extra)}
             sessions.assign(visitor, event)
             event.visitor_num = visitor.num  # type: ignore[assignment]
         if people.merged:  # rows of this job still naming a person merged away

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import msgspec
 
-from footfall.ids import VisitorSigner
+from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest.writer import EventWriter
 from footfall.model import Event
 
@@ -207,7 +207,7 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
     frames = Frames(stdin_fd)
     start = msgspec.msgpack.decode(frames.read(), type=Start)  # type: ignore[arg-type]
     db = _connect(start)
-    writer = EventWriter(VisitorSigner(start.secret), start.idle_ms, start.match_window_ms)
+    writer = EventWriter(VisitorSigner(start.secret), LinkSigner(start.secret), start.idle_ms, start.match_window_ms)
     decode = msgspec.msgpack.Decoder(list[Request]).decode
     encode = msgspec.msgpack.Encoder().encode
     while True:
