@@ -1,17 +1,20 @@
-"""The `footfall` command: serve, init, sites, keys, migrate, geo, version, settings."""
+"""The `footfall` command: serve, init, sites, keys, contacts, migrate, geo, version, settings."""
 
 from __future__ import annotations
 
+import csv
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
 
-from footfall import __version__, accounts
+from footfall import __version__, accounts, imports
+from footfall.ids import LinkSigner
 from footfall.settings import Settings, export_overrides, markdown_table
-from footfall.store import open_store
+from footfall.store import instance_secret, open_store
 from footfall.store.base import Store, Tx
 from footfall.tracker import pixel_script, snippet
 
@@ -27,7 +30,9 @@ keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 geo_cli = typer.Typer(help="Geolocation databases.", no_args_is_help=True)
 cli.add_typer(sites_cli, name="sites")
 cli.add_typer(keys_cli, name="keys")
+contacts_cli = typer.Typer(help="Import contacts and companies.", no_args_is_help=True)
 cli.add_typer(geo_cli, name="geo")
+cli.add_typer(contacts_cli, name="contacts")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -276,3 +281,49 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@contacts_cli.command("import")
+def contacts_import(
+    path: Path = typer.Argument(..., help="A CSV or JSON file (docs/people.md has the columns)."),
+    site_id: str = typer.Option(..., "--site", help="The site the contacts belong to."),
+    links: Path = typer.Option(None, "--links", help="Write each contact's email-link token to this CSV file."),
+) -> None:
+    """Upsert contacts (by email) and companies (by domain); idempotent."""
+    try:
+        body = path.read_bytes()
+        contacts, companies = imports.parse(body, "text/csv" if path.suffix.lower() == ".csv" else "application/json")
+    except (OSError, imports.BadImport, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}", 2)
+        raise
+
+    def go(store: Store) -> imports.ImportResult:
+        key = settings().secret_key or instance_secret(store, "visitor_signing_key")
+        signer = LinkSigner(key.encode())
+
+        def run(tx: Tx) -> imports.ImportResult:
+            site = accounts.get_site(tx, site_id)
+            if site is None:
+                raise accounts.InvalidInput(f"no site {site_id}")
+            return imports.import_rows(tx, site, contacts, companies, now(), signer)
+
+        return store.write(run)
+
+    try:
+        result = with_store(go)
+    except accounts.InvalidInput as exc:
+        fail(str(exc))
+        raise
+    typer.echo(
+        f"contacts: {result.contacts_created} created, {result.contacts_updated} updated; "
+        f"companies: {result.companies_created} created, {result.companies_updated} updated; "
+        f"{len(result.errors)} rows refused"
+    )
+    for error in result.errors[:20]:
+        typer.echo(f"  {error['kind']} row {error['row'] + 1}: {error['message']}", err=True)
+    if links:
+        with links.open("w", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=["email", "personId", "token"])
+            writer.writeheader()
+            writer.writerows(result.links)
+        typer.echo(f"email-link tokens written to {links}")

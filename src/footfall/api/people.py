@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from footfall import accounts
+from footfall import accounts, imports
 from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
 from footfall.clock import Clock
@@ -162,6 +162,19 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, links: Link
         token = links.token(site.id, person["id"])
         data = {"personId": person["id"], "token": token, "url": with_token(url, token) if url else None}
         return {"status": "success", "data": data}
+
+    @api.post("/api/v1/contacts/import", summary="Import contacts and companies (CSV or JSON)")
+    async def import_contacts(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "identify:write")
+        try:
+            contacts, companies = imports.parse(await request.body(), request.headers.get("content-type", ""))
+        except (imports.BadImport, UnicodeDecodeError) as exc:
+            raise ApiError(400, str(exc)) from exc
+        site, now = caller.site, clock.now_ms()
+        result = await run_in_threadpool(
+            store.write, lambda tx: imports.import_rows(tx, site, contacts, companies, now, links)
+        )
+        return {"status": "success", "data": result.as_json()}
 
     @api.get("/api/v1/people", summary="List people")
     async def list_people(request: Request) -> dict[str, Any]:

@@ -71,6 +71,22 @@ CREATE TABLE person_ids (
 );
 CREATE INDEX person_ids_person ON person_ids (person_num);
 
+-- Companies the owner imported (by domain): what people with that email domain, and visits from
+-- that company, are shown with.
+CREATE TABLE companies (
+  num INTEGER PRIMARY KEY,
+  site_num INTEGER NOT NULL REFERENCES sites(num),
+  domain TEXT NOT NULL,
+  name TEXT,
+  industry TEXT,
+  size TEXT,
+  linkedin_url TEXT,
+  country TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (site_num, domain)
+);
+
 -- A person merged into another: its old id still finds the one it became.
 CREATE TABLE merged_people (
   id TEXT PRIMARY KEY,
