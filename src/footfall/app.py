@@ -144,7 +144,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))
     auth = Authenticator(c.store)
     app.include_router(datafast.router(c.store, auth, c.signer, c.clock))
-    app.include_router(people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock))
+    app.include_router(people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock, hosting))
     _install_error_handlers(app)
     return app
 

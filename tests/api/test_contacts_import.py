@@ -13,6 +13,7 @@ import pytest
 
 from footfall.settings import Settings
 from tests.support.collect import event, post
+from tests.support.geo_dbs import CLOUD_IP, ISP_IP, MIT_IP
 from tests.support.servers import AppServer
 from tests.test_cli import run
 
@@ -116,3 +117,46 @@ def test_cli_import_writes_link_tokens(settings: Settings, tmp_path: Path) -> No
     assert code == 0 and "contacts: 0 created, 2 updated" in out
     code, out = run(settings, "contacts", "import", str(tmp_path / "missing.csv"), "--site", site_id)
     assert code == 2 and "cannot read" in out
+
+
+def test_companies_from_imports_emails_and_business_networks(server: AppServer, site: tuple[str, str]) -> None:
+    """acme.com imported; globex.io only from a person's business email; MIT's network for an
+    anonymous visit; an ISP's and a hosting provider's visits name no company."""
+    site_id, key = site
+    post_import(server, key, COMPANIES_CSV, "text/csv")
+    v = post(server.url, event(site_id, "https://example.com/")).json()["visitorId"]
+    identify = event(
+        site_id,
+        "https://example.com/",
+        type="identify",
+        visitorId=v,
+        extraData={"user_id": "u", "email": "kai@globex.io"},
+    )
+    post(server.url, identify)
+    post_import(server, key, json.dumps({"contacts": [{"email": "ana@acme.com", "title": "CFO"}]}), "application/json")
+    for ip in (MIT_IP, ISP_IP, CLOUD_IP):
+        post(server.url, event(site_id, "https://example.com/pricing"), ip=ip)
+    headers = {"authorization": f"Bearer {key}"}
+    listed = httpx.get(f"{server.url}/api/v1/companies", headers=headers).json()
+    by_key = {c["key"]: c for c in listed["data"]}
+    assert set(by_key) == {"acme.com", "globex.io", "AS3"} and listed["pagination"]["total"] == 3
+    assert (by_key["acme.com"]["name"], by_key["acme.com"]["industry"], by_key["acme.com"]["source"]) == (
+        "Acme Corporation",
+        "Manufacturing",
+        "import",
+    )
+    assert by_key["globex.io"]["source"] == "import" and by_key["globex.io"]["people"] == 1
+    assert by_key["globex.io"]["visits"] == 1
+    mit = by_key["AS3"]
+    assert (mit["name"], mit["source"], mit["visits"], mit["visitors"]) == (
+        "Massachusetts Institute of Technology",
+        "network",
+        1,
+        1,
+    )
+    acme = httpx.get(f"{server.url}/api/v1/companies/acme.com", headers=headers).json()["data"]
+    assert [p["email"] for p in acme["peopleList"]] == ["ana@acme.com"] and acme["peopleList"][0][
+        "industry"
+    ] == "Manufacturing"
+    assert httpx.get(f"{server.url}/api/v1/companies/AS3", headers=headers).json()["data"]["asn"] == 3
+    assert httpx.get(f"{server.url}/api/v1/companies/nosuch.com", headers=headers).status_code == 404

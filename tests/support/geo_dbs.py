@@ -62,8 +62,18 @@ ASN_RECORDS = {
     "81.2.69.0/24": {"autonomous_system_number": 20712, "autonomous_system_organization": "Andrews & Arnold Ltd"},
     "2001:218::/32": {"autonomous_system_number": 2914, "autonomous_system_organization": "NTT America, Inc."},
     "34.64.0.0/10": {"autonomous_system_number": 396982, "autonomous_system_organization": "GOOGLE-CLOUD-PLATFORM"},
+    "18.0.0.0/8": {
+        "autonomous_system_number": 3,
+        "autonomous_system_organization": "Massachusetts Institute of Technology",
+    },
+    "50.128.0.0/9": {
+        "autonomous_system_number": 7922,
+        "autonomous_system_organization": "Comcast Cable Communications, Inc.",
+    },
 }
 CLOUD_IP = "34.64.1.2"  # a hosting network (Google Cloud's AS396982)
+MIT_IP = "18.7.22.69"  # an organisation's own network (AS3)
+ISP_IP = "50.128.1.1"  # an access provider (Comcast, AS7922)
 
 
 def write_geolite2_asn(path: Path) -> Path:

@@ -20,10 +20,12 @@ from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
 from footfall.clock import Clock
 from footfall.enrich.campaign import LINK_TOKEN
+from footfall.enrich.networks import HostingNetworks
 from footfall.identity.devices import lock_key
 from footfall.identity.people import Claim, People, clean_id, find_person, lock_keys
 from footfall.ids import LinkSigner, VisitorSigner, is_uuid
 from footfall.model import Site
+from footfall.queries import companies
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
 from footfall.store.base import Row, Store, Tx
@@ -94,7 +96,14 @@ def with_token(url: str, token: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, (LINK_TOKEN, token)])))
 
 
-def router(store: Store, auth: Authenticator, signer: VisitorSigner, links: LinkSigner, clock: Clock) -> APIRouter:
+def router(
+    store: Store,
+    auth: Authenticator,
+    signer: VisitorSigner,
+    links: LinkSigner,
+    clock: Clock,
+    hosting: HostingNetworks,
+) -> APIRouter:
     api = APIRouter(tags=["People"])
 
     async def person_or_404(site: Site, person_id: str) -> Row:
@@ -175,6 +184,37 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, links: Link
             store.write, lambda tx: imports.import_rows(tx, site, contacts, companies, now, links)
         )
         return {"status": "success", "data": result.as_json()}
+
+    @api.get("/api/v1/companies", summary="List companies")
+    async def list_companies(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        q = request.query_params
+        limit = _int(q.get("limit"), LIST_DEFAULT, 1, LIST_MAX, "limit")
+        offset = _int(q.get("offset"), 0, 0, None, "offset")
+        found = await run_in_threadpool(store.read, lambda tx: companies.companies(tx, caller.site.num, hosting))
+        page = found[offset : offset + limit]
+        return {
+            "status": "success",
+            "data": page,
+            "pagination": {"limit": limit, "offset": offset, "total": len(found)},
+        }
+
+    @api.get("/api/v1/companies/{key}", summary="Get a company (by domain, or AS<number> for a network)")
+    async def get_company(key: str, request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+
+        def go(tx: Tx) -> dict[str, Any] | None:
+            found = companies.company(tx, caller.site.num, key, hosting)
+            if found is None:
+                return None
+            nums = found.pop("personNums", [])
+            rows = [tx.one("SELECT * FROM people WHERE num = ?", (n,)) for n in nums]
+            return found | {"peopleList": [person_body(tx, r) for r in rows if r is not None]}
+
+        body = await run_in_threadpool(store.read, go)
+        if body is None:
+            raise ApiError(404, "Company not found on this website")
+        return {"status": "success", "data": body}
 
     @api.get("/api/v1/people", summary="List people")
     async def list_people(request: Request) -> dict[str, Any]:

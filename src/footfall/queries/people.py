@@ -50,6 +50,13 @@ def person_body(tx: Tx, person: Row) -> dict[str, Any]:
     domain = next((d for d in (company_domain(e) for e in emails) if d), None)
     if domain:
         sources["company_domain"] = "rule:email_domain"
+    known = tx.one("SELECT * FROM companies WHERE site_num = ? AND domain = ?", (person["site_num"], domain))
+    company = person["company"]
+    if known and known["name"] and not company:
+        company = known["name"]
+        sources["company"] = "import"
+    if known and known["industry"]:
+        sources["industry"] = "import"
     activity = tx.one(
         "SELECT COUNT(*) AS visits, CAST(SUM(pageviews) AS BIGINT) AS pageviews, MIN(started_at) AS first_seen, "
         "MAX(last_seen) AS last_seen FROM sessions WHERE person_num = ?",
@@ -77,8 +84,9 @@ def person_body(tx: Tx, person: Row) -> dict[str, Any]:
         "title": person["title"],
         "department": department,
         "seniority": seniority,
-        "company": person["company"],
+        "company": company,
         "companyDomain": domain,
+        "industry": known["industry"] if known else None,
         "phone": person["phone"],
         "image": person["image"],
         "location": location,

@@ -1,0 +1,57 @@
+"""Network owners: hosting, mobile, ISP, business or unknown, from the AS number and the owner's name.
+
+Names as the GeoLite2-ASN test database (../shared/data/maxmind-test) registers them."""
+
+from __future__ import annotations
+
+import pytest
+
+from footfall.enrich.networks import HostingNetworks, kind_of_network
+
+NETWORKS = [
+    (15169, "Google Inc.", "hosting"),  # on the list by number
+    (16509, "AMAZON-02", "hosting"),
+    (14061, "DIGITALOCEAN-ASN", "hosting"),
+    (35994, "Akamai Technologies, Inc.", "hosting"),  # by name
+    (99999, "Example Hosting Ltd", "hosting"),
+    (99998, "Acme Cloud Services", "hosting"),
+    (3209, "Vodafone GmbH", "mobile"),
+    (6167, "Cellco Partnership DBA Verizon Wireless", "mobile"),
+    (9808, "Guangdong Mobile Communication Co.Ltd.", "mobile"),
+    (12576, "Orange Personal Communications Services", "mobile"),
+    (23693, "PT. Telekomunikasi Selular", "mobile"),
+    (1257, "TELE2", "mobile"),
+    (7922, "Comcast Cable Communications, Inc.", "isp"),
+    (3320, "Deutsche Telekom AG", "isp"),
+    (5400, "British Telecommunications plc", "isp"),
+    (3215, "France Telecom - Orange", "isp"),
+    (7018, "AT&T Services, Inc.", "isp"),
+    (4134, "Chinanet", "isp"),
+    (4837, "CNCGROUP China169 Backbone", "isp"),
+    (1221, "Telstra Pty Ltd", "isp"),
+    (174, "Cogent Communications", "isp"),
+    (31334, "Kabel Deutschland Vertrieb und Service GmbH", "isp"),
+    (3352, "TELEFONICA DE ESPANA", "isp"),
+    (17709, "Eastern Broadband Telecom Co.,Ltd", "isp"),
+    (3, "Massachusetts Institute of Technology", "business"),
+    (7377, "University of California at San Diego", "business"),
+    (721, "DoD Network Information Center", "business"),
+    (71, "Hewlett-Packard Company", "business"),
+    (209, "NOVARTIS-DMZ-US", "business"),
+    (31399, "Daimler Autonomous System", "business"),
+    (9143, "Ziggo B.V.", None),  # access providers with plain names: not called businesses
+    (12322, "Free SAS", None),
+    (6830, "Liberty Global Operations B.V.", None),
+    (2516, "KDDI KDDI CORPORATION", None),
+    (6939, "Hurricane Electric, Inc.", None),
+    (64500, None, None),
+]
+
+
+@pytest.mark.parametrize(("asn", "name", "kind"), NETWORKS)
+def test_network_kind(asn: int, name: str | None, kind: str | None) -> None:
+    assert kind_of_network(asn, name, HostingNetworks()) == kind
+
+
+def test_an_owner_adds_hosting_networks() -> None:
+    assert kind_of_network(64501, "Daimler Autonomous System", HostingNetworks((64501,))) == "hosting"
