@@ -306,3 +306,21 @@ def test_forms_need_the_site_setting_and_join_the_signed_in_person(server: AppSe
     assert captured.status_code == 202 and "x-footfall-dropped" not in captured.headers
     [kim] = people(server, key)  # not a second person: the signed-in user gave their email
     assert kim["userId"] == "kim-1" and kim["emails"] == ["kim@acme.com"] and kim["sources"]["email"] == "form"
+
+
+def test_a_shared_computers_next_visit_is_whoever_signs_in_during_it(server: AppServer, site: tuple[str, str]) -> None:
+    """Bob opens the site on the computer Alice used an hour ago: his landing page is presumed
+    Alice's until he signs in, then the whole visit is his."""
+    site_id, key = site
+    desk = visit(server, site_id, "/a")
+    identify(server, site_id, desk, user_id="alice")
+    server.clock.advance(minutes=60)  # a new visit
+    visit(server, site_id, "/landing", desk)
+    identify(server, site_id, desk, user_id="bob")
+    visit(server, site_id, "/bob-page", desk)
+    found = {p["userId"]: p["id"] for p in people(server, key)}
+    assert [p["url"] for p in person(server, key, found["alice"])["pages"]] == ["example.com/a"]
+    assert [p["url"] for p in person(server, key, found["bob"])["pages"]] == [
+        "example.com/landing",
+        "example.com/bob-page",
+    ]

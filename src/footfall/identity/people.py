@@ -282,9 +282,15 @@ class People:
         before = row["person_num"] if row else None
         if before != person:
             self.tx.execute("UPDATE visitors SET person_num = ? WHERE num = ?", (person, root))
+        browsers = "(SELECT num FROM visitors WHERE num = ? OR alias_of = ?)"
         self.tx.execute(
-            "UPDATE sessions SET person_num = ? WHERE person_num IS NULL AND visitor_num IN "
-            "(SELECT num FROM visitors WHERE num = ? OR alias_of = ?)",
+            f"UPDATE sessions SET person_num = ? WHERE person_num IS NULL AND visitor_num IN {browsers}",
+            (person, root, root),
+        )
+        # the latest visit, if its person was only presumed (a shared computer's next user), is theirs
+        self.tx.execute(
+            f"UPDATE sessions SET person_num = ?, identified = 1 WHERE identified = 0 AND num = "
+            f"(SELECT MAX(num) FROM sessions WHERE visitor_num IN {browsers})",
             (person, root, root),
         )
         return before

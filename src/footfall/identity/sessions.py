@@ -35,6 +35,7 @@ class SessionState:
     context: tuple[Any, ...] = ()  # CONTEXT_COLUMNS of the first event, for the insert
     is_new: bool = False
     person_num: int | None = None  # who the visit belongs to (docs/people.md)
+    identified: bool = False  # someone identified in this visit (else its person is presumed)
 
 
 # What a session keeps of its first event: where the visit came from and on what device.
@@ -70,14 +71,14 @@ CONTEXT_COLUMNS = (
 )
 _context = operator.attrgetter(*CONTEXT_COLUMNS)
 INSERT_SESSION = (
-    "INSERT INTO sessions (num, id, site_num, visitor_num, person_num, started_at, last_seen, pageviews, events, "
-    f"entry_path, exit_path, utm_source, utm_medium, utm_campaign, params, {', '.join(CONTEXT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * (15 + len(CONTEXT_COLUMNS)))})"
+    "INSERT INTO sessions (num, id, site_num, visitor_num, person_num, identified, started_at, last_seen, pageviews, "
+    f"events, entry_path, exit_path, utm_source, utm_medium, utm_campaign, params, {', '.join(CONTEXT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (16 + len(CONTEXT_COLUMNS)))})"
 )
 
 SESSION_COLUMNS = (
-    "num, id, site_num, visitor_num, person_num, started_at, last_seen, utm_source, utm_medium, utm_campaign, "
-    "pageviews, events, entry_path, exit_path"
+    "num, id, site_num, visitor_num, person_num, identified, started_at, last_seen, utm_source, utm_medium, "
+    "utm_campaign, pageviews, events, entry_path, exit_path"
 )
 
 
@@ -95,13 +96,18 @@ def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
         entry_path=row["entry_path"],
         exit_path=row["exit_path"],
         person_num=row["person_num"],
+        identified=bool(row["identified"]),
     )
+
+
+def _progress(s: SessionState) -> tuple[int, int, int, str | None, str | None]:
+    return (s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path)
 
 
 def continues(session: SessionState, event: Event, idle_ms: int) -> bool:
     if event.ts - session.last_seen > idle_ms:
         return False
-    if session.person_num not in (None, session.visitor.person_num):  # someone else signed in here
+    if session.person_num not in (None, session.visitor.person_num):  # someone else identified here
         return False
     campaign = event.campaign
     return not any(campaign) or campaign == session.campaign
@@ -155,9 +161,11 @@ class SessionAssigner:
         return session
 
     def identified(self, root: int, person: int) -> None:
-        """The visitor `root` is now `person`: its visits of this job without a person become theirs."""
+        """The visitor `root` is now `person`: its visits of this job without a person become theirs,
+        and so does its current visit if its person was only presumed (a shared computer's next
+        user, who signed in during a visit that began as the previous user's)."""
         for s in [*self.touched.values(), *self.current.values()]:
-            if s.person_num is None and s.visitor.root_num == root:
+            if s.visitor.root_num == root and (s.person_num is None or not s.identified):
                 s.person_num = person
 
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:
@@ -199,6 +207,7 @@ class SessionAssigner:
                         s.site_num,
                         s.visitor.num,
                         s.person_num,
+                        int(s.identified),
                         s.started_at,
                         s.last_seen,
                         s.pageviews,
@@ -214,8 +223,20 @@ class SessionAssigner:
         if old:
             self.tx.executemany(
                 "UPDATE sessions SET last_seen = ?, pageviews = ?, events = ?, entry_path = ?, exit_path = ?, "
-                "person_num = ? WHERE num = ?",
-                [(s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path, s.person_num, s.num) for s in old],
+                "person_num = ?, identified = ? WHERE num = ?",
+                [
+                    (
+                        s.last_seen,
+                        s.pageviews,
+                        s.events,
+                        s.entry_path,
+                        s.exit_path,
+                        s.person_num,
+                        int(s.identified),
+                        s.num,
+                    )
+                    for s in old
+                ],
             )
         for s in new:
             s.is_new = False

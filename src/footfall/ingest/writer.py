@@ -136,7 +136,9 @@ class EventWriter:
                 sessions.identified(root, person["num"])
             if event.type == "form":  # the values live on the person; the event keeps which fields
                 event.extra = {"fields": sorted(event.extra)}
-            sessions.assign(visitor, event)
+            session = sessions.assign(visitor, event)
+            if person is not None and root is not None:
+                session.identified = True  # its person is known, not presumed
             event.visitor_num = visitor.num  # type: ignore[assignment]
         if people.merged:  # rows of this job still naming a person merged away
             for v in visitors.by_id.values():

@@ -120,6 +120,7 @@ CREATE TABLE sessions (
   visitor_num BIGINT NOT NULL REFERENCES visitors(num),
   person_num BIGINT, -- the person this visit belongs to (set when its visitor identifies: a shared
                     -- computer's visits stay with whoever was identified then)
+  identified BIGINT NOT NULL DEFAULT 0, -- 1 once someone identified in this visit (else its person is presumed)
   started_at BIGINT NOT NULL,
   last_seen BIGINT NOT NULL,
   pageviews BIGINT NOT NULL DEFAULT 0,

@@ -120,6 +120,7 @@ CREATE TABLE sessions (
   visitor_num INTEGER NOT NULL REFERENCES visitors(num),
   person_num INTEGER, -- the person this visit belongs to (set when its visitor identifies: a shared
                     -- computer's visits stay with whoever was identified then)
+  identified INTEGER NOT NULL DEFAULT 0, -- 1 once someone identified in this visit (else its person is presumed)
   started_at INTEGER NOT NULL,
   last_seen INTEGER NOT NULL,
   pageviews INTEGER NOT NULL DEFAULT 0,
