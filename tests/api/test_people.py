@@ -324,3 +324,38 @@ def test_a_shared_computers_next_visit_is_whoever_signs_in_during_it(server: App
         "example.com/landing",
         "example.com/bob-page",
     ]
+
+
+def test_segments_are_rules_over_people(server: AppServer) -> None:
+    site_id, key = server.add_site("example.com", scopes=("analytics:read", "identify:write", "settings:write"))
+    made = {}
+    for name, rules in (
+        ("UK pricing", {"path": ["/pricing*"], "country": ["gb"]}),
+        ("Acme", {"companyDomain": ["ACME.com"]}),
+        ("Business emails", {"businessEmail": True}),
+        ("Signed up", {"goal": ["signup"]}),
+        ("Hot leads", {"minScore": 70}),
+    ):
+        response = api(server, key, "POST", "/api/v1/segments", json={"name": name, "rules": rules})
+        assert response.status_code == 201, response.text
+        made[name] = response.json()["data"]["id"]
+    jane = visit(server, site_id, "/pricing/teams")
+    post(
+        server.url,
+        event(site_id, "https://example.com/welcome", type="custom", visitorId=jane, extraData={"eventName": "signup"}),
+    )
+    identify(server, site_id, jane, user_id="jane", email="jane@acme.com")
+    sam = visit(server, site_id, "/blog")
+    identify(server, site_id, sam, user_id="sam", email="sam@gmail.com")
+    found = {p["userId"]: [s["segmentName"] for s in p["segments"]] for p in people(server, key)}
+    assert found == {"jane": ["UK pricing", "Acme", "Business emails", "Signed up"], "sam": []}
+    listed = api(server, key, "GET", "/api/v1/segments").json()["data"]
+    assert [s["name"] for s in listed] == list(made) and listed[0]["rules"] == {
+        "path": ["/pricing*"],
+        "country": ["gb"],
+    }
+    bad = api(server, key, "POST", "/api/v1/segments", json={"name": "x", "rules": {"colour": ["red"]}})
+    assert bad.status_code == 400 and "colour" in bad.json()["error"]["message"]
+    assert api(server, key, "DELETE", f"/api/v1/segments/{made['Acme']}").status_code == 200
+    assert api(server, key, "DELETE", f"/api/v1/segments/{made['Acme']}").status_code == 404
+    assert "Acme" not in [s["segmentName"] for s in person(server, key, people(server, key)[-1]["id"])["segments"]]

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from footfall import accounts, imports
+from footfall import accounts, ids, imports
 from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
 from footfall.clock import Clock
@@ -25,7 +25,7 @@ from footfall.identity.devices import lock_key
 from footfall.identity.people import Claim, People, clean_id, find_person, lock_keys
 from footfall.ids import LinkSigner, VisitorSigner, is_uuid
 from footfall.model import Site
-from footfall.queries import companies
+from footfall.queries import companies, segments
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
 from footfall.store.base import Row, Store, Tx
@@ -184,6 +184,46 @@ def router(
             store.write, lambda tx: imports.import_rows(tx, site, contacts, companies, now, links)
         )
         return {"status": "success", "data": result.as_json()}
+
+    @api.post("/api/v1/segments", summary="Make a segment", status_code=201)
+    async def make_segment(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "settings:write")
+        try:
+            given = msgspec.json.decode(await request.body(), type=segments.SegmentBody)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ApiError(400, f"a segment is {{name, rules}}: {exc}") from exc
+        if not given.name.strip() or len(given.name) > 100:
+            raise ApiError(400, "name: 1 to 100 characters")
+        row = {"id": "seg_" + ids.site_id(), "name": given.name.strip(), "rules": segments.encode_rules(given.rules)}
+
+        def go(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO segments (id, site_num, name, rules, created_at) VALUES (?, ?, ?, ?, ?)",
+                (row["id"], caller.site.num, row["name"], row["rules"], clock.now_ms()),
+            )
+
+        await run_in_threadpool(store.write, go)
+        return {"status": "success", "data": segments.segment_json(row)}
+
+    @api.get("/api/v1/segments", summary="List segments")
+    async def list_segments(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        rows = await run_in_threadpool(store.read, lambda tx: segments.site_segments(tx, caller.site.num))
+        return {"status": "success", "data": [segments.segment_json(r) for r in rows]}
+
+    @api.delete("/api/v1/segments/{segment_id}", summary="Delete a segment")
+    async def delete_segment(segment_id: str, request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "settings:write")
+
+        def go(tx: Tx) -> bool:
+            found = tx.one("SELECT num FROM segments WHERE id = ? AND site_num = ?", (segment_id, caller.site.num))
+            if found:
+                tx.execute("DELETE FROM segments WHERE num = ?", (found["num"],))
+            return found is not None
+
+        if not await run_in_threadpool(store.write, go):
+            raise ApiError(404, "Segment not found on this website")
+        return {"status": "success", "data": {"id": segment_id, "deleted": True}}
 
     @api.get("/api/v1/companies", summary="List companies")
     async def list_companies(request: Request) -> dict[str, Any]:

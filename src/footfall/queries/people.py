@@ -10,6 +10,7 @@ from nameparser import HumanName
 from footfall.clock import iso_ms
 from footfall.enrich.email import company_domain, email_fields
 from footfall.enrich.titles import classify
+from footfall.queries.segments import segments_of, site_segments
 from footfall.queries.visitors import marks
 from footfall.store.base import Row, Tx, loads
 
@@ -72,7 +73,7 @@ def person_body(tx: Tx, person: Row) -> dict[str, Any]:
         location = ", ".join(p for p in (place["city"], place["region"], place["country"]) if p)
         sources["location"] = "geo"
     assert activity is not None
-    return {
+    body = {
         "id": person["id"],
         "userId": person["user_id"],
         "userIds": _primary_first(person["user_id"], given["user_id"]),
@@ -101,6 +102,8 @@ def person_body(tx: Tx, person: Row) -> dict[str, Any]:
         "visitCount": activity["visits"],
         "pageViewCount": activity["pageviews"] or 0,
     }
+    body["segments"] = segments_of(tx, person["num"], body, site_segments(tx, person["site_num"]))
+    return body
 
 
 def person_detail(tx: Tx, person: Row) -> dict[str, Any]:

@@ -87,6 +87,16 @@ CREATE TABLE companies (
   UNIQUE (site_num, domain)
 );
 
+-- Segments: named rules over people (queries/segments.py), evaluated when people are read.
+CREATE TABLE segments (
+  num INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  site_num INTEGER NOT NULL REFERENCES sites(num),
+  name TEXT NOT NULL,
+  rules TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
 -- A person merged into another: its old id still finds the one it became.
 CREATE TABLE merged_people (
   id TEXT PRIMARY KEY,
