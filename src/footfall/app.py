@@ -22,6 +22,7 @@ from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.clock import Clock, SystemClock
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
+from footfall.enrich.provider import EnrichmentProvider
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
@@ -111,15 +112,33 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         drops=c.drops,
     )
 
+    enrichment = (
+        EnrichmentProvider(
+            c.store,
+            c.clock,
+            settings.enrichment_url,
+            settings.enrichment_token,
+            settings.enrichment_timeout_ms,
+            settings.enrichment_ttl_days,
+        )
+        if settings.enrichment_url
+        else None
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if writer_process is not None:
             await writer_process.start()
-        task = asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))
+        tasks = [asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))]
+        if enrichment is not None:
+            tasks.append(asyncio.create_task(run_periodically(30.0, enrichment.run_once)))
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
+            if enrichment is not None:
+                enrichment.close()
             await asyncio.to_thread(flush_drops, c.store, c.drops, c.clock)
             if writer_process is not None:
                 await writer_process.close()
@@ -134,6 +153,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     app.state.components = c
     app.state.writer_process = writer_process
+    app.state.enrichment = enrichment
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(tracker_routes(collector.sites.get))
     limiter = fingerprint.RateLimiter(settings.fingerprint_rate, settings.fingerprint_burst)

@@ -81,6 +81,14 @@ SETTINGS: tuple[Setting, ...] = (
         _numbers,
     ),
     Setting(
+        "enrichment_url",
+        "",
+        "Optional enrichment provider footfall POSTs people to (docs/people.md has the contract). Empty: off.",
+    ),
+    Setting("enrichment_token", "", "Bearer token sent to the enrichment provider, if it wants one."),
+    Setting("enrichment_timeout_ms", 2000, "How long footfall waits for the enrichment provider per request.", int),
+    Setting("enrichment_ttl_days", 30, "Days an enrichment provider's answer is kept and reused.", int),
+    Setting(
         "max_body_bytes", 1_048_576, "Largest request body accepted on the collect endpoints; larger gets 413.", int
     ),
     Setting("max_batch_events", 500, "Most events accepted in one POST /api/events/batch.", int),

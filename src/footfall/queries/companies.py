@@ -53,7 +53,7 @@ def _domain_company(tx: Tx, site_num: int, domain: str, people: set[int], row: R
         "size": row["size"] if row else None,
         "linkedinUrl": row["linkedin_url"] if row else None,
         "country": row["country"] if row else None,
-        "source": "import" if row else "email_domain",
+        "source": row["source"] if row else "email_domain",
         "asn": None,
         "people": len(people),
         "visits": activity["visits"] if activity else 0,

@@ -57,7 +57,8 @@ CREATE TABLE people (
   image TEXT,
   location TEXT,
   metadata TEXT NOT NULL DEFAULT '{}', -- other properties given with an identification
-  sources TEXT NOT NULL DEFAULT '{}' -- field -> where it came from (identify, form, link, payment, import)
+  sources TEXT NOT NULL DEFAULT '{}', -- field -> where it came from (identify, form, link, payment, import)
+  enriched_at BIGINT -- when the enrichment provider was last asked about this person (null: not yet)
 );
 CREATE INDEX people_site ON people (site_num, num);
 
@@ -82,9 +83,18 @@ CREATE TABLE companies (
   size TEXT,
   linkedin_url TEXT,
   country TEXT,
+  source TEXT NOT NULL DEFAULT 'import', -- import | provider
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
   UNIQUE (site_num, domain)
+);
+
+-- Answers of the enrichment provider (docs/people.md), by what was asked, for FOOTFALL_ENRICHMENT_TTL_DAYS.
+CREATE TABLE enrichment_cache (
+  key TEXT PRIMARY KEY,
+  found BIGINT NOT NULL, -- 0: the provider knows nothing about it
+  answer TEXT NOT NULL,
+  fetched_at BIGINT NOT NULL
 );
 
 -- Segments: named rules over people (queries/segments.py), evaluated when people are read.

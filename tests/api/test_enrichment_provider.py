@@ -1,0 +1,121 @@
+"""The optional enrichment provider, against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from footfall.settings import Settings
+from tests.support.collect import event, post
+from tests.support.servers import AppServer, free_port
+
+ANSWERS: dict[str, tuple[int, dict[str, Any]]] = {
+    "ana@acme.com": (
+        200,
+        {
+            "person": {"title": "Chief Financial Officer", "location": "Lisbon, Portugal", "first_name": "Ana"},
+            "company": {"name": "Acme", "industry": "Manufacturing", "size": "1001-5000"},
+        },
+    ),
+    "bo@globex.io": (404, {}),
+    "err@broken.com": (500, {}),
+}
+
+
+class Provider:
+    """Answers by email; `slow@slow.com` takes longer than footfall waits."""
+
+    def __init__(self) -> None:
+        self.asked: Counter[str] = Counter()
+        self.bodies: list[dict[str, Any]] = []
+        self.port = free_port()
+        provider = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                provider.asked[body["email"]] += 1
+                provider.bodies.append(body | {"auth": self.headers.get("authorization")})
+                if body["email"] == "slow@slow.com":
+                    time.sleep(1.0)
+                status, answer = ANSWERS.get(body["email"], (404, {}))
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    p = Provider()
+    yield p
+    p.httpd.shutdown()
+
+
+@pytest.fixture
+def enriched_server(settings: Settings, provider: Provider, city_dbs: dict[str, Path]) -> Iterator[AppServer]:
+    configured = settings.replace(
+        enrichment_url=f"http://127.0.0.1:{provider.port}/enrich",
+        enrichment_token="secret-token",
+        enrichment_timeout_ms=300,
+        geoip_city=str(city_dbs["geoip2"]),
+        geoip_asn=str(city_dbs["asn"]),
+    )
+    with AppServer(configured) as server:
+        yield server
+
+
+def test_provider_fills_empty_fields_caches_and_retries_failures(
+    enriched_server: AppServer, provider: Provider
+) -> None:
+    server = enriched_server
+    site, key = server.add_site("example.com", scopes=("analytics:read", "identify:write"))
+    for user, email, title in (
+        ("ana", "ana@acme.com", "Head of Finance"),
+        ("bo", "bo@globex.io", None),
+        ("slow", "slow@slow.com", None),
+        ("err", "err@broken.com", None),
+    ):
+        v = post(server.url, event(site)).json()["visitorId"]
+        extra = {"user_id": user, "email": email} | ({"title": title} if title else {})
+        assert post(server.url, event(site, type="identify", visitorId=v, extraData=extra)).status_code == 202
+    job = server.app.state.enrichment
+    assert job.run_once() == 2  # ana (answered) and bo (nothing known); slow timed out, err failed
+    headers = {"authorization": f"Bearer {key}"}
+    people = {p["userId"]: p for p in httpx.get(f"{server.url}/api/v1/people", headers=headers).json()["data"]}
+    ana = people["ana"]
+    assert ana["title"] == "Head of Finance" and ana["sources"]["title"] == "identify"  # given data wins
+    assert (ana["location"], ana["firstName"], ana["sources"]["location"]) == ("Lisbon, Portugal", "Ana", "provider")
+    assert (ana["company"], ana["industry"]) == ("Acme", "Manufacturing")
+    acme = httpx.get(f"{server.url}/api/v1/companies/acme.com", headers=headers).json()["data"]
+    assert (acme["source"], acme["size"]) == ("provider", "1001-5000")
+    assert people["bo"]["sources"].get("location") == "geo"  # the provider knew nothing: nothing of its
+    assert provider.bodies[0]["auth"] == "Bearer secret-token" and provider.bodies[0]["domain"] == "acme.com"
+    # the failures are asked again; the settled ones are not
+    job.run_once()
+    assert provider.asked == Counter({"ana@acme.com": 1, "bo@globex.io": 1, "slow@slow.com": 2, "err@broken.com": 2})
+    # a cached answer is reused without asking
+    server.store.write(lambda tx: tx.execute("UPDATE people SET enriched_at = NULL WHERE user_id = 'ana'"))
+    job.run_once()
+    assert provider.asked["ana@acme.com"] == 1
+
+
+def test_no_provider_no_job(server: AppServer) -> None:
+    assert server.app.state.enrichment is None
