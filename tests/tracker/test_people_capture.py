@@ -112,3 +112,24 @@ def test_an_email_link_identifies_the_visitor_and_leaves_the_address_bar(server:
     [sam] = people(server, key)
     assert sam["id"] == made["personId"] and sam["email"] == "sam@example.org" and sam["pageViewCount"] == 1
     assert (sam["firstName"], sam["lastName"]) == ("Sam", "Lee")
+
+
+def test_identify_in_the_page_names_the_person_with_what_came_before(server: AppServer, browser: Browser) -> None:
+    site, key = server.add_site("127.0.0.1", scopes=("analytics:read",))
+    pages = {p: html(tag(server, site), p) for p in ("/pricing", "/account")}
+    with PageServer(pages) as web:
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/pricing")
+        wait_for(server, site, count(1))
+        tab.goto(web.url + "/account")
+        wait_for(server, site, count(2))
+        tab.evaluate(
+            "footfall('identify', {userId: 'u-7', email: 'Lin@Acme.com', name: 'Lin Wu', title: 'Sales Director'})"
+        )
+        wait_for(server, site, count(3))
+        ctx.close()
+    [lin] = people(server, key)
+    assert (lin["userId"], lin["email"], lin["firstName"], lin["department"]) == ("u-7", "lin@acme.com", "Lin", "Sales")
+    detail = httpx.get(f"{server.url}/api/v1/people/{lin['id']}", headers={"authorization": f"Bearer {key}"}).json()
+    assert [p["url"].split("/", 1)[1] for p in detail["data"]["pages"]] == ["pricing", "account"]
