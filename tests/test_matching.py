@@ -179,3 +179,30 @@ def test_page_views_of_a_matched_browser_count_for_the_visitor(
     assert [p["url"] for p in view["activity"]["visitedPages"]] == ["example.com/a", "example.com/b"]
     assert view["activity"]["visitCount"] == 2 and view["activity"]["pageViewCount"] == 2
     assert datafast_visitor(server, key, first["visitorId"])["activity"] == view["activity"]
+
+
+def test_a_split_browser_takes_its_presumed_visits_away_from_the_person(
+    server: AppServer, site_and_key: tuple[str, str]
+) -> None:
+    """Profile A signs in as Alice; profile B (same machine) is first taken for A, so its visit is
+    presumed Alice's; once both are seen alive, B's visit leaves Alice."""
+    site, key = site_and_key
+    a = post(server.url, event(site, "https://example.com/a", device=signals())).json()["visitorId"]
+    post(server.url, event(site, "https://example.com/a", type="identify", visitorId=a, extraData={"user_id": "alice"}))
+    server.clock.advance(seconds=10)
+    b = post(server.url, event(site, "https://example.com/b-landing", device=signals())).json()["browserId"]
+    server.clock.advance(seconds=10)
+    post(server.url, event(site, "https://example.com/a-again", visitorId=a))
+    server.clock.advance(seconds=10)
+    answer = post(server.url, event(site, "https://example.com/b-again", visitorId=b)).json()
+    assert answer["visitorId"] == b  # split
+    people = httpx.get(
+        f"{server.url}/api/v1/people", params={"websiteId": site}, headers={"authorization": f"Bearer {key}"}
+    )
+    [alice] = people.json()["data"]
+    detail = httpx.get(
+        f"{server.url}/api/v1/people/{alice['id']}",
+        params={"websiteId": site},
+        headers={"authorization": f"Bearer {key}"},
+    ).json()["data"]
+    assert [p["url"] for p in detail["pages"]] == ["example.com/a", "example.com/a-again"]

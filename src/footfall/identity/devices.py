@@ -194,6 +194,7 @@ class VisitorResolver:
         if live_in_job or (row is not None and row["seen"] is not None and row["seen"] > alias.first_seen):
             alias.root_id = alias.alias_of = None
             alias.confidence = 1.0
+            alias.person_num = None  # it was presumed to be its visitor's person; it is someone else's browser
             alias.split = True
 
     def _create(self, site: str, visitor_id: str, client_key: str | None, ts: int) -> VisitorState:
@@ -234,8 +235,9 @@ class VisitorResolver:
             )
         split = [v for v in self.by_id.values() if v.split and not v.is_new]
         if split:
-            self.tx.executemany(
-                "UPDATE visitors SET alias_of = NULL, alias_confidence = NULL WHERE num = ?", [(v.num,) for v in split]
-            )
+            nums = [(v.num,) for v in split]
+            self.tx.executemany("UPDATE visitors SET alias_of = NULL, alias_confidence = NULL WHERE num = ?", nums)
+            # visits only presumed to be the visitor's person leave with the browser; identified ones stay theirs
+            self.tx.executemany("UPDATE sessions SET person_num = NULL WHERE visitor_num = ? AND identified = 0", nums)
         for v in self.by_id.values():
             v.is_new = v.split = False
