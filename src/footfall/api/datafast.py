@@ -12,12 +12,13 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from footfall.api.auth import Authenticator
+from footfall.api.conversions import payment_goals
 from footfall.api.errors import ApiError
 from footfall.clock import Clock, iso_ms
 from footfall.ids import VisitorSigner, is_uuid
 from footfall.model import PARAM_FIELDS
 from footfall.queries.people import visitor_profile
-from footfall.queries.visitors import VisitorView, params_of, visitor_view
+from footfall.queries.visitors import VisitorView, params_of, visitor_group, visitor_view
 from footfall.store.base import Store, Tx, loads
 
 iso = iso_ms
@@ -74,13 +75,18 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Cloc
         if not is_uuid(visitorId):
             raise ApiError(400, "Invalid visitorId: expected a UUID")
 
-        def load(tx: Tx) -> tuple[VisitorView | None, dict[str, Any] | None]:
+        def load(tx: Tx) -> tuple[VisitorView | None, dict[str, Any] | None, list[dict[str, Any]]]:
             view = visitor_view(tx, signer, caller.site.id, visitorId)
-            return view, visitor_profile(tx, view.visitor) if view else None
+            if view is None:
+                return None, None, []
+            return view, visitor_profile(tx, view.visitor), payment_goals(tx, visitor_group(tx, view.visitor)[1])
 
-        view, profile = await run_in_threadpool(store.read, load)
+        view, profile, payments = await run_in_threadpool(store.read, load)
         if view is None:
             raise ApiError(404, "Visitor not found or has no pageviews on this website")
-        return {"status": "success", "data": visitor_body(view, visitorId, clock.now_ms()) | {"profile": profile}}
+        body = visitor_body(view, visitorId, clock.now_ms())
+        goals = body["activity"]["completedGoals"] + payments
+        body["activity"]["completedGoals"] = sorted(goals, key=lambda g: g["timestamp"])
+        return {"status": "success", "data": body | {"profile": profile}}
 
     return api

@@ -75,6 +75,8 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
             erase_visitor(tx, nums, now_ms)
         else:
             tx.execute("UPDATE visitors SET person_num = NULL WHERE num = ?", (root["num"],))
+    # payments stay in the owner's books, without who paid
+    tx.execute("UPDATE payments SET person_num = NULL, email = NULL, name = NULL WHERE person_num = ?", (num,))
     tx.execute("DELETE FROM person_ids WHERE person_num = ?", (num,))
     tx.execute("DELETE FROM merged_people WHERE into_num = ?", (num,))
     tx.execute("DELETE FROM people WHERE num = ?", (num,))

@@ -51,12 +51,14 @@ def marks(values: list[Any]) -> str:
 
 def erase_visitor(tx: Tx, nums: list[int], now_ms: int) -> None:
     """Deletes a visitor (`nums`: its num first, then its aliases'): identifications, events,
-    sessions and the rows. Their ids go on the deny list, so a browser still holding one gets a
+    sessions and the rows (its payments stay, unattributed). Their ids go on the deny list, so a browser still holding one gets a
     new visitor instead of its old id back."""
     group = marks(nums)
     ids = [r["id"] for r in tx.all(f"SELECT id FROM visitors WHERE num IN ({group})", nums)]
     for table in ("identifications", "events", "sessions"):
         tx.execute(f"DELETE FROM {table} WHERE visitor_num IN ({group})", nums)
+    # payments are the owner's books: they stay, no longer tied to the browser
+    tx.execute(f"UPDATE payments SET visitor_num = NULL WHERE visitor_num IN ({group})", nums)
     tx.execute(f"DELETE FROM visitors WHERE alias_of = ? AND num IN ({group})", (nums[0], *nums))
     tx.execute("DELETE FROM visitors WHERE num = ?", (nums[0],))
     tx.executemany("INSERT INTO deleted_visitor_ids (id, deleted_at) VALUES (?, ?)", [(i, now_ms) for i in ids])

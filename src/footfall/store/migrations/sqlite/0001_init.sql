@@ -213,6 +213,30 @@ CREATE TABLE events (
 CREATE INDEX events_visitor_ts ON events (visitor_num, ts);
 CREATE INDEX events_site_ts ON events (site_num, ts);
 
+-- Payments (DataFast's POST /api/v1/payments, payment webhooks): idempotent on the transaction id,
+-- attributed to a visitor (by its id) or a person (by the customer's email), or to nobody.
+CREATE TABLE payments (
+  num INTEGER PRIMARY KEY,
+  site_num INTEGER NOT NULL REFERENCES sites(num),
+  transaction_id TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  amount REAL NOT NULL, -- in the currency's major units, as given
+  currency TEXT NOT NULL,
+  visitor_num INTEGER, -- the browser it was attributed to (null: by email only, or nobody)
+  person_num INTEGER, -- the person, when the visitor is identified or the email names one
+  email TEXT,
+  name TEXT,
+  customer_id TEXT,
+  renewal INTEGER NOT NULL DEFAULT 0,
+  refunded INTEGER NOT NULL DEFAULT 0,
+  free_trial INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL, -- api | stripe | lemonsqueezy
+  created_at INTEGER NOT NULL,
+  UNIQUE (site_num, transaction_id)
+);
+CREATE INDEX payments_visitor ON payments (visitor_num, ts) WHERE visitor_num IS NOT NULL;
+CREATE INDEX payments_person ON payments (person_num, ts) WHERE person_num IS NOT NULL;
+
 -- One row per identification request: an event that carried device signals (the first of each
 -- page load) or a footfall('device') call. Facts only; verdicts (incognito, bot) are read off them.
 CREATE TABLE identifications (

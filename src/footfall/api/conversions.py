@@ -1,0 +1,334 @@
+"""DataFast's server-side goals and payments: `POST`/`DELETE /api/v1/goals`,
+`POST`/`DELETE /api/v1/payments` (../shared/specs/datafast.md; docs/api.md).
+
+A server-side goal is a custom event in the visitor's latest visit (the visitor needs a page
+view). A payment is a row of `payments`, idempotent on its transaction id, attributed to the
+visitor named by `datafast_visitor_id`, else to the person the customer's email names, else to
+nobody; its email also identifies the visitor's person (a first-party route, docs/people.md).
+Payments show as goals in the visitor's `completedGoals`: `payment`, `free_trial` or
+`subscription_renewed` (origin `payment_provider`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from footfall import ids
+from footfall.api.auth import Authenticator
+from footfall.api.errors import ApiError
+from footfall.api.people import identify, json_object
+from footfall.clock import Clock, iso_ms
+from footfall.identity.people import Claim
+from footfall.ids import VisitorSigner
+from footfall.ingest.payloads import GOAL_NAME
+from footfall.model import Site
+from footfall.queries.visitors import find_visitor, marks, visitor_group
+from footfall.store.base import Row, Store, Tx, dumps
+
+PARAM_KEY = re.compile(r"^[a-z0-9_-]{1,64}$")
+TAGS = re.compile(r"<[^>]*>")
+CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+
+
+def goal_name(raw: Any) -> str:
+    """DataFast's rule: lowercased, spaces to `_`, a-z 0-9 _ - :, at most 64; `identify` is reserved."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ApiError(400, "name is required")
+    name = raw.strip().lower().replace(" ", "_")
+    if not GOAL_NAME.match(name):
+        raise ApiError(400, "name: lowercase a-z, 0-9, _, -, : only, at most 64 characters")
+    if name == "identify":
+        raise ApiError(400, "name: 'identify' is reserved")
+    return name
+
+
+def goal_metadata(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ApiError(400, "metadata must be an object")
+    if len(raw) > 10:
+        raise ApiError(400, "metadata: at most 10 keys")
+    clean: dict[str, str] = {}
+    for key, value in raw.items():
+        if not PARAM_KEY.match(key):
+            raise ApiError(400, f"metadata key {key!r}: lowercase a-z, 0-9, _, - only, at most 64 characters")
+        if isinstance(value, (dict, list)) or value is None:
+            raise ApiError(400, f"metadata.{key}: a string or a number")
+        text = TAGS.sub("", str(value))
+        if len(text) > 255:
+            raise ApiError(400, f"metadata.{key}: at most 255 characters")
+        clean[key] = text
+    return clean
+
+
+def parse_time(raw: Any, field: str) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ApiError(400, f"{field} must be an ISO 8601 time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def latest_visit(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str) -> tuple[Row, Row] | None:
+    """(the visitor, its latest session), when it has a page view on this site."""
+    browser = find_visitor(tx, signer, site.id, visitor_id)
+    if browser is None:
+        return None
+    visitor, nums = visitor_group(tx, browser)
+    session = tx.one(
+        f"SELECT * FROM sessions WHERE visitor_num IN ({marks(nums)}) AND pageviews > 0 ORDER BY num DESC LIMIT 1",
+        nums,
+    )
+    return None if session is None else (visitor, session)
+
+
+def add_goal(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str, event: dict[str, Any], now: int) -> str | None:
+    found = latest_visit(tx, signer, site, visitor_id)
+    if found is None:
+        return None
+    _, session = found
+    page = tx.one(
+        "SELECT href, hostname, path FROM events WHERE session_num = ? AND type = 'pageview' ORDER BY ts DESC LIMIT 1",
+        (session["num"],),
+    )
+    assert page is not None
+    request_id = ids.request_id(now)
+    tx.execute(
+        "INSERT INTO events (request_id, site_num, visitor_num, session_num, ts, type, name, href, hostname, path, "
+        "user_agent, extra) VALUES (?, ?, ?, ?, ?, 'custom', ?, ?, ?, ?, '', ?)",
+        (
+            request_id,
+            site.num,
+            session["visitor_num"],
+            session["num"],
+            now,
+            event["name"],
+            page["href"],
+            page["hostname"],
+            page["path"],
+            dumps(event["extra"]),
+        ),
+    )
+    tx.execute(
+        "UPDATE sessions SET events = events + 1, last_seen = ? WHERE num = ?",
+        (max(now, session["last_seen"]), session["num"]),
+    )
+    return request_id
+
+
+def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Clock) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["DataFast"])
+
+    @api.post("/goals", summary="Record a goal (server-side)")
+    async def post_goal(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "goals:write")
+        body = await json_object(request)
+        visitor_id = body.get("datafast_visitor_id") or body.get("visitorId")
+        if not isinstance(visitor_id, str) or not visitor_id:
+            raise ApiError(400, "datafast_visitor_id is required")
+        name = goal_name(body.get("name"))
+        extra: dict[str, Any] = {"eventName": name, "server": True, **goal_metadata(body.get("metadata"))}
+        if isinstance(body.get("description"), str):
+            extra["description"] = TAGS.sub("", body["description"])[:255]
+        site, now = caller.site, clock.now_ms()
+        event = {"name": name, "extra": extra}
+        event_id = await run_in_threadpool(store.write, lambda tx: add_goal(tx, signer, site, visitor_id, event, now))
+        if event_id is None:
+            raise ApiError(404, "Visitor not found or has no pageviews on this website")
+        return {"status": "success", "data": [{"message": "Custom event created successfully", "eventId": event_id}]}
+
+    @api.delete("/goals", summary="Delete goals")
+    async def delete_goals(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "goals:write")
+        q = request.query_params
+        start, end = parse_time(q.get("startAt"), "startAt"), parse_time(q.get("endAt"), "endAt")
+        visitor_id, raw_name = q.get("datafast_visitor_id"), q.get("name")
+        if not (visitor_id or raw_name or start or end):
+            raise ApiError(400, "give datafast_visitor_id, name, or a time range (startAt, endAt)")
+        name = goal_name(raw_name) if raw_name else None
+        site = caller.site
+
+        def go(tx: Tx) -> int:
+            where, params = ["site_num = ?", "type = 'custom'"], list[Any]([site.num])
+            if visitor_id:
+                browser = find_visitor(tx, signer, site.id, visitor_id)
+                if browser is None:
+                    return 0
+                nums = visitor_group(tx, browser)[1]
+                where.append(f"visitor_num IN ({marks(nums)})")
+                params += nums
+            for clause, value in (("name = ?", name), ("ts >= ?", start), ("ts <= ?", end)):
+                if value is not None:
+                    where.append(clause)
+                    params.append(value)
+            found = tx.one(f"SELECT COUNT(*) AS n FROM events WHERE {' AND '.join(where)}", params)
+            tx.execute(f"DELETE FROM events WHERE {' AND '.join(where)}", params)
+            return int(found["n"]) if found else 0
+
+        deleted = await run_in_threadpool(store.write, go)
+        if not deleted:
+            raise ApiError(404, "No matching goals found")
+        time_range = {"start": iso_ms(start), "end": iso_ms(end)}
+        message = f"Deleted {deleted} goal{'s' if deleted != 1 else ''}"
+        return {"status": "success", "data": [{"message": message, "goal_name": name, "timeRange": time_range}]}
+
+    @api.post("/payments", summary="Record a payment")
+    async def post_payment(request: Request) -> JSONResponse:
+        caller = await auth.site_caller(request, "payments:write")
+        payment = parse_payment(await json_object(request), clock.now_ms())
+        site = caller.site
+        outcome = await run_in_threadpool(store.write, lambda tx: record_payment(tx, signer, site, payment, "api"))
+        messages = {
+            "attributed": "Payment recorded and attributed successfully",
+            "unattributed": "Payment recorded successfully (not attributed to a visitor)",
+            "duplicate": "Payment already recorded (duplicate transaction_id)",
+        }
+        return JSONResponse({"message": messages[outcome], "transaction_id": payment["transaction_id"]})
+
+    @api.delete("/payments", summary="Delete payments")
+    async def delete_payments(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "payments:write")
+        q = request.query_params
+        tx_id = q.get("transaction_id") or q.get("tx_id")
+        start, end = parse_time(q.get("startAt"), "startAt"), parse_time(q.get("endAt"), "endAt")
+        visitor_id = q.get("datafast_visitor_id")
+        if not (tx_id or visitor_id or start or end):
+            raise ApiError(400, "give transaction_id, datafast_visitor_id, or a time range (startAt, endAt)")
+        site = caller.site
+
+        def go(tx: Tx) -> int:
+            where, params = ["site_num = ?"], list[Any]([site.num])
+            if tx_id:  # takes priority: the other parameters are ignored
+                where.append("transaction_id = ?")
+                params.append(tx_id)
+            else:
+                if visitor_id:
+                    browser = find_visitor(tx, signer, site.id, visitor_id)
+                    if browser is None:
+                        return 0
+                    nums = visitor_group(tx, browser)[1]
+                    where.append(f"visitor_num IN ({marks(nums)})")
+                    params += nums
+                for clause, value in (("ts >= ?", start), ("ts <= ?", end)):
+                    if value is not None:
+                        where.append(clause)
+                        params.append(value)
+            found = tx.one(f"SELECT COUNT(*) AS n FROM payments WHERE {' AND '.join(where)}", params)
+            tx.execute(f"DELETE FROM payments WHERE {' AND '.join(where)}", params)
+            return int(found["n"]) if found else 0
+
+        deleted = await run_in_threadpool(store.write, go)
+        if not deleted:
+            raise ApiError(404, "Transaction not found" if tx_id else "No matching payments found")
+        row: dict[str, Any] = {"message": f"Deleted {deleted} payment{'s' if deleted != 1 else ''}"}
+        if visitor_id and not tx_id:
+            row["datafast_visitor_id"] = visitor_id
+        row["timeRange"] = {"start": iso_ms(start), "end": iso_ms(end)}
+        return {"status": "success", "data": [row]}
+
+    return api
+
+
+def parse_payment(body: dict[str, Any], now: int) -> dict[str, Any]:
+    """DataFast's payment body, validated."""
+    amount = body.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
+        raise ApiError(400, "amount is required: a number >= 0 in major units (0 is a free trial)")
+    currency = body.get("currency")
+    if not isinstance(currency, str) or not CURRENCY.match(currency):
+        raise ApiError(400, "currency is required: an ISO 4217 code such as USD")
+    transaction = body.get("transaction_id")
+    if not isinstance(transaction, (str, int)) or not str(transaction).strip() or len(str(transaction)) > 255:
+        raise ApiError(400, "transaction_id is required (at most 255 characters)")
+    flags = {}
+    for key in ("renewal", "refunded", "is_free_trial"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise ApiError(400, f"{key} must be true or false")
+        flags[key] = value
+    visitor_id = body.get("datafast_visitor_id")
+    if visitor_id is not None and (not isinstance(visitor_id, str) or len(visitor_id) > 128):
+        raise ApiError(400, "datafast_visitor_id must be a visitor id")
+    email = body.get("email") or body.get("customer_email")
+    return {
+        "transaction_id": str(transaction).strip(),
+        "amount": float(amount),
+        "currency": currency.upper(),
+        "visitor_id": visitor_id or None,
+        "email": email if isinstance(email, str) else None,
+        "name": next((body[k] for k in ("name", "customer_name") if isinstance(body.get(k), str)), None),
+        "customer_id": str(body["customer_id"]) if body.get("customer_id") is not None else None,
+        "renewal": bool(flags["renewal"]),
+        "refunded": bool(flags["refunded"]),
+        "free_trial": flags["is_free_trial"] if flags["is_free_trial"] is not None else amount == 0,
+        "ts": parse_time(body.get("timestamp"), "timestamp") or now,
+    }
+
+
+def record_payment(tx: Tx, signer: VisitorSigner, site: Site, p: dict[str, Any], source: str) -> str:
+    """attributed | unattributed | duplicate."""
+    if tx.one(
+        "SELECT 1 AS one FROM payments WHERE site_num = ? AND transaction_id = ?", (site.num, p["transaction_id"])
+    ):
+        return "duplicate"
+    claim = Claim.from_properties(site.num, p["ts"], "payment", {"email": p["email"], "name": p["name"]})
+    person = identify(tx, signer, site, p["visitor_id"], claim) if claim.email else None
+    browser = find_visitor(tx, signer, site.id, p["visitor_id"]) if p["visitor_id"] else None
+    visitor_num = browser["num"] if browser else None
+    person_num = person["num"] if person else None
+    if browser is not None and person_num is None:
+        root, _ = visitor_group(tx, browser)
+        person_num = root["person_num"]
+    tx.execute(
+        "INSERT INTO payments (site_num, transaction_id, ts, amount, currency, visitor_num, person_num, email, name, "
+        "customer_id, renewal, refunded, free_trial, source, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            site.num,
+            p["transaction_id"],
+            p["ts"],
+            p["amount"],
+            p["currency"],
+            visitor_num,
+            person_num,
+            claim.email,
+            p["name"],
+            p["customer_id"],
+            int(p["renewal"]),
+            int(p["refunded"]),
+            int(p["free_trial"]),
+            source,
+            p["ts"],
+        ),
+    )
+    return "attributed" if visitor_num is not None or person_num is not None else "unattributed"
+
+
+def payment_goals(tx: Tx, nums: list[int]) -> list[dict[str, Any]]:
+    """The payments attributed to a visitor's browsers as DataFast's automatic goals (refunded
+    ones are not goals)."""
+    rows = tx.all(
+        f"SELECT ts, renewal, free_trial FROM payments WHERE refunded = 0 AND visitor_num IN ({marks(nums)}) "
+        "ORDER BY ts",
+        nums,
+    )
+    goals = []
+    for r in rows:
+        if r["free_trial"]:
+            name, kind = "free_trial", "free_trial"
+        elif r["renewal"]:
+            name, kind = "subscription_renewed", "subscription_lifecycle"
+        else:
+            name, kind = "payment", "payment"
+        goals.append({"name": name, "origin": "payment_provider", "type": kind, "timestamp": iso_ms(r["ts"])})
+    return goals
