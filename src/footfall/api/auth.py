@@ -17,6 +17,9 @@ from footfall.api.errors import ApiError
 from footfall.model import Site
 from footfall.store.base import Store
 
+# Dialects whose 401 message is fixed by the API they copy.
+UNAUTHORIZED = {"postmetric": "Unauthorized. Invalid or missing API key."}
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -36,10 +39,12 @@ class Authenticator:
 
     async def key(self, token: str | None, dialect: str) -> ApiKey:
         if not token:
-            raise ApiError(401, "Missing API key: send Authorization: Bearer <key>", dialect=dialect)
+            raise ApiError(
+                401, UNAUTHORIZED.get(dialect, "Missing API key: send Authorization: Bearer <key>"), dialect=dialect
+            )
         key = await run_in_threadpool(self.store.read, lambda tx: accounts.find_key(tx, token))
         if key is None:
-            raise ApiError(401, "Invalid or revoked API key", dialect=dialect)
+            raise ApiError(401, UNAUTHORIZED.get(dialect, "Invalid or revoked API key"), dialect=dialect)
         return key
 
     async def site_caller(self, request: Request, scope: str, dialect: str = "datafast") -> Caller:

@@ -23,13 +23,17 @@ def datafast_body(status: int, message: str) -> dict[str, Any]:
     return {"status": "error", "error": {"code": status, "message": message}}
 
 
-RENDERERS: dict[str, Callable[[int, str], dict[str, Any]]] = {"datafast": datafast_body}
+# PostMetric's API answers errors in the same envelope as DataFast's.
+RENDERERS: dict[str, Callable[[int, str], dict[str, Any]]] = {"datafast": datafast_body, "postmetric": datafast_body}
 
 
 def render(exc: ApiError) -> JSONResponse:
     return JSONResponse(RENDERERS[exc.dialect](exc.status, exc.message), exc.status, headers=exc.headers)
 
 
+POSTMETRIC_PATHS = ("/api/v1/visitor", "/api/v1/goal", "/api/v1/payment")
+
+
 def dialect_for_path(path: str) -> str:
     """Which envelope a framework-level error (404 route, 405, validation) gets."""
-    return "datafast"
+    return "postmetric" if path.rstrip("/") in POSTMETRIC_PATHS else "datafast"

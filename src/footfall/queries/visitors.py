@@ -51,8 +51,8 @@ def marks(values: list[Any]) -> str:
 
 def erase_visitor(tx: Tx, nums: list[int], now_ms: int) -> None:
     """Deletes a visitor (`nums`: its num first, then its aliases'): identifications, events,
-    sessions and the rows (its payments stay, unattributed). Their ids go on the deny list, so a browser still holding one gets a
-    new visitor instead of its old id back."""
+    sessions and the rows (its payments stay, unattributed). Their ids go on the deny list, so a
+    browser still holding one gets a new visitor instead of its old id back."""
     group = marks(nums)
     ids = [r["id"] for r in tx.all(f"SELECT id FROM visitors WHERE num IN ({group})", nums)]
     for table in ("identifications", "events", "sessions"):
