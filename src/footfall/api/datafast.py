@@ -17,6 +17,7 @@ from footfall.api.errors import ApiError
 from footfall.clock import Clock, iso_ms
 from footfall.ids import VisitorSigner, is_uuid
 from footfall.model import PARAM_FIELDS
+from footfall.queries import visitor_list
 from footfall.queries.people import visitor_profile
 from footfall.queries.visitors import VisitorView, params_of, visitor_group, visitor_view
 from footfall.store.base import Store, Tx, loads
@@ -68,6 +69,15 @@ def visitor_body(view: VisitorView, requested_id: str, now: int) -> dict[str, An
 
 def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Clock) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["DataFast"])
+
+    @api.get("/visitors", summary="List visitors")
+    async def list_visitors(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        try:
+            query = visitor_list.parse(request.query_params, caller.site.timezone)
+        except visitor_list.BadQuery as exc:
+            raise ApiError(400, str(exc)) from exc
+        return await run_in_threadpool(store.read, lambda tx: visitor_list.list_visitors(tx, caller.site.num, query))
 
     @api.get("/visitors/{visitorId}", summary="Get visitor")
     async def get_visitor(visitorId: str, request: Request) -> dict[str, Any]:  # noqa: N803 - DataFast's name
