@@ -169,6 +169,8 @@ def sites_set(
     form_capture: bool = typer.Option(
         None, "--form-capture/--no-form-capture", help="Capture contact fields of submitted forms (default off)."
     ),
+    stripe_secret: str = typer.Option(None, "--stripe-secret", help="Stripe webhook signing secret (whsec_...)."),
+    lemonsqueezy_secret: str = typer.Option(None, "--lemonsqueezy-secret", help="LemonSqueezy webhook signing secret."),
 ) -> None:
     """Change a site's settings (unchanged when not given)."""
     given = {
@@ -177,16 +179,19 @@ def sites_set(
         "device_signals": device_signals,
         "consent_required": consent_required,
         "form_capture": form_capture,
+        "stripe_webhook_secret": stripe_secret,
+        "lemonsqueezy_webhook_secret": lemonsqueezy_secret,
     }
     changes = {k: v for k, v in given.items() if v is not None}
     if not changes:
         fail(
             "nothing to change: give --respect-gpc, --respect-dnt, --device-signals, --consent-required "
-            "or --form-capture (or their --ignore-/--no- forms)",
+            "or --form-capture (or their --ignore-/--no- forms), --stripe-secret, --lemonsqueezy-secret",
             2,
         )
     site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
-    typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={'on' if v else 'off'}" for k, v in changes.items()))
+    shown = {k: ("set" if isinstance(v, str) else "on" if v else "off") for k, v in changes.items()}
+    typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
 
 
 @sites_cli.command("list")
