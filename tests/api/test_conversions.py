@@ -187,3 +187,24 @@ def test_delete_payments_and_scopes(server: AppServer, site: tuple[str, str]) ->
         server, reader, "POST", "/api/v1/payments", json={"amount": 1, "currency": "USD", "transaction_id": "x"}
     )
     assert denied.status_code == 403 and "payments:write" in denied.json()["error"]["message"]
+
+
+def test_a_merge_takes_the_payments_along(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    a = post(server.url, event(site_id)).json()["visitorId"]
+    b = post(server.url, event(site_id)).json()["visitorId"]
+    post(server.url, event(site_id, type="identify", visitorId=a, extraData={"user_id": "old"}))
+    post(server.url, event(site_id, type="identify", visitorId=b, extraData={"user_id": "new"}))
+    call(
+        server,
+        key,
+        "POST",
+        "/api/v1/payments",
+        json={"amount": 5, "currency": "USD", "transaction_id": "m1", "datafast_visitor_id": a},
+    )
+    found = {p["userId"]: p["id"] for p in call(server, key, "GET", "/api/v1/people").json()["data"]}
+    merged = call(server, key, "POST", f"/api/v1/people/{found['new']}/merge", json={"personId": found["old"]})
+    assert merged.status_code == 200
+    kept = server.store.read(lambda tx: tx.one("SELECT num FROM people WHERE id = ?", (found["new"],)))
+    paid = server.store.read(lambda tx: tx.one("SELECT person_num FROM payments WHERE transaction_id = 'm1'"))
+    assert paid["person_num"] == kept["num"]

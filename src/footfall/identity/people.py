@@ -252,7 +252,7 @@ class People:
         gone = self.tx.one("SELECT * FROM people WHERE num = ?", (source,))
         kept = self.tx.one("SELECT * FROM people WHERE num = ?", (into,))
         assert gone is not None and kept is not None
-        for table in ("person_ids", "visitors", "sessions"):
+        for table in ("person_ids", "visitors", "sessions", "payments"):
             self.tx.execute(f"UPDATE {table} SET person_num = ? WHERE person_num = ?", (into, source))
         fill = {k: gone[k] for k in ("user_id", "email", *TRAITS) if gone[k] and not kept[k]}
         sources = {**{k: v for k, v in loads(gone["sources"]).items() if k in fill}, **loads(kept["sources"])}
