@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from footfall import __version__
-from footfall.api import conversions, datafast, fingerprint, people, postmetric, webhooks
+from footfall.api import analytics, conversions, datafast, fingerprint, people, postmetric, webhooks
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.clock import Clock, SystemClock
@@ -169,6 +169,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(conversions.router(c.store, auth, c.signer, c.clock))
     app.include_router(postmetric.router(c.store, auth, c.signer, c.clock))
     app.include_router(webhooks.router(c.store, c.signer, c.clock))
+    app.include_router(analytics.router(c.store, auth, c.clock))
     app.include_router(people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock, hosting))
     _install_error_handlers(app)
     return app

@@ -1,0 +1,140 @@
+"""DataFast's analytics routes under `/api/v1/analytics/` (queries/analytics.py has the definitions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from footfall.api.auth import Authenticator
+from footfall.api.errors import ApiError
+from footfall.clock import Clock
+from footfall.queries import analytics as a
+from footfall.store.base import Store, Tx
+
+OVERVIEW_FIELDS = (
+    "visitors",
+    "sessions",
+    "bounce_rate",
+    "avg_session_duration",
+    "currency",
+    "revenue",
+    "payments",
+    "revenue_per_visitor",
+    "conversion_rate",
+)
+TIMESERIES_FIELDS = ("name", "visitors", "sessions", "revenue", "payments", "conversion_rate")
+METADATA_FIELDS = ("domain", "timezone", "name", "currency")
+REALTIME_MS = 5 * 60_000
+
+
+def _fields(raw: str | None, known: tuple[str, ...]) -> list[str]:
+    if not raw:
+        return list(known)
+    wanted = [f.strip() for f in raw.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in known]
+    if unknown:
+        raise ApiError(400, f"unknown fields: {', '.join(unknown)}; known: {', '.join(known)}")
+    return wanted
+
+
+def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/analytics", tags=["DataFast analytics"])
+
+    async def setup(request: Request) -> tuple[Any, a.Query]:
+        caller = await auth.site_caller(request, "analytics:read")
+        try:
+            return caller, a.parse(request.query_params, caller.site.timezone)
+        except a.BadQuery as exc:
+            raise ApiError(400, str(exc)) from exc
+
+    @api.get("/overview", summary="Overview")
+    async def overview(request: Request) -> dict[str, Any]:
+        caller, query = await setup(request)
+        fields = _fields(request.query_params.get("fields"), OVERVIEW_FIELDS)
+        data = await run_in_threadpool(store.read, lambda tx: a.load(tx, caller.site.num, query))
+        t = a.totals(data)
+        return {"status": "success", "data": [{f: t[f] for f in fields}]}
+
+    @api.get("/timeseries", summary="Time series")
+    async def timeseries(request: Request) -> dict[str, Any]:
+        caller, query = await setup(request)
+        interval = request.query_params.get("interval")
+        if interval not in a.INTERVALS:
+            raise ApiError(400, f"interval is required: one of {', '.join(a.INTERVALS)}")
+        if query.same_day:
+            interval = "hour"  # a single day is shown by the hour, as DataFast does
+        fields = _fields(request.query_params.get("fields"), TIMESERIES_FIELDS)
+        a.default_window(query, interval, clock.now_ms())
+        data = await run_in_threadpool(store.read, lambda tx: a.load(tx, caller.site.num, query))
+        rows = a.timeseries(data, query, interval)
+        kept = [
+            {f: r[f] for f in fields} | {"timestamp": r["timestamp"], "revenueBreakdown": r["revenueBreakdown"]}
+            for r in rows
+        ]
+        page = kept[query.offset : query.offset + query.limit]
+        t = a.totals(data)
+        breakdown = {k: a.money(sum(r["revenueBreakdown"][k] for r in rows)) for k in ("new", "renewal", "refund")}
+        return {
+            "status": "success",
+            "fields": fields,
+            "interval": interval,
+            "timezone": str(query.zone),
+            "currency": data.currency,
+            "totals": {f: t[f] for f in fields if f != "name"} | {"revenueBreakdown": breakdown},
+            "data": page,
+            "pagination": {"limit": query.limit, "offset": query.offset, "total": len(kept)},
+        }
+
+    @api.get("/realtime", summary="Visitors in the last 5 minutes")
+    async def realtime(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        since = clock.now_ms() - REALTIME_MS
+
+        def go(tx: Tx) -> int:
+            row = tx.one(
+                "SELECT COUNT(DISTINCT COALESCE(v.alias_of, v.num)) AS n FROM sessions s "
+                "JOIN visitors v ON v.num = s.visitor_num WHERE s.site_num = ? AND s.last_seen >= ?",
+                (caller.site.num, since),
+            )
+            return int(row["n"]) if row else 0
+
+        return {"status": "success", "data": [{"visitors": await run_in_threadpool(store.read, go)}]}
+
+    @api.get("/metadata", summary="Website metadata")
+    async def metadata(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        fields = _fields(request.query_params.get("fields"), METADATA_FIELDS)
+        site = caller.site
+
+        def currency(tx: Tx) -> str:
+            row = tx.one(
+                "SELECT currency, COUNT(*) AS n FROM payments WHERE site_num = ? "
+                "GROUP BY currency ORDER BY n DESC, currency LIMIT 1",
+                (site.num,),
+            )
+            return str(row["currency"]) if row else "USD"
+
+        values = {"domain": site.domain, "timezone": site.timezone, "name": site.domain}
+        values["currency"] = await run_in_threadpool(store.read, currency)
+        return {"status": "success", "data": [{f: values[f] for f in fields}]}
+
+    @api.get("/{breakdown}", summary="Breakdown")
+    async def breakdown(breakdown: str, request: Request) -> dict[str, Any]:
+        if breakdown not in (*a.BREAKDOWNS, "pages", "campaigns", "goals"):
+            raise ApiError(404, f"no analytics endpoint {breakdown!r}")
+        caller, query = await setup(request)
+
+        def go(tx: Tx) -> list[dict[str, Any]]:
+            data = a.load(tx, caller.site.num, query)
+            return a.goals(tx, data) if breakdown == "goals" else a.breakdown(data, breakdown)
+
+        rows = await run_in_threadpool(store.read, go)
+        return {
+            "status": "success",
+            "data": rows[query.offset : query.offset + query.limit],
+            "pagination": {"limit": query.limit, "offset": query.offset, "total": len(rows)},
+        }
+
+    return api

@@ -1,0 +1,343 @@
+"""DataFast's analytics: overview, timeseries, realtime, breakdowns and metadata (docs/api.md).
+
+Definitions (footfall's, written down where DataFast's docs are silent):
+- The unit is the visit (session). A visit is in a range when it started in it; filters keep the
+  visits whose first event matches (`page` filters: a page view of the visit matches).
+- visitors: distinct visitors (a visitor's matched browsers count once) among those visits;
+  sessions: the visits; bounce_rate: % of visits with at most one page view; avg_session_duration:
+  mean of (last event - first event) in ms.
+- Payments count when made in the range (not refunded), in the range's main currency (the most
+  frequent one); with filters, only payments of the visitors kept. revenue_per_visitor = revenue /
+  visitors; conversion_rate = % of visitors with such a payment.
+- Breakdown rows: the visitors whose visits have that value, and those visitors' revenue.
+- goals: custom events in the kept visits: completions and distinct visitors per goal name.
+
+This first version computes from the visits, events and payments rows on every request; the
+rollups that keep a large site fast (issue F5's benchmark) are still to come.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from footfall.store.base import Row, Tx, loads
+
+DIMENSIONS = {
+    "country": "country",
+    "region": "region",
+    "city": "city",
+    "device": "device_type",
+    "browser": "browser",
+    "os": "os",
+    "referrer": "referrer_source",
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "hostname": "hostname",
+}
+PARAM_DIMENSIONS = ("utm_term", "utm_content", "ref", "source", "via")
+OPERATORS = ("is", "is_not", "contains")
+BREAKDOWNS = {
+    "devices": ("device", "device_type"),
+    "browsers": ("browser", "browser"),
+    "operating-systems": ("operating_system", "os"),
+    "countries": ("country", "country"),
+    "regions": ("region", "region"),
+    "cities": ("city", "city"),
+    "referrers": ("referrer", "referrer_source"),
+    "hostnames": ("hostname", "hostname"),
+}
+CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source", "via")
+LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
+INTERVALS = ("hour", "day", "week", "month")
+
+
+class BadQuery(ValueError):
+    pass
+
+
+@dataclass
+class Filter:
+    dimension: str
+    op: str
+    values: list[str]
+
+
+@dataclass
+class Query:
+    zone: ZoneInfo
+    start: int | None = None
+    end: int | None = None
+    filters: list[Filter] = field(default_factory=list)
+    limit: int = LIMIT_DEFAULT
+    offset: int = 0
+    same_day: bool = False
+
+
+def _day_bounds(raw: str, zone: ZoneInfo, end: bool) -> int:
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
+            return int(datetime.combine(day, time(), zone).timestamp() * 1000) - (1 if end else 0)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadQuery(f"{'endAt' if end else 'startAt'}: YYYY-MM-DD or an ISO 8601 time") from exc
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp() * 1000)
+
+
+def parse(q: Any, site_timezone: str) -> Query:
+    try:
+        zone = ZoneInfo(q.get("timezone") or site_timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadQuery("timezone: an IANA name such as Europe/Paris") from exc
+    query = Query(zone)
+    if bool(q.get("startAt")) != bool(q.get("endAt")):
+        raise BadQuery("startAt and endAt must be given together")
+    if q.get("startAt"):
+        query.start, query.end = _day_bounds(q["startAt"], zone, False), _day_bounds(q["endAt"], zone, True)
+        if query.start > query.end:
+            raise BadQuery("startAt must be before endAt")
+        query.same_day = q["startAt"][:10] == q["endAt"][:10]
+    for name, high in (("limit", LIMIT_MAX), ("offset", None)):
+        raw = q.get(name)
+        if raw:
+            try:
+                value = int(raw)
+            except ValueError as exc:
+                raise BadQuery(f"{name} must be an integer") from exc
+            if value < (1 if name == "limit" else 0) or (high is not None and value > high):
+                raise BadQuery(f"{name} must be between 1 and {high}" if high else f"{name} must be >= 0")
+            setattr(query, name, value)
+    for key in list(q):
+        if not key.startswith("filter_"):
+            continue
+        dimension = key.removeprefix("filter_")
+        if dimension not in DIMENSIONS and dimension not in PARAM_DIMENSIONS and dimension != "page":
+            raise BadQuery(f"{key}: unknown dimension")
+        op, _, raw = q[key].partition(":")
+        if op not in OPERATORS or not raw:
+            raise BadQuery(f"{key}: expected is:, is_not: or contains: followed by values")
+        values = [v.strip() for v in raw.split(",") if v.strip()]
+        query.filters.append(Filter(dimension, op, values))
+    return query
+
+
+def _value(visit: Row, dimension: str, pages: set[str]) -> list[str]:
+    """The values a visit has for a dimension (a visit has many pages)."""
+    if dimension == "page":
+        return sorted(pages)
+    if dimension == "country":
+        return [v for v in (visit["country"], visit["country_code"]) if v]
+    if dimension in PARAM_DIMENSIONS:
+        found = loads(visit["params"]).get(dimension)
+        return [found] if found else []
+    value = visit[DIMENSIONS[dimension]]
+    return [value] if value else []
+
+
+def _passes(visit: Row, f: Filter, pages: set[str]) -> bool:
+    values = [v.lower() for v in _value(visit, f.dimension, pages)]
+    wanted = [w.lower() for w in f.values]
+    if f.op == "contains":
+        return any(w in v for v in values for w in wanted)
+    hit = any(v in wanted for v in values)
+    return hit if f.op == "is" else not hit
+
+
+@dataclass
+class Data:
+    visits: list[Row]
+    pages: dict[int, set[str]]  # visit num -> paths viewed
+    payments: list[Row]
+    currency: str
+
+
+def load(tx: Tx, site_num: int, query: Query) -> Data:
+    where, params = "s.site_num = ?", list[Any]([site_num])
+    if query.start is not None:
+        where += " AND s.started_at BETWEEN ? AND ?"
+        params += [query.start, query.end]
+    visits = tx.all(
+        "SELECT s.num, s.started_at, s.last_seen, s.pageviews, s.params, s.hostname, s.referrer_source, "
+        "s.browser, s.os, s.device_type, s.country, s.country_code, s.region, s.city, s.utm_source, "
+        "s.utm_medium, s.utm_campaign, COALESCE(v.alias_of, v.num) AS root FROM sessions s "
+        f"JOIN visitors v ON v.num = s.visitor_num WHERE {where}",
+        params,
+    )
+    pages: dict[int, set[str]] = defaultdict(set)
+    for e in tx.all(
+        f"SELECT e.session_num, e.path FROM events e JOIN sessions s ON s.num = e.session_num "
+        f"WHERE {where} AND e.type = 'pageview'",
+        params,
+    ):
+        pages[e["session_num"]].add(e["path"])
+    kept = [v for v in visits if all(_passes(v, f, pages[v["num"]]) for f in query.filters)]
+    pay_where, pay_params = "p.site_num = ? AND p.refunded = 0", list[Any]([site_num])
+    if query.start is not None:
+        pay_where += " AND p.ts BETWEEN ? AND ?"
+        pay_params += [query.start, query.end]
+    payments = tx.all(
+        "SELECT p.ts, p.amount, p.currency, p.renewal, COALESCE(v.alias_of, v.num) AS root FROM payments p "
+        f"LEFT JOIN visitors v ON v.num = p.visitor_num WHERE {pay_where}",
+        pay_params,
+    )
+    currencies = Counter(p["currency"] for p in payments)
+    currency = currencies.most_common(1)[0][0] if currencies else "USD"
+    payments = [p for p in payments if p["currency"] == currency]
+    if query.filters:
+        roots = {v["root"] for v in kept}
+        payments = [p for p in payments if p["root"] in roots]
+    return Data(kept, pages, payments, currency)
+
+
+def money(value: float) -> float:
+    return round(value, 2)
+
+
+def totals(data: Data, visits: list[Row] | None = None, payments: list[Row] | None = None) -> dict[str, Any]:
+    visits = data.visits if visits is None else visits
+    payments = data.payments if payments is None else payments
+    visitors = len({v["root"] for v in visits})
+    revenue = sum(p["amount"] for p in payments)
+    customers = len({p["root"] for p in payments if p["root"] is not None} & {v["root"] for v in visits})
+    return {
+        "visitors": visitors,
+        "sessions": len(visits),
+        "bounce_rate": round(100 * sum(v["pageviews"] <= 1 for v in visits) / len(visits), 2) if visits else 0.0,
+        "avg_session_duration": round(sum(v["last_seen"] - v["started_at"] for v in visits) / len(visits))
+        if visits
+        else 0,
+        "currency": data.currency,
+        "revenue": money(revenue),
+        "payments": len(payments),
+        "revenue_per_visitor": money(revenue / visitors) if visitors else 0.0,
+        "conversion_rate": round(100 * customers / visitors, 2) if visitors else 0.0,
+    }
+
+
+def breakdown(data: Data, name: str) -> list[dict[str, Any]]:
+    """Rows of one breakdown, most visitors first, then by key."""
+    by_root: dict[int, float] = defaultdict(float)
+    for p in data.payments:
+        if p["root"] is not None:
+            by_root[p["root"]] += p["amount"]
+    groups: dict[Any, set[int]] = defaultdict(set)
+    if name == "pages":
+        hosts = {v["num"]: v["hostname"] for v in data.visits}
+        for v in data.visits:
+            for path in data.pages.get(v["num"], ()):
+                groups[(hosts[v["num"]], path)].add(v["root"])
+    elif name == "campaigns":
+        for v in data.visits:
+            params = loads(v["params"])
+            key = tuple(params.get(k) for k in CAMPAIGN_KEYS)
+            if any(key):
+                groups[key].add(v["root"])
+    else:
+        _, column = BREAKDOWNS[name]
+        for v in data.visits:
+            value = v[column] if column != "referrer_source" else (v[column] or "Direct/None")
+            if value:
+                groups[value].add(v["root"])
+    rows = []
+    for key, roots in groups.items():
+        row: dict[str, Any]
+        if name == "pages":
+            row = {"hostname": key[0], "path": key[1]}
+        elif name == "campaigns":
+            row = {"campaign": dict(zip(CAMPAIGN_KEYS, key, strict=True))}
+        else:
+            row = {BREAKDOWNS[name][0]: key}
+        row |= {"visitors": len(roots), "revenue": money(sum(by_root.get(r, 0.0) for r in roots))}
+        rows.append(row)
+    rows.sort(key=lambda r: (-int(r["visitors"]), str(list(r.values())[0])))
+    return rows
+
+
+def goals(tx: Tx, data: Data) -> list[dict[str, Any]]:
+    nums = {v["num"]: v["root"] for v in data.visits}
+    completions: Counter[str] = Counter()
+    visitors: dict[str, set[int]] = defaultdict(set)
+    for chunk in (list(nums)[i : i + 500] for i in range(0, len(nums), 500)):
+        marks = ",".join("?" * len(chunk))
+        for e in tx.all(
+            f"SELECT session_num, name FROM events WHERE type = 'custom' AND session_num IN ({marks})", chunk
+        ):
+            completions[e["name"]] += 1
+            visitors[e["name"]].add(nums[e["session_num"]])
+    ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
+    return [{"goal": g, "completions": n, "visitors": len(visitors[g])} for g, n in ordered]
+
+
+def bucket_start(ms: int, interval: str, zone: ZoneInfo) -> datetime:
+    moment = datetime.fromtimestamp(ms / 1000, zone)
+    if interval == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval == "day":
+        return day
+    if interval == "week":  # weeks start on Monday
+        return datetime.combine(day.date() - timedelta(days=day.weekday()), time(), zone)
+    return datetime.combine(day.date().replace(day=1), time(), zone)
+
+
+def label(start: datetime, interval: str) -> str:
+    if interval == "hour":
+        return start.strftime("%d %b %H:00")
+    if interval == "month":
+        return start.strftime("%b %Y")
+    return start.strftime("%d %b")
+
+
+def next_bucket(start: datetime, interval: str, zone: ZoneInfo) -> datetime:
+    if interval == "hour":
+        return datetime.fromtimestamp(start.timestamp() + 3600, zone)
+    if interval in ("day", "week"):
+        return datetime.combine(start.date() + timedelta(days=1 if interval == "day" else 7), time(), zone)
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    return datetime.combine(date(year, month, 1), time(), zone)
+
+
+def default_window(query: Query, interval: str, now: int) -> None:
+    """DataFast's: hour -> the last 24 hours, day and week -> 30 days, month -> 12 months."""
+    if query.start is not None:
+        return
+    span = {"hour": 1, "day": 30, "week": 30, "month": 365}[interval]
+    query.start, query.end = now - span * 86_400_000 + 1, now
+
+
+def timeseries(data: Data, query: Query, interval: str) -> list[dict[str, Any]]:
+    assert query.start is not None and query.end is not None
+    visits_by: dict[datetime, list[Row]] = defaultdict(list)
+    payments_by: dict[datetime, list[Row]] = defaultdict(list)
+    for v in data.visits:
+        visits_by[bucket_start(v["started_at"], interval, query.zone)].append(v)
+    for p in data.payments:
+        payments_by[bucket_start(p["ts"], interval, query.zone)].append(p)
+    rows = []
+    cursor = bucket_start(query.start, interval, query.zone)
+    while cursor.timestamp() * 1000 <= query.end:
+        t = totals(data, visits_by.get(cursor, []), payments_by.get(cursor, []))
+        bucket_payments = payments_by.get(cursor, [])
+        rows.append(
+            {
+                "name": label(cursor, interval),
+                "timestamp": cursor.isoformat(),
+                "visitors": t["visitors"],
+                "sessions": t["sessions"],
+                "revenue": t["revenue"],
+                "payments": t["payments"],
+                "conversion_rate": t["conversion_rate"],
+                "revenueBreakdown": {
+                    "new": money(sum(p["amount"] for p in bucket_payments if not p["renewal"])),
+                    "renewal": money(sum(p["amount"] for p in bucket_payments if p["renewal"])),
+                    "refund": 0.0,
+                },
+            }
+        )
+        cursor = next_bucket(cursor, interval, query.zone)
+    return rows

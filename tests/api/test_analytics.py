@@ -1,0 +1,245 @@
+"""DataFast's analytics: random visit streams replayed through collect, every number compared with
+a naive computation over what was generated; contract and errors."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.collect import event, post
+from tests.support.geo_dbs import LONDON_IP, TOKYO_IP
+from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
+
+PATHS = ["/", "/pricing", "/docs", "/blog"]
+PLACES = [(LONDON_IP, "United Kingdom", "GB"), (TOKYO_IP, "Japan", "JP")]
+BROWSERS = [(UA_CHROME_MAC, "Chrome"), (UA_IPHONE, "Mobile Safari")]
+REFERRERS = [(None, "Direct/None"), ("https://www.google.com/", "Google")]
+DAY = 86_400_000
+
+
+@dataclass
+class Visit:
+    visitor: int
+    start: int  # ms after the stream's origin
+    pages: list[str]
+    gaps: list[int]  # ms between page views (< 30 minutes)
+    place: int
+    browser: int
+    referrer: int
+    goal: str | None
+    paid: float | None
+
+    @property
+    def end(self) -> int:
+        return self.start + sum(self.gaps)
+
+
+@dataclass
+class Stream:
+    visits: list[Visit] = field(default_factory=list)
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> Stream:
+    """Visitors with 1-3 visits each, at least 40 minutes apart, over three days."""
+    stream = Stream()
+    for visitor in range(draw(st.integers(1, 5))):
+        t = draw(st.integers(0, DAY))
+        for _ in range(draw(st.integers(1, 3))):
+            n = draw(st.integers(1, 4))
+            visit = Visit(
+                visitor,
+                t,
+                [draw(st.sampled_from(PATHS)) for _ in range(n)],
+                [0] + [draw(st.integers(1_000, 600_000)) for _ in range(n - 1)],
+                draw(st.integers(0, 1)),
+                draw(st.integers(0, 1)),
+                draw(st.integers(0, 1)),
+                draw(st.sampled_from([None, None, "signup", "demo"])),
+                draw(st.sampled_from([None, None, 10.0, 25.5])),
+            )
+            stream.visits.append(visit)
+            t = visit.end + draw(st.integers(40 * 60_000, DAY))
+    return stream
+
+
+SITES = itertools.count()
+
+
+def replay(server: AppServer, stream: Stream) -> tuple[str, str, int]:
+    """Posts the stream in time order to a new site; answers (site, key, origin ms)."""
+    domain = f"site{next(SITES)}.example.com"
+    site, key = server.add_site(domain, scopes=("analytics:read", "payments:write"))
+    origin = server.clock.now_ms()
+    ids: dict[int, str] = {}
+    moments = []
+    for i, v in enumerate(stream.visits):
+        at = v.start
+        for j, gap in enumerate(v.gaps):
+            at += gap
+            moments.append((at, i, j))
+    tx_counter = 0
+    for at, i, j in sorted(moments):
+        v = stream.visits[i]
+        now = server.clock.now_ms()
+        if origin + at > now:
+            server.clock.advance(ms=origin + at - now)
+        ip, _, _ = PLACES[v.place]
+        ua, _ = BROWSERS[v.browser]
+        body = event(site, f"https://{domain}{v.pages[j]}", referrer=REFERRERS[v.referrer][0] if j == 0 else None)
+        if v.visitor in ids:
+            body["visitorId"] = ids[v.visitor]
+        ids[v.visitor] = post(server.url, body, ip=ip, ua=ua).json()["visitorId"]
+        if j == len(v.pages) - 1:
+            if v.goal:
+                goal = event(
+                    site,
+                    f"https://{domain}/",
+                    type="custom",
+                    visitorId=ids[v.visitor],
+                    extraData={"eventName": v.goal},
+                )
+                post(server.url, goal, ip=ip, ua=ua)
+            if v.paid:
+                tx_counter += 1
+                pay = {
+                    "amount": v.paid,
+                    "currency": "USD",
+                    "transaction_id": f"t{tx_counter}",
+                    "datafast_visitor_id": ids[v.visitor],
+                }
+                httpx.post(f"{server.url}/api/v1/payments", json=pay, headers={"authorization": f"Bearer {key}"})
+    return site, key, origin
+
+
+def naive(stream: Stream, keep: Any = lambda v: True) -> dict[str, Any]:
+    """The definitions of queries/analytics.py, over the generated visits."""
+    visits = [v for v in stream.visits if keep(v)]
+    visitors = {v.visitor for v in visits}
+    payers = {v.visitor for v in stream.visits if v.paid}  # a payment is the visitor's, whichever visit
+    paid = [v.paid for v in stream.visits if v.paid and (v.visitor in visitors)]
+    return {
+        "visitors": len(visitors),
+        "sessions": len(visits),
+        "bounce_rate": round(100 * sum(len(v.pages) <= 1 for v in visits) / len(visits), 2) if visits else 0.0,
+        "avg_session_duration": round(sum(v.end - v.start for v in visits) / len(visits)) if visits else 0,
+        "revenue": round(sum(paid), 2),
+        "payments": len(paid),
+        "conversion_rate": round(100 * len(payers & visitors) / len(visitors), 2) if visitors else 0.0,
+    }
+
+
+def get(server: AppServer, key: str, path: str, **params: Any) -> Any:
+    response = httpx.get(
+        f"{server.url}/api/v1/analytics/{path}", params=params, headers={"authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stream=streams())
+def test_every_number_matches_a_naive_computation(server: AppServer, stream: Stream) -> None:
+    site, key, origin = replay(server, stream)
+    overview = get(server, key, "overview")["data"][0]
+    assert {k: overview[k] for k in naive(stream)} == naive(stream)
+    # filters: a country, a browser excluded, a page
+    cases = [
+        ({"filter_country": "is:GB"}, lambda v: PLACES[v.place][2] == "GB"),
+        ({"filter_browser": "is_not:Chrome"}, lambda v: BROWSERS[v.browser][1] != "Chrome"),
+        ({"filter_page": "is:/pricing"}, lambda v: "/pricing" in v.pages),
+        ({"filter_referrer": "contains:goo"}, lambda v: REFERRERS[v.referrer][1] == "Google"),
+    ]
+    for params, keep in cases:
+        got = get(server, key, "overview", **params)["data"][0]
+        assert {k: got[k] for k in naive(stream, keep)} == naive(stream, keep), params
+    # breakdowns
+    countries: dict[str, set[int]] = defaultdict(set)
+    pages: dict[str, set[int]] = defaultdict(set)
+    goals: dict[str, list[int]] = defaultdict(list)
+    for v in stream.visits:
+        countries[PLACES[v.place][1]].add(v.visitor)
+        for p in v.pages:
+            pages[p].add(v.visitor)
+        if v.goal:
+            goals[v.goal].append(v.visitor)
+    rows = get(server, key, "countries")["data"]
+    assert {r["country"]: r["visitors"] for r in rows} == {c: len(s) for c, s in countries.items()}
+    rows = get(server, key, "pages")["data"]
+    assert {r["path"]: r["visitors"] for r in rows} == {p: len(s) for p, s in pages.items()}
+    rows = get(server, key, "goals")["data"]
+    assert {r["goal"]: (r["completions"], r["visitors"]) for r in rows} == {
+        g: (len(vs), len(set(vs))) for g, vs in goals.items()
+    }
+    # a day-by-day time series in a timezone far from UTC
+    zone = ZoneInfo("America/Los_Angeles")
+    first = datetime.fromtimestamp(origin / 1000, zone).date()
+    last = first + timedelta(days=4)
+    series = get(
+        server, key, "timeseries", interval="day", timezone=str(zone), startAt=first.isoformat(), endAt=last.isoformat()
+    )
+    per_day: dict[str, list[Visit]] = defaultdict(list)
+    for v in stream.visits:
+        per_day[datetime.fromtimestamp((origin + v.start) / 1000, zone).date().isoformat()].append(v)
+    got_days = {row["timestamp"][:10]: (row["visitors"], row["sessions"]) for row in series["data"]}
+    assert len(got_days) == 5
+    for day, (visitors, sessions) in got_days.items():
+        expected = per_day.get(day, [])
+        assert (visitors, sessions) == (len({v.visitor for v in expected}), len(expected)), day
+    assert series["totals"]["sessions"] == len(stream.visits)
+
+
+@pytest.fixture
+def site(server: AppServer) -> tuple[str, str]:
+    return server.add_site("example.com", scopes=("analytics:read",))
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "words"),
+    [
+        ("overview", {"startAt": "2026-01-01"}, 400, "together"),
+        ("overview", {"fields": "visitors,nonsense"}, 400, "unknown fields"),
+        ("overview", {"filter_colour": "is:red"}, 400, "unknown dimension"),
+        ("overview", {"filter_country": "equals:GB"}, 400, "is:, is_not: or contains:"),
+        ("overview", {"timezone": "Nowhere/City"}, 400, "timezone"),
+        ("pages", {"limit": "1001"}, 400, "limit"),
+        ("timeseries", {}, 400, "interval"),
+        ("timeseries", {"interval": "fortnight"}, 400, "interval"),
+        ("metadata", {"fields": "logo2"}, 400, "unknown fields"),
+        ("nosuch", {}, 404, "nosuch"),
+    ],
+)
+def test_errors(
+    server: AppServer, site: tuple[str, str], path: str, params: dict[str, str], status: int, words: str
+) -> None:
+    _, key = site
+    response = httpx.get(
+        f"{server.url}/api/v1/analytics/{path}", params=params, headers={"authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == status and words in response.json()["error"]["message"]
+
+
+def test_realtime_metadata_and_pagination(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    for path in ("/a", "/b", "/c"):
+        post(server.url, event(site_id, f"https://example.com{path}"))
+    assert get(server, key, "realtime")["data"] == [{"visitors": 3}]
+    server.clock.advance(minutes=6)
+    assert get(server, key, "realtime")["data"] == [{"visitors": 0}]
+    page = get(server, key, "pages", limit=2, offset=1)
+    assert len(page["data"]) == 2 and page["pagination"] == {"limit": 2, "offset": 1, "total": 3}
+    meta = get(server, key, "metadata", fields="domain,currency")["data"]
+    assert meta == [{"domain": "example.com", "currency": "USD"}]
+    same_day = datetime.fromtimestamp(server.clock.now_ms() / 1000, ZoneInfo("UTC")).date().isoformat()
+    series = get(server, key, "timeseries", interval="day", startAt=same_day, endAt=same_day)
+    assert series["interval"] == "hour" and len(series["data"]) == 24  # a single day, by the hour
+    assert sum(r["sessions"] for r in series["data"]) == 3
