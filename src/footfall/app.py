@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -19,6 +19,7 @@ from footfall import __version__
 from footfall.api import analytics, conversions, datafast, fingerprint, people, postmetric, webhooks
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
+from footfall.api.ratelimit import WindowLimiter, rate_limit
 from footfall.clock import Clock, SystemClock
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
@@ -165,12 +166,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     if settings.benchmark_routes:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))
     auth = Authenticator(c.store)
-    app.include_router(datafast.router(c.store, auth, c.signer, c.clock))
-    app.include_router(conversions.router(c.store, auth, c.signer, c.clock))
-    app.include_router(postmetric.router(c.store, auth, c.signer, c.clock))
+    limited = [Depends(rate_limit(WindowLimiter(settings.api_rate_per_minute), c.clock))]
+    for api in (
+        datafast.router(c.store, auth, c.signer, c.clock),
+        conversions.router(c.store, auth, c.signer, c.clock),
+        postmetric.router(c.store, auth, c.signer, c.clock),
+        analytics.router(c.store, auth, c.clock),
+        people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock, hosting),
+    ):
+        app.include_router(api, dependencies=limited)
     app.include_router(webhooks.router(c.store, c.signer, c.clock))
-    app.include_router(analytics.router(c.store, auth, c.clock))
-    app.include_router(people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock, hosting))
     _install_error_handlers(app)
     return app
 

@@ -128,6 +128,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("fingerprint_burst", 15.0, "Fingerprint Server API: requests per key allowed at once.", float),
     Setting(
+        "api_rate_per_minute",
+        600,
+        "Requests a minute per API key on the DataFast, PostMetric, people and analytics APIs (then 429).",
+        int,
+    ),
+    Setting(
         "benchmark_routes",
         False,
         "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.",

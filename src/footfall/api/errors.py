@@ -10,13 +10,20 @@ from starlette.responses import JSONResponse
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, message: str, *, dialect: str = "datafast", headers: dict[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        dialect: str = "datafast",
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.dialect = dialect
         self.headers = headers or {}
+        self.extra = extra or {}  # top-level fields beside the envelope (a 429's limit, remaining, reset)
 
 
 def datafast_body(status: int, message: str) -> dict[str, Any]:
@@ -28,7 +35,8 @@ RENDERERS: dict[str, Callable[[int, str], dict[str, Any]]] = {"datafast": datafa
 
 
 def render(exc: ApiError) -> JSONResponse:
-    return JSONResponse(RENDERERS[exc.dialect](exc.status, exc.message), exc.status, headers=exc.headers)
+    body = RENDERERS[exc.dialect](exc.status, exc.message) | exc.extra
+    return JSONResponse(body, exc.status, headers=exc.headers)
 
 
 POSTMETRIC_PATHS = ("/api/v1/visitor", "/api/v1/goal", "/api/v1/payment")

@@ -1,0 +1,69 @@
+"""Rate limits for the keyed APIs (DataFast, PostMetric, people, analytics): a fixed one-minute
+window per API key (per client address without one), `FOOTFALL_API_RATE_PER_MINUTE` requests.
+
+Every answer carries DataFast's `x-ratelimit-limit`, `x-ratelimit-remaining` and
+`x-ratelimit-reset` (when the window ends, in ms since the epoch, as DataFast's live API); past
+the limit, 429 with `Retry-After` (seconds) and `limit`, `remaining`, `reset` in the body. The
+windows live in each server process.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+
+from footfall.api.auth import bearer
+from footfall.api.errors import ApiError, dialect_for_path
+from footfall.clock import Clock
+from footfall.ids import hash_key
+
+WINDOW_MS = 60_000
+
+
+class WindowLimiter:
+    def __init__(self, per_minute: int) -> None:
+        self.limit = per_minute
+        self._windows: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, now_ms: int) -> tuple[bool, int, int]:
+        """(allowed, remaining, reset ms) for one more request from `key`."""
+        start = now_ms - now_ms % WINDOW_MS
+        with self._lock:
+            window, count = self._windows.get(key, (start, 0))
+            if window != start:
+                window, count = start, 0
+                if len(self._windows) > 100_000:  # forget finished windows now and then
+                    self._windows = {k: v for k, v in self._windows.items() if v[0] == start}
+            allowed = count < self.limit
+            count += allowed
+            self._windows[key] = (window, count)
+        return allowed, self.limit - count, window + WINDOW_MS
+
+
+def rate_limit(limiter: WindowLimiter, clock: Clock) -> Callable[[Request, Response], Awaitable[None]]:
+    async def check(request: Request, response: Response) -> None:
+        token = bearer(request)
+        key = hash_key(token) if token else f"ip:{request.client.host if request.client else ''}"
+        now = clock.now_ms()
+        allowed, remaining, reset = limiter.hit(key, now)
+        headers = {
+            "x-ratelimit-limit": str(limiter.limit),
+            "x-ratelimit-remaining": str(max(0, remaining)),
+            "x-ratelimit-reset": str(reset),
+        }
+        if not allowed:
+            headers["retry-after"] = str(max(1, math.ceil((reset - now) / 1000)))
+            raise ApiError(
+                429,
+                f"Rate limit exceeded: {limiter.limit} requests a minute",
+                dialect=dialect_for_path(request.url.path),
+                headers=headers,
+                extra={"limit": limiter.limit, "remaining": 0, "reset": reset},
+            )
+        response.headers.update(headers)
+
+    return check
