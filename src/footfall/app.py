@@ -25,6 +25,7 @@ from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.provider import EnrichmentProvider
 from footfall.ids import LinkSigner, VisitorSigner
+from footfall.ingest import postmetric as postmetric_track
 from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
@@ -158,6 +159,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.writer_process = writer_process
     app.state.enrichment = enrichment
     app.router.routes.extend(collector.routes())
+    app.router.routes.extend(postmetric_track.routes(collector))
     app.router.routes.extend(tracker_routes(collector.sites.get))
     limiter = fingerprint.RateLimiter(settings.fingerprint_rate, settings.fingerprint_burst)
     hosting = HostingNetworks(settings.hosting_asns)

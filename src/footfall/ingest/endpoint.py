@@ -67,7 +67,7 @@ class Collector:
             return error(request, 413, f"body larger than {self.max_body} bytes")
         except PayloadError as exc:
             return error(request, 400, str(exc))
-        return await self._collect(request, wire, single=True)
+        return await self.collect(request, wire, single=True)
 
     async def batch(self, request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -80,14 +80,14 @@ class Collector:
             return error(request, 400, str(exc))
         if len(wire) > self.max_batch:
             return error(request, 413, f"at most {self.max_batch} events per batch, got {len(wire)}")
-        return await self._collect(request, wire, single=False)
+        return await self.collect(request, wire, single=False)
 
     async def gif(self, request: Request) -> Response:
         try:
             wire = [from_query(request.query_params, request.headers.get("referer"))]
         except PayloadError as exc:
             return error(request, 400, str(exc))
-        response = await self._collect(request, wire, single=True)
+        response = await self.collect(request, wire, single=True)
         gif = Response(
             GIF,
             status_code=200 if response.status_code < 300 else response.status_code,
@@ -98,7 +98,7 @@ class Collector:
             gif.headers[DROP_HEADER] = response.headers[DROP_HEADER]
         return gif
 
-    async def _collect(self, request: Request, wire: list[WireEvent], *, single: bool) -> Response:
+    async def collect(self, request: Request, wire: list[WireEvent], *, single: bool) -> Response:
         now = self.clock.now_ms()
         try:
             events = [to_event(w, now, "" if single else f"events[{i}].") for i, w in enumerate(wire)]

@@ -1,0 +1,108 @@
+"""PostMetric's script endpoints: `GET|POST /api/track?site=` (a 1x1 GIF that sets `_pm_vid` and
+`_pm_sid`, CORS `*`) and `GET /api/goals/track?site=&event=&value=&path=` (an image-pixel goal,
+204, ids from those cookies). Both go through the same collect path as footfall's own events.
+
+PostMetric's body: `{websiteId, domain, href, referrer, viewport, visitorId, sessionId,
+adClickIds?, type: pageview|payment|exit_link, path, title, hostname, extraData?}`; an exit link
+(`{exitUrl, exitLinkText}`) is footfall's `external_link`. The visitor and session ids come from
+the body, else the cookies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from footfall.ingest.endpoint import GIF, Collector, read_body
+from footfall.ingest.payloads import PayloadError, Size, WireEvent
+
+YEAR_S, HALF_HOUR_S = 365 * 86_400, 1_800
+TYPES = {"pageview": "pageview", "payment": "payment", "exit_link": "external_link", "custom": "custom"}
+
+
+def wire_event(data: dict[str, Any], site: str | None, cookies: dict[str, str]) -> WireEvent:
+    kind = TYPES.get(str(data.get("type") or "pageview"))
+    if kind is None:
+        raise PayloadError(f"type: one of {', '.join(TYPES)}")
+    given = data.get("extraData")
+    extra: dict[str, Any] = given if isinstance(given, dict) else {}
+    if kind == "external_link":
+        extra = {
+            "url": extra.get("exitUrl") or extra.get("url"),
+            "text": extra.get("exitLinkText") or extra.get("text"),
+        }
+    viewport = data.get("viewport") if isinstance(data.get("viewport"), dict) else None
+    return WireEvent(
+        websiteId=str(data.get("websiteId") or site or ""),
+        href=str(data.get("href") or ""),
+        type=kind,
+        referrer=data.get("referrer") if isinstance(data.get("referrer"), str) else None,
+        title=data.get("title") if isinstance(data.get("title"), str) else None,
+        visitorId=data.get("visitorId") or cookies.get("_pm_vid"),
+        sessionId=data.get("sessionId") or cookies.get("_pm_sid"),
+        viewport=Size(viewport.get("width"), viewport.get("height")) if viewport else None,
+        adClickIds=data.get("adClickIds") if isinstance(data.get("adClickIds"), dict) else None,
+        extraData={k: v for k, v in extra.items() if v is not None},
+    )
+
+
+def cors_any(response: Response) -> Response:
+    response.headers["access-control-allow-origin"] = "*"
+    return response
+
+
+def routes(collector: Collector) -> list[Route]:
+    async def track(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return cors_any(Response(status_code=204, headers={"access-control-allow-headers": "content-type"}))
+        try:
+            if request.method == "POST":
+                data = msgspec.json.decode(await read_body(request, collector.max_body))
+                if not isinstance(data, dict):
+                    raise PayloadError("body must be a JSON object")
+            else:
+                data = dict(request.query_params)
+                data.setdefault("href", request.headers.get("referer") or "")
+            wire = wire_event(data, request.query_params.get("site"), dict(request.cookies))
+        except (msgspec.DecodeError, PayloadError) as exc:
+            return cors_any(JSONResponse({"error": str(exc)}, 400))
+        answer = await collector.collect(request, [wire], single=True)
+        gif = Response(GIF, status_code=200 if answer.status_code < 300 else answer.status_code, media_type="image/gif")
+        gif.headers["cache-control"] = "no-store"
+        ids = json.loads(bytes(answer.body)) if answer.status_code < 300 else {}
+        visitor = ids.get("browserId") or ids.get("visitorId")
+        secure = request.url.scheme == "https"
+        if visitor:
+            gif.set_cookie("_pm_vid", visitor, max_age=YEAR_S, samesite="lax", secure=secure)
+        if ids.get("sessionId"):
+            gif.set_cookie("_pm_sid", ids["sessionId"], max_age=HALF_HOUR_S, samesite="lax", secure=secure)
+        return cors_any(gif)
+
+    async def goal(request: Request) -> Response:
+        q = request.query_params
+        site = await collector.sites.get(q.get("site") or "")
+        if site is None or not q.get("event"):
+            return cors_any(JSONResponse({"error": "site and event are required"}, 400))
+        path = q.get("path") or "/"
+        href = request.headers.get("referer") or f"https://{site.domain}{path if path.startswith('/') else '/' + path}"
+        extra: dict[str, Any] = {"eventName": q["event"].strip().lower().replace(" ", "_")[:64]}
+        try:
+            if q.get("value"):
+                extra["value"] = float(q["value"])
+            wire = wire_event({"type": "custom", "href": href, "extraData": extra}, site.id, dict(request.cookies))
+        except (ValueError, PayloadError) as exc:
+            return cors_any(JSONResponse({"error": str(exc)}, 400))
+        answer = await collector.collect(request, [wire], single=True)
+        if answer.status_code >= 300:
+            return cors_any(Response(answer.body, answer.status_code, media_type="application/json"))
+        return cors_any(Response(status_code=204))
+
+    return [
+        Route("/api/track", track, methods=["GET", "POST", "OPTIONS"]),
+        Route("/api/goals/track", goal, methods=["GET"]),
+    ]
