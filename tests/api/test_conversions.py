@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -208,3 +209,20 @@ def test_a_merge_takes_the_payments_along(server: AppServer, site: tuple[str, st
     kept = server.store.read(lambda tx: tx.one("SELECT num FROM people WHERE id = ?", (found["new"],)))
     paid = server.store.read(lambda tx: tx.one("SELECT person_num FROM payments WHERE transaction_id = 'm1'"))
     assert paid["person_num"] == kept["num"]
+
+
+def test_delete_goals_by_time_range(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    vid = post(server.url, event(site_id)).json()["visitorId"]
+    call(server, key, "POST", "/api/v1/goals", json={"datafast_visitor_id": vid, "name": "old"})
+    server.clock.advance(minutes=60 * 24 * 3)
+    post(server.url, event(site_id, visitorId=vid))
+    call(server, key, "POST", "/api/v1/goals", json={"datafast_visitor_id": vid, "name": "new"})
+    today = datetime.fromtimestamp(server.clock.now_ms() / 1000, UTC).date()
+    earlier = (today - timedelta(days=5)).isoformat()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    gone = call(server, key, "DELETE", "/api/v1/goals", params={"startAt": earlier, "endAt": yesterday})
+    assert gone.status_code == 200 and gone.json()["data"][0]["message"] == "Deleted 1 goal"
+    assert [g["name"] for g in visitor(server, key, vid)["activity"]["completedGoals"]] == ["new"]
+    bad = call(server, key, "DELETE", "/api/v1/goals", params={"startAt": "soon"})
+    assert bad.status_code == 400 and "startAt" in bad.json()["error"]["message"]

@@ -12,8 +12,8 @@ Payments show as goals in the visitor's `completedGoals`: `payment`, `free_trial
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -28,12 +28,14 @@ from footfall.identity.people import Claim
 from footfall.ids import VisitorSigner
 from footfall.ingest.payloads import GOAL_NAME
 from footfall.model import Site
+from footfall.queries import ranges
 from footfall.queries.visitors import find_visitor, marks, visitor_group
 from footfall.store.base import Row, Store, Tx, dumps
 
 PARAM_KEY = re.compile(r"^[a-z0-9_-]{1,64}$")
 TAGS = re.compile(r"<[^>]*>")
 CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def goal_name(raw: Any) -> str:
@@ -69,15 +71,38 @@ def goal_metadata(raw: Any) -> dict[str, str]:
 
 
 def parse_time(raw: Any, field: str) -> int | None:
+    """An ISO time (UTC without an offset) or a day, in ms; None when not given."""
     if raw in (None, ""):
         return None
     try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ApiError(400, f"{field} must be an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+        return ranges.moment(str(raw), UTC_ZONE, end=field == "endAt", name=field)
+    except ranges.BadQuery as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+def delete_matching(
+    tx: Tx, signer: VisitorSigner, site: Site, table: str, visitor_id: str | None, conditions: dict[str, Any]
+) -> int:
+    """Deletes the site's rows of `table` (events or payments) of a visitor (with every browser of
+    it) that meet `conditions` (`clause: value`; a None value leaves its `?` clause out, a clause
+    without `?` always applies). Answers how many went."""
+    where, params = ["site_num = ?"], list[Any]([site.num])
+    if visitor_id:
+        browser = find_visitor(tx, signer, site.id, visitor_id)
+        if browser is None:
+            return 0
+        nums = visitor_group(tx, browser)[1]
+        where.append(f"visitor_num IN ({marks(nums)})")
+        params += nums
+    for clause, value in conditions.items():
+        if "?" not in clause:
+            where.append(clause)
+        elif value is not None:
+            where.append(clause)
+            params.append(value)
+    found = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE {' AND '.join(where)}", params)
+    tx.execute(f"DELETE FROM {table} WHERE {' AND '.join(where)}", params)
+    return int(found["n"]) if found else 0
 
 
 def latest_visit(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str) -> tuple[Row, Row] | None:
@@ -159,24 +184,10 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Cloc
         name = goal_name(raw_name) if raw_name else None
         site = caller.site
 
-        def go(tx: Tx) -> int:
-            where, params = ["site_num = ?", "type = 'custom'"], list[Any]([site.num])
-            if visitor_id:
-                browser = find_visitor(tx, signer, site.id, visitor_id)
-                if browser is None:
-                    return 0
-                nums = visitor_group(tx, browser)[1]
-                where.append(f"visitor_num IN ({marks(nums)})")
-                params += nums
-            for clause, value in (("name = ?", name), ("ts >= ?", start), ("ts <= ?", end)):
-                if value is not None:
-                    where.append(clause)
-                    params.append(value)
-            found = tx.one(f"SELECT COUNT(*) AS n FROM events WHERE {' AND '.join(where)}", params)
-            tx.execute(f"DELETE FROM events WHERE {' AND '.join(where)}", params)
-            return int(found["n"]) if found else 0
-
-        deleted = await run_in_threadpool(store.write, go)
+        conditions = {"type = 'custom'": None, "name = ?": name, "ts >= ?": start, "ts <= ?": end}
+        deleted = await run_in_threadpool(
+            store.write, lambda tx: delete_matching(tx, signer, site, "events", visitor_id, conditions)
+        )
         if not deleted:
             raise ApiError(404, "No matching goals found")
         time_range = {"start": iso_ms(start), "end": iso_ms(end)}
@@ -207,28 +218,12 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Cloc
             raise ApiError(400, "give transaction_id, datafast_visitor_id, or a time range (startAt, endAt)")
         site = caller.site
 
-        def go(tx: Tx) -> int:
-            where, params = ["site_num = ?"], list[Any]([site.num])
-            if tx_id:  # takes priority: the other parameters are ignored
-                where.append("transaction_id = ?")
-                params.append(tx_id)
-            else:
-                if visitor_id:
-                    browser = find_visitor(tx, signer, site.id, visitor_id)
-                    if browser is None:
-                        return 0
-                    nums = visitor_group(tx, browser)[1]
-                    where.append(f"visitor_num IN ({marks(nums)})")
-                    params += nums
-                for clause, value in (("ts >= ?", start), ("ts <= ?", end)):
-                    if value is not None:
-                        where.append(clause)
-                        params.append(value)
-            found = tx.one(f"SELECT COUNT(*) AS n FROM payments WHERE {' AND '.join(where)}", params)
-            tx.execute(f"DELETE FROM payments WHERE {' AND '.join(where)}", params)
-            return int(found["n"]) if found else 0
-
-        deleted = await run_in_threadpool(store.write, go)
+        # a transaction id takes priority: the other parameters are then ignored
+        conditions = {"transaction_id = ?": tx_id} if tx_id else {"ts >= ?": start, "ts <= ?": end}
+        who = None if tx_id else visitor_id
+        deleted = await run_in_threadpool(
+            store.write, lambda tx: delete_matching(tx, signer, site, "payments", who, conditions)
+        )
         if not deleted:
             raise ApiError(404, "Transaction not found" if tx_id else "No matching payments found")
         row: dict[str, Any] = {"message": f"Deleted {deleted} payment{'s' if deleted != 1 else ''}"}

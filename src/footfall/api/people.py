@@ -25,7 +25,7 @@ from footfall.identity.devices import lock_key
 from footfall.identity.people import Claim, People, clean_id, find_person, lock_keys
 from footfall.ids import LinkSigner, VisitorSigner, is_uuid
 from footfall.model import Site
-from footfall.queries import companies, segments
+from footfall.queries import companies, ranges, segments
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
 from footfall.store.base import Row, Store, Tx
@@ -339,12 +339,8 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 
 def _int(raw: str | None, default: int, low: int, high: int | None, name: str) -> int:
-    if raw is None or raw == "":
-        return default
+    """`ranges.integer` with the API's error."""
     try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"{name} must be an integer") from exc
-    if value < low or (high is not None and value > high):
-        raise ApiError(400, f"{name} must be between {low} and {high}" if high else f"{name} must be >= {low}")
-    return value
+        return ranges.integer(raw, name, default, low, high)
+    except ranges.BadQuery as exc:
+        raise ApiError(400, str(exc)) from exc

@@ -22,8 +22,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from footfall.queries.ranges import BadQuery, window
 from footfall.store.base import Row, Tx, loads
 
 DIMENSIONS = {
@@ -56,10 +57,6 @@ LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 INTERVALS = ("hour", "day", "week", "month")
 
 
-class BadQuery(ValueError):
-    pass
-
-
 @dataclass
 class Filter:
     dimension: str
@@ -78,40 +75,9 @@ class Query:
     same_day: bool = False
 
 
-def _day_bounds(raw: str, zone: ZoneInfo, end: bool) -> int:
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
-            return int(datetime.combine(day, time(), zone).timestamp() * 1000) - (1 if end else 0)
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadQuery(f"{'endAt' if end else 'startAt'}: YYYY-MM-DD or an ISO 8601 time") from exc
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp() * 1000)
-
-
 def parse(q: Any, site_timezone: str) -> Query:
-    try:
-        zone = ZoneInfo(q.get("timezone") or site_timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise BadQuery("timezone: an IANA name such as Europe/Paris") from exc
-    query = Query(zone)
-    if bool(q.get("startAt")) != bool(q.get("endAt")):
-        raise BadQuery("startAt and endAt must be given together")
-    if q.get("startAt"):
-        query.start, query.end = _day_bounds(q["startAt"], zone, False), _day_bounds(q["endAt"], zone, True)
-        if query.start > query.end:
-            raise BadQuery("startAt must be before endAt")
-        query.same_day = q["startAt"][:10] == q["endAt"][:10]
-    for name, high in (("limit", LIMIT_MAX), ("offset", None)):
-        raw = q.get(name)
-        if raw:
-            try:
-                value = int(raw)
-            except ValueError as exc:
-                raise BadQuery(f"{name} must be an integer") from exc
-            if value < (1 if name == "limit" else 0) or (high is not None and value > high):
-                raise BadQuery(f"{name} must be between 1 and {high}" if high else f"{name} must be >= 0")
-            setattr(query, name, value)
+    span = window(q, site_timezone, LIMIT_DEFAULT, LIMIT_MAX)
+    query = Query(span.zone, span.start, span.end, limit=span.limit, offset=span.offset, same_day=span.same_day)
     for key in list(q):
         if not key.startswith("filter_"):
             continue

@@ -9,11 +9,10 @@ event, as sessions keep it; page and goal filters look at the visit's events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.clock import iso_ms
+from footfall.queries.ranges import BadQuery, window
 from footfall.store.base import Tx, dumps
 
 MAX_VALUES = 50
@@ -22,10 +21,6 @@ SESSION_COLUMNS = {"browser": "browser", "os": "os", "device": "device_type", "h
 UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign")
 PARAM_ONLY = ("utm_term", "utm_content", "ref", "source", "via")
 PAGES = "SELECT 1 FROM events e WHERE e.session_num = s.num AND e.type = 'pageview'"
-
-
-class BadQuery(ValueError):
-    pass
 
 
 @dataclass
@@ -48,45 +43,14 @@ def _values(raw: str, name: str) -> list[str]:
     return values
 
 
-def _moment(raw: str, zone: ZoneInfo, end: bool) -> int:
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), zone)
-            return int(moment.timestamp() * 1000) - (1 if end else 0)
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadQuery(f"{'endAt' if end else 'startAt'}: YYYY-MM-DD or an ISO 8601 time") from exc
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp() * 1000)
-
-
 def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def parse(q: Any, site_timezone: str) -> VisitorQuery:
     """The query parameters, validated (BadQuery names what is wrong)."""
-    query = VisitorQuery()
-    try:
-        zone = ZoneInfo(q.get("timezone") or site_timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise BadQuery("timezone: an IANA name such as Europe/Paris") from exc
-    if bool(q.get("startAt")) != bool(q.get("endAt")):
-        raise BadQuery("startAt and endAt must be given together")
-    if q.get("startAt"):
-        query.start, query.end = _moment(q["startAt"], zone, False), _moment(q["endAt"], zone, True)
-        if query.start > query.end:
-            raise BadQuery("startAt must be before endAt")
-    for name, low, high in (("limit", 1, LIMIT_MAX), ("offset", 0, None)):
-        raw = q.get(name)
-        if raw:
-            try:
-                value = int(raw)
-            except ValueError as exc:
-                raise BadQuery(f"{name} must be an integer") from exc
-            if value < low or (high is not None and value > high):
-                raise BadQuery(f"{name} must be between {low} and {high}" if high else f"{name} must be >= {low}")
-            setattr(query, name, value)
+    span = window(q, site_timezone, LIMIT_DEFAULT, LIMIT_MAX)
+    query = VisitorQuery(span.start, span.end, span.limit, span.offset)
     w, p = query.where, query.params
 
     def any_of(expression: str, values: list[str]) -> None:
