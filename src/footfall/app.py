@@ -32,6 +32,7 @@ from footfall.ingest.writer import EventWriter
 from footfall.ingest.writer_process import EventWriterProcess, Start
 from footfall.jobs import flush_drops, run_periodically
 from footfall.model import Event
+from footfall.rollups import Rollups
 from footfall.settings import Settings
 from footfall.store import instance_secret, open_store
 from footfall.store.base import Store
@@ -129,11 +130,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         else None
     )
 
+    rollups = Rollups(c.store, c.clock, settings.session_idle_minutes * 60_000)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if writer_process is not None:
             await writer_process.start()
-        tasks = [asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))]
+        tasks = [
+            asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock))),
+            asyncio.create_task(run_periodically(60.0, rollups.fold)),
+        ]
         if enrichment is not None:
             tasks.append(asyncio.create_task(run_periodically(30.0, enrichment.run_once)))
         try:
@@ -158,6 +164,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.components = c
     app.state.writer_process = writer_process
     app.state.enrichment = enrichment
+    app.state.rollups = rollups
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(postmetric_track.routes(collector))
     app.router.routes.extend(tracker_routes(collector.sites.get))

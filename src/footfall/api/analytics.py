@@ -53,8 +53,7 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
     async def overview(request: Request) -> dict[str, Any]:
         caller, query = await setup(request)
         fields = _fields(request.query_params.get("fields"), OVERVIEW_FIELDS)
-        data = await run_in_threadpool(store.read, lambda tx: a.load(tx, caller.site.num, query))
-        t = a.totals(data)
+        t = await run_in_threadpool(store.read, lambda tx: a.overview(tx, caller.site.num, query))
         return {"status": "success", "data": [{f: t[f] for f in fields}]}
 
     @api.get("/timeseries", summary="Time series")
@@ -67,21 +66,22 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
             interval = "hour"  # a single day is shown by the hour, as DataFast does
         fields = _fields(request.query_params.get("fields"), TIMESERIES_FIELDS)
         a.default_window(query, interval, clock.now_ms())
-        data = await run_in_threadpool(store.read, lambda tx: a.load(tx, caller.site.num, query))
-        rows = a.timeseries(data, query, interval)
+        rows, counts = await run_in_threadpool(
+            store.read, lambda tx: a.timeseries(tx, caller.site.num, query, interval)
+        )
         kept = [
             {f: r[f] for f in fields} | {"timestamp": r["timestamp"], "revenueBreakdown": r["revenueBreakdown"]}
             for r in rows
         ]
         page = kept[query.offset : query.offset + query.limit]
-        t = a.totals(data)
+        t = a.totals(counts.total(), counts.payments, counts.currency)
         breakdown = {k: a.money(sum(r["revenueBreakdown"][k] for r in rows)) for k in ("new", "renewal", "refund")}
         return {
             "status": "success",
             "fields": fields,
             "interval": interval,
             "timezone": str(query.zone),
-            "currency": data.currency,
+            "currency": counts.currency,
             "totals": {f: t[f] for f in fields if f != "name"} | {"revenueBreakdown": breakdown},
             "data": page,
             "pagination": {"limit": query.limit, "offset": query.offset, "total": len(kept)},

@@ -145,10 +145,8 @@ def add_goal(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str, event: 
             dumps(event["extra"]),
         ),
     )
-    tx.execute(
-        "UPDATE sessions SET events = events + 1, last_seen = ? WHERE num = ?",
-        (max(now, session["last_seen"]), session["num"]),
-    )
+    # the visit's page activity (last_seen, its duration) is the visitor's, not the server's call
+    tx.execute("UPDATE sessions SET events = events + 1 WHERE num = ?", (session["num"],))
     return request_id
 
 

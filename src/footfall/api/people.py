@@ -28,6 +28,7 @@ from footfall.model import Site
 from footfall.queries import companies, ranges, segments
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
+from footfall.rollups import forget_visits
 from footfall.store.base import Row, Store, Tx
 
 LIST_DEFAULT, LIST_MAX = 20, 200
@@ -63,6 +64,7 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
     computer's visitor keeps the other people's visits, unlinked from this one)."""
     num = person["num"]
     sessions = [r["num"] for r in tx.all("SELECT num FROM sessions WHERE person_num = ?", (num,))]
+    forget_visits(tx, "person_num = ?", (num,))
     for i in range(0, len(sessions), 500):
         chunk = sessions[i : i + 500]
         tx.execute(f"DELETE FROM events WHERE session_num IN ({','.join('?' * len(chunk))})", chunk)

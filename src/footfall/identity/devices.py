@@ -22,6 +22,7 @@ from typing import Any
 from footfall.identity.matching import DeviceMatcher
 from footfall.ids import VisitorSigner
 from footfall.model import Event
+from footfall.rollups import forget_visits
 from footfall.store.base import Tx, dumps
 
 MAX_CLIENT_ID = 128
@@ -236,6 +237,8 @@ class VisitorResolver:
         split = [v for v in self.by_id.values() if v.split and not v.is_new]
         if split:
             nums = [(v.num,) for v in split]
+            # their visits now count as another visitor's: the analytics rollups of those slots go
+            forget_visits(self.tx, f"visitor_num IN ({','.join('?' * len(split))})", [v.num for v in split])
             self.tx.executemany("UPDATE visitors SET alias_of = NULL, alias_confidence = NULL WHERE num = ?", nums)
             # visits only presumed to be the visitor's person leave with the browser; identified ones stay theirs
             self.tx.executemany("UPDATE sessions SET person_num = NULL WHERE visitor_num = ? AND identified = 0", nums)

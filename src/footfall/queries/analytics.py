@@ -12,19 +12,22 @@ Definitions (footfall's, written down where DataFast's docs are silent):
 - Breakdown rows: the visitors whose visits have that value, and those visitors' revenue.
 - goals: custom events in the kept visits: completions and distinct visitors per goal name.
 
-This first version computes from the visits, events and payments rows on every request; the
-rollups that keep a large site fast (issue F5's benchmark) are still to come.
+Overview and time series without filters count from the rollups (rollups.py), exact like the
+rest: with filters, and for breakdowns and goals, the visits are read and kept here.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from footfall import rollups
 from footfall.queries.ranges import BadQuery, window
+from footfall.rollups import Tally
 from footfall.store.base import Row, Tx, loads
 
 DIMENSIONS = {
@@ -55,6 +58,7 @@ BREAKDOWNS = {
 CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source", "via")
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 INTERVALS = ("hour", "day", "week", "month")
+ALL_TIME = 2**62  # the end of an unbounded range
 
 
 @dataclass
@@ -116,6 +120,8 @@ def _passes(visit: Row, f: Filter, pages: set[str]) -> bool:
 
 @dataclass
 class Data:
+    """The visits kept by a query's range and filters, their pages, and the range's payments."""
+
     visits: list[Row]
     pages: dict[int, set[str]]  # visit num -> paths viewed
     payments: list[Row]
@@ -142,6 +148,15 @@ def load(tx: Tx, site_num: int, query: Query) -> Data:
     ):
         pages[e["session_num"]].add(e["path"])
     kept = [v for v in visits if all(_passes(v, f, pages[v["num"]]) for f in query.filters)]
+    payments, currency = load_payments(tx, site_num, query)
+    if query.filters:
+        roots = {v["root"] for v in kept}
+        payments = [p for p in payments if p["root"] in roots]
+    return Data(kept, pages, payments, currency)
+
+
+def load_payments(tx: Tx, site_num: int, query: Query) -> tuple[list[Row], str]:
+    """The range's payments (not refunded) in its main currency (the most frequent one), and that currency."""
     pay_where, pay_params = "p.site_num = ? AND p.refunded = 0", list[Any]([site_num])
     if query.start is not None:
         pay_where += " AND p.ts BETWEEN ? AND ?"
@@ -153,36 +168,64 @@ def load(tx: Tx, site_num: int, query: Query) -> Data:
     )
     currencies = Counter(p["currency"] for p in payments)
     currency = currencies.most_common(1)[0][0] if currencies else "USD"
-    payments = [p for p in payments if p["currency"] == currency]
-    if query.filters:
-        roots = {v["root"] for v in kept}
-        payments = [p for p in payments if p["root"] in roots]
-    return Data(kept, pages, payments, currency)
+    return [p for p in payments if p["currency"] == currency], currency
+
+
+@dataclass
+class Counts:
+    """What overview and time series count: a Tally of visits per bucket, and the payments."""
+
+    buckets: list[Tally]
+    payments: list[Row]
+    currency: str
+
+    def total(self) -> Tally:
+        whole = Tally()
+        for t in self.buckets:
+            whole.add(t)
+        return whole
+
+
+def count(tx: Tx, site_num: int, query: Query, bounds: list[int]) -> Counts:
+    """Visits in the buckets [bounds[i], bounds[i+1]): from the rollups (rollups.py) without
+    filters, from the kept visits with them."""
+    if not query.filters:
+        payments, currency = load_payments(tx, site_num, query)
+        return Counts(rollups.tallies(tx, site_num, bounds), payments, currency)
+    data = load(tx, site_num, query)
+    buckets = [Tally() for _ in bounds[1:]]
+    for v in data.visits:
+        i = bisect.bisect_right(bounds, v["started_at"]) - 1
+        if 0 <= i < len(buckets):
+            buckets[i].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
+    return Counts(buckets, data.payments, data.currency)
 
 
 def money(value: float) -> float:
     return round(value, 2)
 
 
-def totals(data: Data, visits: list[Row] | None = None, payments: list[Row] | None = None) -> dict[str, Any]:
-    visits = data.visits if visits is None else visits
-    payments = data.payments if payments is None else payments
-    visitors = len({v["root"] for v in visits})
+def totals(t: Tally, payments: list[Row], currency: str) -> dict[str, Any]:
+    visitors = len(t.visitors)
     revenue = sum(p["amount"] for p in payments)
-    customers = len({p["root"] for p in payments if p["root"] is not None} & {v["root"] for v in visits})
+    customers = sum(1 for root in {p["root"] for p in payments if p["root"] is not None} if root in t.visitors)
     return {
         "visitors": visitors,
-        "sessions": len(visits),
-        "bounce_rate": round(100 * sum(v["pageviews"] <= 1 for v in visits) / len(visits), 2) if visits else 0.0,
-        "avg_session_duration": round(sum(v["last_seen"] - v["started_at"] for v in visits) / len(visits))
-        if visits
-        else 0,
-        "currency": data.currency,
+        "sessions": t.sessions,
+        "bounce_rate": round(100 * t.bounces / t.sessions, 2) if t.sessions else 0.0,
+        "avg_session_duration": round(t.duration / t.sessions) if t.sessions else 0,
+        "currency": currency,
         "revenue": money(revenue),
         "payments": len(payments),
         "revenue_per_visitor": money(revenue / visitors) if visitors else 0.0,
         "conversion_rate": round(100 * customers / visitors, 2) if visitors else 0.0,
     }
+
+
+def overview(tx: Tx, site_num: int, query: Query) -> dict[str, Any]:
+    bounds = [0, ALL_TIME] if query.start is None or query.end is None else [query.start, query.end + 1]
+    counts = count(tx, site_num, query, bounds)
+    return totals(counts.buckets[0], counts.payments, counts.currency)
 
 
 def breakdown(data: Data, name: str) -> list[dict[str, Any]]:
@@ -276,23 +319,32 @@ def default_window(query: Query, interval: str, now: int) -> None:
     query.start, query.end = now - span * 86_400_000 + 1, now
 
 
-def timeseries(data: Data, query: Query, interval: str) -> list[dict[str, Any]]:
+def buckets(query: Query, interval: str) -> list[datetime]:
+    """The starts of the buckets that meet the range (the first may start before it)."""
     assert query.start is not None and query.end is not None
-    visits_by: dict[datetime, list[Row]] = defaultdict(list)
-    payments_by: dict[datetime, list[Row]] = defaultdict(list)
-    for v in data.visits:
-        visits_by[bucket_start(v["started_at"], interval, query.zone)].append(v)
-    for p in data.payments:
-        payments_by[bucket_start(p["ts"], interval, query.zone)].append(p)
-    rows = []
-    cursor = bucket_start(query.start, interval, query.zone)
+    starts, cursor = [], bucket_start(query.start, interval, query.zone)
     while cursor.timestamp() * 1000 <= query.end:
-        t = totals(data, visits_by.get(cursor, []), payments_by.get(cursor, []))
-        bucket_payments = payments_by.get(cursor, [])
+        starts.append(cursor)
+        cursor = next_bucket(cursor, interval, query.zone)
+    return starts
+
+
+def timeseries(tx: Tx, site_num: int, query: Query, interval: str) -> tuple[list[dict[str, Any]], Counts]:
+    """The rows, one per bucket, and the counts (for the totals)."""
+    assert query.start is not None and query.end is not None
+    starts = buckets(query, interval)
+    bounds = [query.start, *(int(b.timestamp() * 1000) for b in starts[1:]), query.end + 1]
+    counts = count(tx, site_num, query, bounds)
+    payments_by: list[list[Row]] = [[] for _ in starts]
+    for p in counts.payments:
+        payments_by[bisect.bisect_right(bounds, p["ts"]) - 1].append(p)
+    rows = []
+    for start, tally, bucket_payments in zip(starts, counts.buckets, payments_by, strict=True):
+        t = totals(tally, bucket_payments, counts.currency)
         rows.append(
             {
-                "name": label(cursor, interval),
-                "timestamp": cursor.isoformat(),
+                "name": label(start, interval),
+                "timestamp": start.isoformat(),
                 "visitors": t["visitors"],
                 "sessions": t["sessions"],
                 "revenue": t["revenue"],
@@ -305,5 +357,4 @@ def timeseries(data: Data, query: Query, interval: str) -> list[dict[str, Any]]:
                 },
             }
         )
-        cursor = next_bucket(cursor, interval, query.zone)
-    return rows
+    return rows, counts

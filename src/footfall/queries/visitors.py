@@ -7,6 +7,7 @@ from typing import Any
 
 from footfall.identity.sessions import CONTEXT_COLUMNS
 from footfall.ids import VisitorSigner
+from footfall.rollups import forget_visits
 from footfall.store.base import Row, Tx, loads
 
 # The latest page view's device and place come from its session (see identity/sessions.py).
@@ -55,6 +56,7 @@ def erase_visitor(tx: Tx, nums: list[int], now_ms: int) -> None:
     browser still holding one gets a new visitor instead of its old id back."""
     group = marks(nums)
     ids = [r["id"] for r in tx.all(f"SELECT id FROM visitors WHERE num IN ({group})", nums)]
+    forget_visits(tx, f"visitor_num IN ({group})", nums)
     for table in ("identifications", "events", "sessions"):
         tx.execute(f"DELETE FROM {table} WHERE visitor_num IN ({group})", nums)
     # payments are the owner's books: they stay, no longer tied to the browser

@@ -270,6 +270,27 @@ CREATE TABLE deleted_visitor_ids (
   deleted_at INTEGER NOT NULL
 );
 
+-- Analytics rollups (docs/storage.md): for each 15-minute slot of visit starts whose visits are over,
+-- the counts and the set of visitors (a roaring bitmap of root visitor nums). Kept by a background
+-- job (rollups.py), dropped for the slots whose visits change (a split, an erasure) and folded again.
+CREATE TABLE rollups (
+  site_num INTEGER NOT NULL,
+  slot INTEGER NOT NULL, -- start of the slot, ms since the epoch
+  sessions INTEGER NOT NULL,
+  bounces INTEGER NOT NULL, -- visits with at most one page view
+  duration INTEGER NOT NULL, -- sum of (last_seen - started_at)
+  visitors BLOB NOT NULL,
+  PRIMARY KEY (site_num, slot)
+);
+
+-- Per site: the slots before folded_upto all have rollups, but those of visits still going, and
+-- generation changes with every invalidation, so a fold computed from older rows is not stored.
+CREATE TABLE rollup_state (
+  site_num INTEGER PRIMARY KEY,
+  folded_upto INTEGER NOT NULL,
+  generation INTEGER NOT NULL DEFAULT 0
+);
+
 CREATE TABLE drop_counts (
   site_id TEXT NOT NULL,
   reason TEXT NOT NULL,

@@ -1,0 +1,242 @@
+"""Analytics rollups: visit counts and visitor sets per 15-minute slot of visit starts.
+
+A slot is folded once every visit that started in it is over (no event for the session idle time
+and a margin, so no later event can extend it): its row holds the visits, bounces, summed
+durations and the set of root visitors as a roaring bitmap. Readers take each slot that lies whole
+inside a bucket from its row and compute everything else (recent visits, slots not folded yet,
+slots cut by a range or bucket edge) from the sessions rows, so the two add up exactly: a slot's
+visits are either all in its row or all read raw. Visitor counts are unions of sets, never sums.
+
+Whatever changes a folded slot's visits (a browser split off its visitor, an erased visitor or
+person) calls `forget_visits` in its own transaction: the slot's row is dropped (readers compute it
+raw again), the site's generation moves (a fold computed before is not stored) and the fold picks
+it up again. Every zone's offset is a multiple of 15 minutes, so local hours, days, weeks and
+months start on a slot boundary.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyroaring import BitMap
+
+from footfall.clock import Clock
+from footfall.store.base import Store, Tx
+
+log = logging.getLogger("footfall.rollups")
+
+SLOT_MS = 15 * 60_000
+MARGIN_MS = 5 * 60_000  # beyond the idle time: an event accepted but not yet written cannot extend a folded visit
+CHUNK_SLOTS = 96  # slots folded per transaction (a day): short write transactions beside the event writer
+MAX_NUM = 2**32 - 1  # the bitmaps hold 32-bit visitor nums
+ROOT = "COALESCE(v.alias_of, v.num)"
+STARTED_IN = "s.site_num = ? AND s.started_at >= ? AND s.started_at < ?"
+
+
+def slot_of(ms: int) -> int:
+    return ms - ms % SLOT_MS
+
+
+@dataclass
+class Tally:
+    """Visits and their distinct visitors: what a bucket of overview or time series counts."""
+
+    visitors: BitMap = field(default_factory=BitMap)
+    sessions: int = 0
+    bounces: int = 0  # visits with at most one page view
+    duration: int = 0  # sum of (last event - first event), ms
+
+    def add_visit(self, root: int, pageviews: int, duration: int) -> None:
+        self.visitors.add(root)
+        self.sessions += 1
+        self.bounces += pageviews <= 1
+        self.duration += duration
+
+    def add(self, other: Tally) -> None:
+        self.visitors |= other.visitors
+        self.sessions += other.sessions
+        self.bounces += other.bounces
+        self.duration += other.duration
+
+
+def visits_sql(where: str) -> str:
+    return (
+        f"SELECT s.started_at, s.last_seen, s.pageviews, {ROOT} AS root FROM sessions s "
+        f"JOIN visitors v ON v.num = s.visitor_num WHERE {where}"
+    )
+
+
+def tallies(tx: Tx, site_num: int, bounds: Sequence[int]) -> list[Tally]:
+    """One Tally per bucket [bounds[i], bounds[i+1]) of visit starts, from rollups where whole slots
+    are folded and from the sessions rows elsewhere."""
+    out = [Tally() for _ in range(len(bounds) - 1)]
+    if not out:
+        return out
+    lo, hi = bounds[0], bounds[-1]
+    covered: list[int] = []
+    for row in tx.all(
+        "SELECT slot, sessions, bounces, duration, visitors FROM rollups "
+        "WHERE site_num = ? AND slot >= ? AND slot <= ? ORDER BY slot",
+        (site_num, lo, hi - SLOT_MS),
+    ):
+        slot = row["slot"]
+        i = bisect.bisect_right(bounds, slot) - 1
+        if slot + SLOT_MS > bounds[i + 1]:
+            continue  # a bucket edge cuts the slot: computed raw
+        t = out[i]
+        if row["sessions"]:
+            t.visitors |= BitMap.deserialize(bytes(row["visitors"]))
+        t.sessions += row["sessions"]
+        t.bounces += row["bounces"]
+        t.duration += row["duration"]
+        covered.append(slot)
+    for start, end in _gaps(lo, hi, covered):
+        for v in tx.all(visits_sql(STARTED_IN), (site_num, start, end)):
+            i = bisect.bisect_right(bounds, v["started_at"]) - 1
+            out[i].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
+    return out
+
+
+def _gaps(lo: int, hi: int, covered: list[int]) -> list[tuple[int, int]]:
+    """The parts of [lo, hi) outside the covered slots (sorted), as half-open intervals."""
+    gaps, at = [], lo
+    for slot in covered:
+        if slot > at:
+            gaps.append((at, slot))
+        at = max(at, slot + SLOT_MS)
+    if at < hi:
+        gaps.append((at, hi))
+    return gaps
+
+
+def forget_visits(tx: Tx, where: str, params: Sequence[Any]) -> None:
+    """Before visits change or go (`where` selects them in `sessions`): their slots are folded again."""
+    rows = tx.all(
+        f"SELECT DISTINCT site_num, started_at - started_at % {SLOT_MS} AS slot FROM sessions WHERE {where}", params
+    )
+    by_site: dict[int, list[int]] = {}
+    for r in rows:
+        by_site.setdefault(r["site_num"], []).append(r["slot"])
+    for site_num, slots in by_site.items():
+        for i in range(0, len(slots), 500):
+            chunk = slots[i : i + 500]
+            tx.execute(
+                f"DELETE FROM rollups WHERE site_num = ? AND slot IN ({','.join('?' * len(chunk))})", (site_num, *chunk)
+            )
+        first = min(slots)
+        tx.execute(
+            "UPDATE rollup_state SET generation = generation + 1, "
+            "folded_upto = CASE WHEN folded_upto > ? THEN ? ELSE folded_upto END WHERE site_num = ?",
+            (first, first, site_num),
+        )
+
+
+class Rollups:
+    """The fold: a background job (every minute), also run by `footfall rollups fold` and tests."""
+
+    def __init__(self, store: Store, clock: Clock, idle_ms: int) -> None:
+        self.store = store
+        self.clock = clock
+        self.idle_ms = idle_ms
+
+    def fold(self) -> int:
+        """Folds every site's finished slots; answers how many slots were stored."""
+        sites = self.store.read(lambda tx: [r["num"] for r in tx.all("SELECT num FROM sites ORDER BY num")])
+        return sum(self.fold_site(num) for num in sites)
+
+    def fold_site(self, site_num: int) -> int:
+        cutoff = self.clock.now_ms() - self.idle_ms - MARGIN_MS  # visits seen after this may go on
+        end = slot_of(cutoff)  # slots before it ended before the cutoff
+        start = self.store.read(lambda tx: _mark(tx, site_num))
+        if start is None:
+            start = self.store.write(lambda tx: _begin(tx, site_num))
+        if start is None:
+            return 0  # no visits yet
+        stored = 0
+        while start < end:
+            chunk_end = min(end, start + CHUNK_SLOTS * SLOT_MS)
+            written, open_from = self._fold_chunk(site_num, start, chunk_end, cutoff)
+            if written is None:
+                return stored  # invalidated meanwhile: the next run starts again from the new mark
+            stored += written
+            if open_from is not None and open_from < chunk_end:
+                return stored  # a visit still going: the mark waits for it (later slots were stored)
+            start = chunk_end
+        return stored
+
+    def _fold_chunk(self, site_num: int, start: int, end: int, cutoff: int) -> tuple[int | None, int | None]:
+        """Reads in one transaction, stores in another (short, beside the event writer): (slots
+        stored or None when invalidated meanwhile, the first slot with a visit still going)."""
+        generation = self.store.read(lambda tx: _generation(tx, site_num))
+        rows, open_from = self.store.read(lambda tx: self._compute(tx, site_num, start, end, cutoff))
+        upto = end if open_from is None else open_from
+        return self.store.write(lambda tx: _store(tx, site_num, generation, rows, upto, start)), open_from
+
+    def _compute(
+        self, tx: Tx, site_num: int, start: int, end: int, cutoff: int
+    ) -> tuple[list[tuple[int, Tally]], int | None]:
+        """Rollups of the slots in [start, end) not stored yet and whose visits are all over, and the
+        first slot with a visit still going (None when there is none)."""
+        done = {
+            r["slot"]
+            for r in tx.all(
+                "SELECT slot FROM rollups WHERE site_num = ? AND slot >= ? AND slot < ?", (site_num, start, end)
+            )
+        }
+        slots: dict[int, Tally] = {s: Tally() for s in range(start, end, SLOT_MS) if s not in done}
+        open_slots: set[int] = set()
+        for v in tx.all(visits_sql(STARTED_IN), (site_num, start, end)):
+            slot = slot_of(v["started_at"])
+            if slot not in slots:
+                continue
+            if v["last_seen"] >= cutoff:
+                open_slots.add(slot)
+            elif v["root"] > MAX_NUM:
+                raise OverflowError(f"visitor num {v['root']} does not fit the 32-bit rollup bitmaps")
+            else:
+                slots[slot].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
+        rows = [(s, t) for s, t in slots.items() if s not in open_slots]
+        return rows, min(open_slots) if open_slots else None
+
+
+def _mark(tx: Tx, site_num: int) -> int | None:
+    row = tx.one("SELECT folded_upto FROM rollup_state WHERE site_num = ?", (site_num,))
+    return None if row is None else int(row["folded_upto"])
+
+
+def _begin(tx: Tx, site_num: int) -> int | None:
+    """The site's first mark: the slot of its first visit (None without visits)."""
+    if (mark := _mark(tx, site_num)) is not None:
+        return mark
+    first = tx.one("SELECT MIN(started_at) AS t FROM sessions WHERE site_num = ?", (site_num,))
+    if first is None or first["t"] is None:
+        return None
+    tx.execute("INSERT INTO rollup_state (site_num, folded_upto) VALUES (?, ?)", (site_num, slot_of(first["t"])))
+    return slot_of(first["t"])
+
+
+def _generation(tx: Tx, site_num: int) -> int:
+    row = tx.one("SELECT generation FROM rollup_state WHERE site_num = ?", (site_num,))
+    return int(row["generation"]) if row else -1
+
+
+def _store(
+    tx: Tx, site_num: int, generation: int, rows: Iterable[tuple[int, Tally]], upto: int, start: int
+) -> int | None:
+    """Stores a fold computed at `generation`; None (nothing stored) when an invalidation came since."""
+    if _generation(tx, site_num) != generation:
+        return None
+    rows = list(rows)
+    tx.executemany(
+        "INSERT INTO rollups (site_num, slot, sessions, bounces, duration, visitors) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (site_num, slot) DO NOTHING",
+        [(site_num, s, t.sessions, t.bounces, t.duration, t.visitors.serialize()) for s, t in rows],
+    )
+    tx.execute(
+        "UPDATE rollup_state SET folded_upto = ? WHERE site_num = ? AND folded_upto = ?", (upto, site_num, start)
+    )
+    return len(rows)
