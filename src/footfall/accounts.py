@@ -32,6 +32,8 @@ SCOPES = (
     "fingerprint:write",
     "sources:read",
     "sources:write",
+    "workflows:read",
+    "workflows:write",
 )
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")

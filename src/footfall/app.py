@@ -16,11 +16,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from footfall import __version__
-from footfall.api import analytics, conversions, datafast, fingerprint, people, postmetric, webhooks
+from footfall.api import analytics, conversions, datafast, fingerprint, floqer, people, postmetric, webhooks
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
-from footfall.api.ratelimit import WindowLimiter, rate_limit
+from footfall.api.ratelimit import WindowLimiter, floqer_rate_limit, rate_limit
 from footfall.clock import Clock, SystemClock
+from footfall.delivery import Sender, sender_loop
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.provider import EnrichmentProvider
@@ -91,10 +92,12 @@ def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
                 c.secret,
                 idle_ms,
                 match_window_ms,
+                list(c.settings.hosting_asns),
             )
         )
         return process.write, process
-    writer = EventWriter(c.signer, LinkSigner(c.secret), idle_ms, match_window_ms)
+    hosting = HostingNetworks(c.settings.hosting_asns)
+    writer = EventWriter(c.signer, LinkSigner(c.secret), idle_ms, match_window_ms, hosting)
 
     async def through_store(events: list[Event]) -> list[Event]:
         return await asyncio.wrap_future(c.store.submit_merged(writer.merge, events))
@@ -131,15 +134,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
 
     rollups = Rollups(c.store, c.clock, settings.session_idle_minutes * 60_000)
+    sender = Sender(
+        c.store,
+        c.clock,
+        settings.delivery_timeout_seconds,
+        settings.delivery_backoff_ms,
+        int(settings.delivery_max_age_hours * 3_600_000),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if writer_process is not None:
             await writer_process.start()
-        tasks = [
-            asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock))),
-            asyncio.create_task(run_periodically(60.0, rollups.fold)),
-        ]
+        tasks = [asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))]
+        tasks.append(asyncio.create_task(sender_loop(sender, settings.delivery_interval_seconds)))
+        if settings.rollup_interval_seconds > 0:
+            tasks.append(asyncio.create_task(run_periodically(settings.rollup_interval_seconds, rollups.fold)))
         if enrichment is not None:
             tasks.append(asyncio.create_task(run_periodically(30.0, enrichment.run_once)))
         try:
@@ -149,6 +159,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 task.cancel()
             if enrichment is not None:
                 enrichment.close()
+            await sender.close()
             await asyncio.to_thread(flush_drops, c.store, c.drops, c.clock)
             if writer_process is not None:
                 await writer_process.close()
@@ -165,6 +176,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.writer_process = writer_process
     app.state.enrichment = enrichment
     app.state.rollups = rollups
+    app.state.sender = sender
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(postmetric_track.routes(collector))
     app.router.routes.extend(tracker_routes(collector.sites.get))
@@ -172,6 +184,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     hosting = HostingNetworks(settings.hosting_asns)
     app.router.routes.extend(fingerprint.routes(c.store, c.geo, c.clock, limiter, hosting))
     app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
+    app.router.routes.append(Route("/flags/{code}.svg", _flag, methods=["GET"]))
     if settings.benchmark_routes:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))
     auth = Authenticator(c.store)
@@ -185,8 +198,32 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     ):
         app.include_router(api, dependencies=limited)
     app.include_router(webhooks.router(c.store, c.signer, c.clock))
+    floqer_limits = [
+        Depends(
+            floqer_rate_limit(
+                WindowLimiter(settings.floqer_rate_per_minute),
+                WindowLimiter(settings.floqer_rate_per_day, 86_400_000),
+                c.clock,
+            )
+        )
+    ]
+    app.include_router(floqer.router(c.store, auth, c.clock, settings, hosting), dependencies=floqer_limits)
     _install_error_handlers(app)
     return app
+
+
+async def _flag(request: Request) -> Response:
+    """A country's flag (the countries breakdown's `image`): its emoji, the two regional indicator
+    letters of the code, drawn by the viewer's emoji font; nothing fetched from elsewhere."""
+    code = request.path_params["code"].upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        return PlainTextResponse("a two-letter country code", 404)
+    emoji = "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code)
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 48" width="64" height="48">'
+        f'<text x="32" y="40" font-size="40" text-anchor="middle">{emoji}</text></svg>'
+    )
+    return Response(svg, media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"})
 
 
 async def _noop(request: Request) -> Response:

@@ -33,6 +33,8 @@ cli.add_typer(keys_cli, name="keys")
 contacts_cli = typer.Typer(help="Import contacts and companies.", no_args_is_help=True)
 cli.add_typer(geo_cli, name="geo")
 cli.add_typer(contacts_cli, name="contacts")
+credits_cli = typer.Typer(help="The account's credits (spent by Floqer sources).", no_args_is_help=True)
+cli.add_typer(credits_cli, name="credits")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -240,6 +242,30 @@ def keys_revoke(key_id: str) -> None:
     """Revoke a key by its id or prefix."""
     key = write(lambda tx: accounts.revoke_key(tx, account_id(tx), key_id, now()))
     typer.echo(f"Key {key.id} revoked.")
+
+
+@credits_cli.command("grant")
+def credits_grant(amount: int = typer.Argument(..., help="Credits to add (negative to take away).")) -> None:
+    """Add credits to the account's ledger."""
+    from footfall.api.floqer import grant
+
+    balance = write(lambda tx: grant(tx, account_id(tx), amount, now()))
+    unlimited = settings().credits_unlimited
+    typer.echo(
+        f"balance: {balance} credits" + (" (FOOTFALL_CREDITS_UNLIMITED is on: nothing is charged)" if unlimited else "")
+    )
+
+
+@credits_cli.command("balance")
+def credits_balance() -> None:
+    """The account's balance."""
+    from footfall.api.floqer import balance
+
+    have = with_store(lambda store: store.read(lambda tx: balance(tx, account_id(tx))))
+    unlimited = settings().credits_unlimited
+    typer.echo(
+        f"balance: {have} credits" + (" (FOOTFALL_CREDITS_UNLIMITED is on: nothing is charged)" if unlimited else "")
+    )
 
 
 @cli.command()

@@ -134,6 +134,29 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "floqer_rate_per_minute", 200, "Floqer sources and workflows APIs: requests a minute per key (then 429).", int
+    ),
+    Setting("floqer_rate_per_day", 10_000, "Floqer sources and workflows APIs: requests a day per key.", int),
+    Setting(
+        "credits_unlimited",
+        True,
+        "Accounts have unlimited credits (false: sources cost credits from the ledger, `footfall credits grant`).",
+        _bool,
+    ),
+    Setting("personal_source_credits", 1, "Credits a personal visitors source costs to create.", int),
+    Setting("company_source_credits", 0, "Credits a company visitors source costs to create.", int),
+    Setting("delivery_timeout_seconds", 10.0, "Workflow deliveries: how long to wait for the receiver.", float),
+    Setting("delivery_backoff_ms", 1000, "Workflow deliveries: the first retry's delay (then doubled, jittered).", int),
+    Setting("delivery_max_age_hours", 24.0, "Workflow deliveries: retried for this long, then failed.", float),
+    Setting("delivery_interval_seconds", 1.0, "How often the sender looks for due deliveries.", float),
+    Setting(
+        "rollup_interval_seconds",
+        60.0,
+        "How often the analytics rollups fold finished visits (docs/storage.md); 0 turns the job off "
+        "(analytics stay exact, computed from the rows).",
+        float,
+    ),
+    Setting(
         "benchmark_routes",
         False,
         "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.",

@@ -212,6 +212,30 @@ def test_every_number_matches_a_naive_computation(server: AppServer, stream: Str
             goals[v.goal].append(v.visitor)
     rows = get(server, key, "countries")["data"]
     assert {r["country"]: r["visitors"] for r in rows} == {c: len(s) for c, s in countries.items()}
+    # a breakdown with its revenue, counted by the store (no filter) and over loaded visits (a filter)
+    paid_by: dict[int, float] = defaultdict(float)
+    for v in stream.visits:
+        paid_by[v.visitor] += v.paid or 0.0
+    for params, keep in [({}, lambda v: True), ({"filter_country": "is:JP"}, lambda v: PLACES[v.place][2] == "JP")]:
+        browsers: dict[str, set[int]] = defaultdict(set)
+        for v in filter(keep, stream.visits):
+            browsers[BROWSERS[v.browser][1]].add(v.visitor)
+        expected = sorted(
+            (
+                {"browser": b, "visitors": len(s), "revenue": round(sum(paid_by[x] for x in s), 2)}
+                for b, s in browsers.items()
+            ),
+            key=lambda r: (-r["visitors"], r["browser"]),
+        )
+        assert get(server, key, "browsers", **params)["data"] == expected, params
+    gb_goals: dict[str, list[int]] = defaultdict(list)
+    for v in stream.visits:
+        if v.goal and PLACES[v.place][2] == "GB":
+            gb_goals[v.goal].append(v.visitor)
+    rows = get(server, key, "goals", filter_country="is:GB")["data"]
+    assert {r["goal"]: (r["completions"], r["visitors"]) for r in rows} == {
+        g: (len(vs), len(set(vs))) for g, vs in gb_goals.items()
+    }
     rows = get(server, key, "pages")["data"]
     assert {r["path"]: r["visitors"] for r in rows} == {p: len(s) for p, s in pages.items()}
     rows = get(server, key, "goals")["data"]
@@ -265,3 +289,81 @@ def test_realtime_metadata_and_pagination(server: AppServer, site: tuple[str, st
     series = get(server, key, "timeseries", interval="day", startAt=same_day, endAt=same_day)
     assert series["interval"] == "hour" and len(series["data"]) == 24  # a single day, by the hour
     assert sum(r["sessions"] for r in series["data"]) == 3
+
+
+def test_realtime_map(server: AppServer) -> None:
+    """Who is on the site in the last 10 minutes: each visitor with its place, system, page, visits,
+    customer and profile; the recent events and payments. Nothing made up for the anonymous."""
+    site_id, key = server.add_site("map.example.com", scopes=("analytics:read", "payments:write", "identify:write"))
+    headers = {"authorization": f"Bearer {key}"}
+    gone = post(server.url, event(site_id, "https://map.example.com/old")).json()["visitorId"]
+    returning = post(server.url, event(site_id, "https://map.example.com/")).json()["visitorId"]
+    server.clock.advance(minutes=40)  # `gone` is over; `returning` comes back for a second visit
+    body = event(site_id, "https://map.example.com/docs?utm_source=news", visitorId=returning)
+    post(server.url, body, ip=TOKYO_IP, ua=UA_IPHONE)
+    goal = event(site_id, "https://map.example.com/docs", type="custom", visitorId=returning)
+    post(server.url, goal | {"extraData": {"eventName": "signup"}}, ip=TOKYO_IP, ua=UA_IPHONE)
+    server.clock.advance(seconds=30)
+    buyer = post(server.url, event(site_id, "https://map.example.com/pricing", referrer="https://www.google.com/"))
+    buyer_id = buyer.json()["visitorId"]
+    identify = {"user_id": "u-1", "name": "Ada Lovelace", "email": "ada@example.org", "datafast_visitor_id": buyer_id}
+    assert httpx.post(f"{server.url}/api/v1/identify", json=identify, headers=headers).status_code == 200
+    payment = {"amount": 49, "currency": "EUR", "transaction_id": "t-1", "datafast_visitor_id": buyer_id}
+    payment |= {"email": "ada@example.org", "name": "Ada L."}
+    assert httpx.post(f"{server.url}/api/v1/payments", json=payment, headers=headers).status_code == 200
+
+    data = get(server, key, "realtime/map")["data"]
+    assert data["count"] == 2 and {v["visitorId"] for v in data["visitors"]} == {returning, buyer_id}
+    assert gone not in {v["visitorId"] for v in data["visitors"]}
+    by_id = {v["visitorId"]: v for v in data["visitors"]}
+    anon = by_id[returning]
+    assert (
+        anon["location"] == {"city": "Tokyo", "region": None, "countryCode": "JP"}
+        or anon["location"]["countryCode"] == "JP"
+    )
+    assert anon["system"] == {"browser": {"name": "Mobile Safari"}, "os": {"name": "iOS"}, "device": {"type": "mobile"}}
+    assert anon["currentUrl"] == "https://map.example.com/docs?utm_source=news"
+    assert anon["visitCount"] == 2 and anon["params"] == {"utm_source": "news"}
+    assert anon["isCustomer"] is False and anon["customerName"] is None
+    assert anon["profileData"] == {"displayName": None, "userId": None, "hasProfile": False, "isRandomName": False}
+    assert anon["conversionLikelihood"] is None and data["hasConversionPredictions"] is False
+    known = by_id[buyer_id]
+    assert known["referrer"] == "https://www.google.com/" and known["visitCount"] == 1
+    assert (known["isCustomer"], known["customerName"], known["customerEmail"]) == (True, "Ada L.", "ada@example.org")
+    assert known["profileData"] == {
+        "displayName": "Ada Lovelace",
+        "userId": "u-1",
+        "hasProfile": True,
+        "isRandomName": False,
+    }
+    kinds = [(e["type"], e["visitorId"], e["path"]) for e in data["recentEvents"]]
+    assert kinds == [
+        ("pageview", buyer_id, "/pricing"),
+        ("custom", returning, "/docs"),
+        ("pageview", returning, "/docs"),
+    ]
+    signup = data["recentEvents"][1]
+    assert signup["extraData"] == {"eventName": "signup"} and signup["countryCode"] == "JP"
+    assert data["recentEvents"][0]["displayName"] == "Ada Lovelace"
+    [paid] = data["recentPayments"]
+    assert paid["_id"] == "t-1" and paid["type"] == "payment_received" and paid["amount"] == 49
+    assert (paid["currency"], paid["renewal"], paid["isNew"], paid["visible"]) == ("EUR", False, True, True)
+    assert paid["displayName"] == "Ada Lovelace" and paid["email"] == "ada@example.org"
+    server.clock.advance(minutes=11)
+    assert get(server, key, "realtime/map")["data"]["count"] == 0
+
+
+def test_countries_have_a_flag_served_here(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    post(server.url, event(site_id, "https://example.com/"), ip=LONDON_IP)
+    post(server.url, event(site_id, "https://example.com/"), ip=TOKYO_IP)
+    for params in ({}, {"filter_page": "is:/"}):  # counted by the store, and over loaded visits
+        rows = get(server, key, "countries", **params)["data"]
+        assert {r["country"]: r["image"] for r in rows} == {
+            "United Kingdom": f"{server.url}/flags/gb.svg",
+            "Japan": f"{server.url}/flags/jp.svg",
+        }, params
+    svg = httpx.get(f"{server.url}/flags/gb.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
+    assert "\U0001f1ec\U0001f1e7" in svg.text  # the regional indicators G and B
+    assert httpx.get(f"{server.url}/flags/gbr.svg").status_code == 404

@@ -24,10 +24,10 @@ CHROMIUM_FLAGS = [
 
 
 @contextmanager
-def chromium(path: str, user_agent: str | None = None) -> Iterator[Browser]:
+def chromium(path: str, user_agent: str | None = None, extra: tuple[str, ...] = ()) -> Iterator[Browser]:
     """The browser; `user_agent` replaces HeadlessChrome's for every request, including the
     beacons a page sends as it unloads (a context's user agent does not reach those)."""
-    args = CHROMIUM_FLAGS + ([f"--user-agent={user_agent}"] if user_agent else [])
+    args = CHROMIUM_FLAGS + ([f"--user-agent={user_agent}"] if user_agent else []) + list(extra)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, args=args, headless=True)
         try:

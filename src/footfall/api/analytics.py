@@ -11,6 +11,7 @@ from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
 from footfall.clock import Clock
 from footfall.queries import analytics as a
+from footfall.queries import realtime as live
 from footfall.store.base import Store, Tx
 
 OVERVIEW_FIELDS = (
@@ -27,6 +28,7 @@ OVERVIEW_FIELDS = (
 TIMESERIES_FIELDS = ("name", "visitors", "sessions", "revenue", "payments", "conversion_rate")
 METADATA_FIELDS = ("domain", "timezone", "name", "currency")
 REALTIME_MS = 5 * 60_000
+MAP_MS = 10 * 60_000
 
 
 def _fields(raw: str | None, known: tuple[str, ...]) -> list[str]:
@@ -91,16 +93,15 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
     async def realtime(request: Request) -> dict[str, Any]:
         caller = await auth.site_caller(request, "analytics:read")
         since = clock.now_ms() - REALTIME_MS
+        count = await run_in_threadpool(store.read, lambda tx: live.active_visitors(tx, caller.site.num, since))
+        return {"status": "success", "data": [{"visitors": count}]}
 
-        def go(tx: Tx) -> int:
-            row = tx.one(
-                "SELECT COUNT(DISTINCT COALESCE(v.alias_of, v.num)) AS n FROM sessions s "
-                "JOIN visitors v ON v.num = s.visitor_num WHERE s.site_num = ? AND s.last_seen >= ?",
-                (caller.site.num, since),
-            )
-            return int(row["n"]) if row else 0
-
-        return {"status": "success", "data": [{"visitors": await run_in_threadpool(store.read, go)}]}
+    @api.get("/realtime/map", summary="Who is on the site: the last 10 minutes")
+    async def realtime_map(request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "analytics:read")
+        now = clock.now_ms()
+        data = await run_in_threadpool(store.read, lambda tx: live.realtime_map(tx, caller.site.num, now, MAP_MS))
+        return {"status": "success", "data": data}
 
     @api.get("/metadata", summary="Website metadata")
     async def metadata(request: Request) -> dict[str, Any]:
@@ -127,10 +128,17 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
         caller, query = await setup(request)
 
         def go(tx: Tx) -> list[dict[str, Any]]:
-            data = a.load(tx, caller.site.num, query)
-            return a.goals(tx, data) if breakdown == "goals" else a.breakdown(data, breakdown)
+            if breakdown == "goals":
+                return a.goals(tx, caller.site.num, query)
+            if breakdown in a.BREAKDOWNS and not query.filters:
+                return a.column_breakdown(tx, caller.site.num, query, breakdown)
+            return a.breakdown(a.load(tx, caller.site.num, query), breakdown)
 
         rows = await run_in_threadpool(store.read, go)
+        if breakdown == "countries":
+            base = str(request.base_url).rstrip("/")
+            for row in rows:
+                row["image"] = base + row["image"] if row["image"] else None
         return {
             "status": "success",
             "data": rows[query.offset : query.offset + query.limit],

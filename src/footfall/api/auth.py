@@ -17,8 +17,12 @@ from footfall.api.errors import ApiError
 from footfall.model import Site
 from footfall.store.base import Store
 
-# Dialects whose 401 message is fixed by the API they copy.
-UNAUTHORIZED = {"postmetric": "Unauthorized. Invalid or missing API key."}
+# Dialects whose 401 messages (missing key, unknown key) are fixed by the API they copy.
+UNAUTHORIZED = {
+    "postmetric": ("Unauthorized. Invalid or missing API key.",) * 2,
+    "floqer": ("API key is required", "Invalid API key"),
+}
+DEFAULT_UNAUTHORIZED = ("Missing API key: send Authorization: Bearer <key>", "Invalid or revoked API key")
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,12 @@ class Authenticator:
         self.store = store
 
     async def key(self, token: str | None, dialect: str) -> ApiKey:
+        missing, unknown = UNAUTHORIZED.get(dialect, DEFAULT_UNAUTHORIZED)
         if not token:
-            raise ApiError(
-                401, UNAUTHORIZED.get(dialect, "Missing API key: send Authorization: Bearer <key>"), dialect=dialect
-            )
+            raise ApiError(401, missing, dialect=dialect)
         key = await run_in_threadpool(self.store.read, lambda tx: accounts.find_key(tx, token))
         if key is None:
-            raise ApiError(401, UNAUTHORIZED.get(dialect, "Invalid or revoked API key"), dialect=dialect)
+            raise ApiError(401, unknown, dialect=dialect)
         return key
 
     async def site_caller(self, request: Request, scope: str, dialect: str = "datafast") -> Caller:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -30,8 +31,17 @@ def datafast_body(status: int, message: str) -> dict[str, Any]:
     return {"status": "error", "error": {"code": status, "message": message}}
 
 
+def floqer_body(status: int, message: str) -> dict[str, Any]:
+    """Floqer's flat envelope: `{"status": 401, "error": "Unauthorized", "message": "..."}`."""
+    return {"status": status, "error": HTTPStatus(status).phrase, "message": message}
+
+
 # PostMetric's API answers errors in the same envelope as DataFast's.
-RENDERERS: dict[str, Callable[[int, str], dict[str, Any]]] = {"datafast": datafast_body, "postmetric": datafast_body}
+RENDERERS: dict[str, Callable[[int, str], dict[str, Any]]] = {
+    "datafast": datafast_body,
+    "postmetric": datafast_body,
+    "floqer": floqer_body,
+}
 
 
 def render(exc: ApiError) -> JSONResponse:
@@ -42,6 +52,11 @@ def render(exc: ApiError) -> JSONResponse:
 POSTMETRIC_PATHS = ("/api/v1/visitor", "/api/v1/goal", "/api/v1/payment")
 
 
+FLOQER_PREFIXES = ("/api/v1/sources", "/api/v1/workflows", "/api/v1/credits")
+
+
 def dialect_for_path(path: str) -> str:
     """Which envelope a framework-level error (404 route, 405, validation) gets."""
-    return "postmetric" if path.rstrip("/") in POSTMETRIC_PATHS else "datafast"
+    if path.rstrip("/") in POSTMETRIC_PATHS:
+        return "postmetric"
+    return "floqer" if path.startswith(FLOQER_PREFIXES) else "datafast"

@@ -29,7 +29,9 @@ from footfall.queries import companies, ranges, segments
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
 from footfall.rollups import forget_visits
+from footfall.sources import SourceRows, Touch
 from footfall.store.base import Row, Store, Tx
+from footfall.workflows import on_new_rows
 
 LIST_DEFAULT, LIST_MAX = 20, 200
 
@@ -44,8 +46,16 @@ def identify(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str | None, 
     person = people.claim(claim)
     browser = find_visitor(tx, signer, site.id, visitor_id) if visitor_id else None
     if person is not None and browser is not None:
-        root, _ = visitor_group(tx, browser)
+        root, nums = visitor_group(tx, browser)
         people.link(root["num"], person["num"])
+        latest = tx.one(
+            f"SELECT num, person_num FROM sessions WHERE visitor_num IN ({','.join('?' * len(nums))}) "
+            "ORDER BY num DESC LIMIT 1",
+            nums,
+        )
+        if latest is not None:  # the person's rows in the site's Floqer sources
+            touch = Touch(site.id, site.num, claim.ts, "identify", latest["num"], latest["person_num"])
+            on_new_rows(tx, SourceRows(tx, HostingNetworks()).apply([touch]), claim.ts)
     return person
 
 
@@ -65,6 +75,13 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
     num = person["num"]
     sessions = [r["num"] for r in tx.all("SELECT num FROM sessions WHERE person_num = ?", (num,))]
     forget_visits(tx, "person_num = ?", (num,))
+    # their rows in Floqer sources, and what was still to be delivered of them
+    tx.execute(
+        "DELETE FROM deliveries WHERE status <> 'delivered' AND row_num IN "
+        "(SELECT num FROM source_rows WHERE person_num = ?)",
+        (num,),
+    )
+    tx.execute("DELETE FROM source_rows WHERE person_num = ?", (num,))
     for i in range(0, len(sessions), 500):
         chunk = sessions[i : i + 500]
         tx.execute(f"DELETE FROM events WHERE session_num IN ({','.join('?' * len(chunk))})", chunk)

@@ -24,14 +24,15 @@ WINDOW_MS = 60_000
 
 
 class WindowLimiter:
-    def __init__(self, per_minute: int) -> None:
-        self.limit = per_minute
+    def __init__(self, limit: int, window_ms: int = WINDOW_MS) -> None:
+        self.limit = limit
+        self.window_ms = window_ms
         self._windows: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
     def hit(self, key: str, now_ms: int) -> tuple[bool, int, int]:
         """(allowed, remaining, reset ms) for one more request from `key`."""
-        start = now_ms - now_ms % WINDOW_MS
+        start = now_ms - now_ms % self.window_ms
         with self._lock:
             window, count = self._windows.get(key, (start, 0))
             if window != start:
@@ -41,7 +42,7 @@ class WindowLimiter:
             allowed = count < self.limit
             count += allowed
             self._windows[key] = (window, count)
-        return allowed, self.limit - count, window + WINDOW_MS
+        return allowed, self.limit - count, window + self.window_ms
 
 
 def rate_limit(limiter: WindowLimiter, clock: Clock) -> Callable[[Request, Response], Awaitable[None]]:
@@ -65,5 +66,39 @@ def rate_limit(limiter: WindowLimiter, clock: Clock) -> Callable[[Request, Respo
                 extra={"limit": limiter.limit, "remaining": 0, "reset": reset},
             )
         response.headers.update(headers)
+
+    return check
+
+
+def floqer_rate_limit(
+    per_minute: WindowLimiter, per_day: WindowLimiter, clock: Clock
+) -> Callable[[Request, Response], Awaitable[None]]:
+    """Floqer's limits (a minute's and a day's requests per key), its `x-ratelimit-*` headers and its
+    429: `{"status": 429, "error": "Too Many Requests", "message": "Rate limit exceeded. Try again in
+    42 seconds.", "retryAfter": 42}`."""
+
+    async def check(request: Request, response: Response) -> None:
+        token = bearer(request)
+        key = hash_key(token) if token else f"ip:{request.client.host if request.client else ''}"
+        now = clock.now_ms()
+        minute_ok, minute_left, minute_reset = per_minute.hit(key, now)
+        day_ok, day_left, day_reset = per_day.hit(key, now) if minute_ok else (True, per_day.limit, now)
+        headers = {
+            "x-ratelimit-limit": str(per_minute.limit),
+            "x-ratelimit-remaining": str(max(0, minute_left)),
+            "x-ratelimit-reset": str(minute_reset),
+            "x-ratelimit-daily-limit": str(per_day.limit),
+            "x-ratelimit-daily-remaining": str(max(0, day_left)),
+        }
+        if not (minute_ok and day_ok):
+            wait = max(1, math.ceil(((minute_reset if not minute_ok else day_reset) - now) / 1000))
+            raise ApiError(
+                429,
+                f"Rate limit exceeded. Try again in {wait} seconds.",
+                dialect="floqer",
+                headers=headers | {"retry-after": str(wait)},
+                extra={"retryAfter": wait},
+            )
+        request.state.rate_headers = headers  # the Floqer routes answer with their own JSONResponse
 
     return check

@@ -10,13 +10,16 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+from footfall.enrich.networks import HostingNetworks
 from footfall.identity.devices import VisitorResolver, lock_key, visitor_key
 from footfall.identity.matching import DeviceMatcher
 from footfall.identity.people import Claim, People, find_person, lock_keys
 from footfall.identity.sessions import SessionAssigner
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.model import Event
+from footfall.sources import SourceRows, Touch
 from footfall.store.base import Row, Tx, dumps
+from footfall.workflows import on_new_rows
 
 EVENT_COLUMNS = (
     "request_id",
@@ -94,11 +97,19 @@ def claim_of(e: Event) -> Claim:
 class EventWriter:
     """Identifies and writes events; a function of a Tx for `store.submit`."""
 
-    def __init__(self, signer: VisitorSigner, links: LinkSigner, idle_ms: int, match_window_ms: int) -> None:
+    def __init__(
+        self,
+        signer: VisitorSigner,
+        links: LinkSigner,
+        idle_ms: int,
+        match_window_ms: int,
+        hosting: HostingNetworks | None = None,
+    ) -> None:
         self.signer = signer
         self.links = links
         self.idle_ms = idle_ms
         self.match_window_ms = match_window_ms
+        self.hosting = hosting or HostingNetworks()
 
     def _linked(self, tx: Tx, event: Event) -> Row | None:
         """The person an email-link token names, if it is valid for this site and they still exist."""
@@ -124,6 +135,7 @@ class EventWriter:
         if claims:
             tx.lock(lock_keys(list(claims.values())))
         people = People(tx)
+        touched: list[Touch] = []
         for i, (event, visitor) in enumerate(zip(events, resolved, strict=True)):
             known = visitor.person_num if event.type == "form" else None
             person = people.claim(claims[i], people.current(known)) if i in claims else None
@@ -140,6 +152,7 @@ class EventWriter:
             if person is not None and root is not None:
                 session.identified = True  # its person is known, not presumed
             event.visitor_num = visitor.num  # type: ignore[assignment]
+            touched.append(Touch.of(event, session))
         if people.merged:  # rows of this job still naming a person merged away
             for v in visitors.by_id.values():
                 v.person_num = people.current(v.person_num)
@@ -151,4 +164,6 @@ class EventWriter:
         identified = [e for e in events if e.device_hash is not None or e.type == "identification"]
         if identified:
             tx.executemany(INSERT_IDENTIFICATION, [identification_row(e) for e in identified])
+        created = SourceRows(tx, self.hosting).apply(touched)  # Floqer sources' rows, and their deliveries
+        on_new_rows(tx, created, max(e.ts for e in events))
         return events

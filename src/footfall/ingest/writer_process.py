@@ -24,6 +24,7 @@ from typing import IO, Any
 
 import msgspec
 
+from footfall.enrich.networks import HostingNetworks
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest.writer import EventWriter
 from footfall.model import Event
@@ -50,6 +51,7 @@ class Start(msgspec.Struct, array_like=True):
     secret: bytes
     idle_ms: int
     match_window_ms: int
+    hosting_asns: list[int] = []  # the owner's hosting networks (FOOTFALL_HOSTING_ASNS), for company rows
 
 
 class Request(msgspec.Struct, array_like=True):
@@ -207,7 +209,13 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
     frames = Frames(stdin_fd)
     start = msgspec.msgpack.decode(frames.read(), type=Start)  # type: ignore[arg-type]
     db = _connect(start)
-    writer = EventWriter(VisitorSigner(start.secret), LinkSigner(start.secret), start.idle_ms, start.match_window_ms)
+    writer = EventWriter(
+        VisitorSigner(start.secret),
+        LinkSigner(start.secret),
+        start.idle_ms,
+        start.match_window_ms,
+        HostingNetworks(tuple(start.hosting_asns)),
+    )
     decode = msgspec.msgpack.Decoder(list[Request]).decode
     encode = msgspec.msgpack.Encoder().encode
     while True:

@@ -59,6 +59,8 @@ CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_co
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 INTERVALS = ("hour", "day", "week", "month")
 ALL_TIME = 2**62  # the end of an unbounded range
+# a visit's events come after its start: the range of events_site_ts to read (then joined to the visits)
+EVENTS_OF_VISITS = "e.site_num = ? AND e.ts >= ?"
 
 
 @dataclass
@@ -143,8 +145,8 @@ def load(tx: Tx, site_num: int, query: Query) -> Data:
     pages: dict[int, set[str]] = defaultdict(set)
     for e in tx.all(
         f"SELECT e.session_num, e.path FROM events e JOIN sessions s ON s.num = e.session_num "
-        f"WHERE {where} AND e.type = 'pageview'",
-        params,
+        f"WHERE {EVENTS_OF_VISITS} AND {where} AND e.type = 'pageview'",
+        [site_num, query.start or 0, *params],
     ):
         pages[e["session_num"]].add(e["path"])
     kept = [v for v in visits if all(_passes(v, f, pages[v["num"]]) for f in query.filters)]
@@ -235,6 +237,7 @@ def breakdown(data: Data, name: str) -> list[dict[str, Any]]:
         if p["root"] is not None:
             by_root[p["root"]] += p["amount"]
     groups: dict[Any, set[int]] = defaultdict(set)
+    codes: dict[str, str] = {}  # country -> its code, for the flag
     if name == "pages":
         hosts = {v["num"]: v["hostname"] for v in data.visits}
         for v in data.visits:
@@ -249,6 +252,8 @@ def breakdown(data: Data, name: str) -> list[dict[str, Any]]:
     else:
         _, column = BREAKDOWNS[name]
         for v in data.visits:
+            if column == "country" and v["country"]:
+                codes[v["country"]] = v["country_code"]
             value = v[column] if column != "referrer_source" else (v[column] or "Direct/None")
             if value:
                 groups[value].add(v["root"])
@@ -262,24 +267,82 @@ def breakdown(data: Data, name: str) -> list[dict[str, Any]]:
         else:
             row = {BREAKDOWNS[name][0]: key}
         row |= {"visitors": len(roots), "revenue": money(sum(by_root.get(r, 0.0) for r in roots))}
+        if name == "countries":
+            row["image"] = flag(codes.get(key))
         rows.append(row)
     rows.sort(key=lambda r: (-int(r["visitors"]), str(list(r.values())[0])))
     return rows
 
 
-def goals(tx: Tx, data: Data) -> list[dict[str, Any]]:
-    nums = {v["num"]: v["root"] for v in data.visits}
+def goals(tx: Tx, site_num: int, query: Query) -> list[dict[str, Any]]:
+    """Custom events of the visits in range (the events_goals index holds just them), of the visits
+    kept by the filters."""
+    where, params = "s.site_num = ?", list[Any]([site_num])
+    if query.start is not None:
+        where += " AND s.started_at BETWEEN ? AND ?"
+        params += [query.start, query.end]
+    found = tx.all(
+        f"SELECT e.session_num, e.name, COALESCE(v.alias_of, v.num) AS root FROM events e "
+        f"JOIN sessions s ON s.num = e.session_num JOIN visitors v ON v.num = s.visitor_num "
+        f"WHERE {EVENTS_OF_VISITS} AND e.type = 'custom' AND {where}",
+        [site_num, query.start or 0, *params],
+    )
+    if query.filters and found:
+        kept = {v["num"] for v in load(tx, site_num, query).visits}
+        found = [e for e in found if e["session_num"] in kept]
     completions: Counter[str] = Counter()
     visitors: dict[str, set[int]] = defaultdict(set)
-    for chunk in (list(nums)[i : i + 500] for i in range(0, len(nums), 500)):
-        marks = ",".join("?" * len(chunk))
-        for e in tx.all(
-            f"SELECT session_num, name FROM events WHERE type = 'custom' AND session_num IN ({marks})", chunk
-        ):
-            completions[e["name"]] += 1
-            visitors[e["name"]].add(nums[e["session_num"]])
+    for e in found:
+        completions[e["name"]] += 1
+        visitors[e["name"]].add(e["root"])
     ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
     return [{"goal": g, "completions": n, "visitors": len(visitors[g])} for g, n in ordered]
+
+
+def column_breakdown(tx: Tx, site_num: int, query: Query, name: str) -> list[dict[str, Any]]:
+    """A breakdown by a visit column without filters, counted by the store (`breakdown` does the
+    same over loaded visits): distinct visitors per value, and the revenue of those visitors."""
+    key, column = BREAKDOWNS[name]
+    value = f"COALESCE(s.{column}, 'Direct/None')" if column == "referrer_source" else f"s.{column}"
+    where, params = f"s.site_num = ? AND {value} IS NOT NULL AND {value} <> ''", list[Any]([site_num])
+    if query.start is not None:
+        where += " AND s.started_at BETWEEN ? AND ?"
+        params += [query.start, query.end]
+    groups = tx.all(
+        f"SELECT {value} AS value, COUNT(DISTINCT COALESCE(v.alias_of, v.num)) AS visitors, "
+        f"MAX(s.country_code) AS code FROM sessions s "
+        f"JOIN visitors v ON v.num = s.visitor_num WHERE {where} GROUP BY {value}",
+        params,
+    )
+    payments, _ = load_payments(tx, site_num, query)
+    paid: dict[int, float] = defaultdict(float)
+    for p in payments:
+        if p["root"] is not None:
+            paid[p["root"]] += p["amount"]
+    revenue: dict[Any, float] = defaultdict(float)
+    payers = list(paid)
+    for i in range(0, len(payers), 500):
+        chunk = payers[i : i + 500]
+        for r in tx.all(
+            f"SELECT DISTINCT {value} AS value, COALESCE(v.alias_of, v.num) AS root FROM sessions s "
+            f"JOIN visitors v ON v.num = s.visitor_num WHERE {where} "
+            f"AND COALESCE(v.alias_of, v.num) IN ({','.join('?' * len(chunk))})",
+            [*params, *chunk],
+        ):
+            revenue[r["value"]] += paid[r["root"]]
+    rows = []
+    for g in groups:
+        row = {key: g["value"], "visitors": int(g["visitors"]), "revenue": money(revenue[g["value"]])}
+        if name == "countries":
+            row["image"] = flag(g["code"])
+        rows.append(row)
+    rows.sort(key=lambda r: (-int(r["visitors"]), str(r[key])))
+    return rows
+
+
+def flag(code: str | None) -> str | None:
+    """A country's flag: footfall's own /flags/<code>.svg (the API layer makes it absolute)."""
+    return f"/flags/{code.lower()}.svg" if code else None
 
 
 def bucket_start(ms: int, interval: str, zone: ZoneInfo) -> datetime:

@@ -212,6 +212,8 @@ CREATE TABLE events (
 );
 CREATE INDEX events_visitor_ts ON events (visitor_num, ts);
 CREATE INDEX events_site_ts ON events (site_num, ts);
+-- the goals of the analytics API: custom events only, a small index
+CREATE INDEX events_goals ON events (site_num, ts) WHERE type = 'custom';
 
 -- Payments (DataFast's POST /api/v1/payments, payment webhooks): idempotent on the transaction id,
 -- attributed to a visitor (by its id) or a person (by the customer's email), or to nobody.
@@ -234,6 +236,7 @@ CREATE TABLE payments (
   created_at BIGINT NOT NULL,
   UNIQUE (site_num, transaction_id)
 );
+CREATE INDEX payments_site_ts ON payments (site_num, ts);
 CREATE INDEX payments_visitor ON payments (visitor_num, ts) WHERE visitor_num IS NOT NULL;
 CREATE INDEX payments_person ON payments (person_num, ts) WHERE person_num IS NOT NULL;
 
@@ -290,6 +293,94 @@ CREATE TABLE rollup_state (
   folded_upto BIGINT NOT NULL,
   generation BIGINT NOT NULL DEFAULT 0
 );
+
+-- Floqer sources (docs/workflows.md): a source of person rows or company rows for one site (its
+-- pixel), active or paused.
+CREATE TABLE sources (
+  num BIGSERIAL PRIMARY KEY, -- creation order
+  id TEXT NOT NULL UNIQUE, -- source_instance_id (a UUID)
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  site_id TEXT NOT NULL REFERENCES sites(id),
+  kind TEXT NOT NULL, -- track_personal_website_visitors | track_website_visitors
+  name TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'active', -- active | paused
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX sources_site ON sources (site_id, status);
+
+-- A source's rows: one per person (personal) or company (company-level), kept current while the
+-- source is active. `data` holds the row's fields as the data endpoint shows them.
+CREATE TABLE source_rows (
+  num BIGSERIAL PRIMARY KEY,
+  source_id TEXT NOT NULL REFERENCES sources(id),
+  row_key TEXT NOT NULL, -- person:<num> or company:<key>
+  person_num BIGINT, -- the person of a personal row (deleted with them)
+  data TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT '{}', -- what keeps a company row's counts exact: its visits and people
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (source_id, row_key)
+);
+CREATE INDEX source_rows_person ON source_rows (person_num) WHERE person_num IS NOT NULL;
+
+-- Credits: a ledger per account (grants positive, spending negative).
+CREATE TABLE credit_ledger (
+  num BIGSERIAL PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  delta BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX credit_ledger_account ON credit_ledger (account_id);
+
+-- Workflows: where rows go. inputs: the declared input references (snake_case). config: the
+-- webhook (url, secret, headers) or Slack (url, template) settings.
+CREATE TABLE workflows (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL, -- webhook | slack
+  inputs TEXT NOT NULL,
+  config TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+-- A source synced into a workflow, with its field mapping (input reference -> source field).
+CREATE TABLE syncs (
+  id TEXT PRIMARY KEY,
+  source_id TEXT NOT NULL REFERENCES sources(id),
+  workflow_id TEXT NOT NULL REFERENCES workflows(id),
+  field_mapping TEXT NOT NULL,
+  push_existing BIGINT NOT NULL,
+  run TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (source_id, workflow_id)
+);
+
+-- The outbox: one delivery per row and workflow, written in the transaction that made the row,
+-- before any attempt. status: pending | delivered | failed | skipped (pushed without a run).
+CREATE TABLE deliveries (
+  id TEXT PRIMARY KEY,
+  workflow_id TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  row_num BIGINT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE, -- <row>:<workflow>
+  status TEXT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  leased_until BIGINT NOT NULL DEFAULT 0, -- a sender holds it until then (two instances never both send)
+  last_status BIGINT, -- the receiver's HTTP status
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL, -- retried until then (a replay starts a new window)
+  delivered_at BIGINT
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_workflow ON deliveries (workflow_id, created_at);
+CREATE INDEX deliveries_row ON deliveries (row_num);
 
 CREATE TABLE drop_counts (
   site_id TEXT NOT NULL,
