@@ -17,15 +17,17 @@ months start on a slot boundary.
 from __future__ import annotations
 
 import bisect
+import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from pyroaring import BitMap
 
 from footfall.clock import Clock
-from footfall.store.base import Store, Tx
+from footfall.store.base import Row, Store, Tx, loads
 
 log = logging.getLogger("footfall.rollups")
 
@@ -63,11 +65,94 @@ class Tally:
         self.duration += other.duration
 
 
-def visits_sql(where: str) -> str:
+def visits_sql(where: str, keys: bool = False) -> str:
+    """The visits `where` selects, with their root visitor (and with `keys`, what breakdowns group by)."""
+    more = ", s.num, s.params, s.hostname, s.referrer_source, s.browser, s.os, s.device_type, s.country, "
+    more += "s.country_code, s.region, s.city"
     return (
-        f"SELECT s.started_at, s.last_seen, s.pageviews, {ROOT} AS root FROM sessions s "
+        f"SELECT s.started_at, s.last_seen, s.pageviews, {ROOT} AS root{more if keys else ''} FROM sessions s "
         f"JOIN visitors v ON v.num = s.visitor_num WHERE {where}"
     )
+
+
+CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source", "via")
+
+
+# Each breakdown's key of a visit, from some of its columns (None: the visit has no value); keys
+# are JSON values. `pages` has one key per page the visit viewed: [hostname, path].
+def _campaign(params: str) -> list[Any] | None:
+    values = loads(params)
+    campaign = [values.get(k) for k in CAMPAIGN_KEYS]
+    return campaign if any(campaign) else None
+
+
+VISIT_KEYS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
+    "devices": (("device_type",), lambda d: d or None),
+    "browsers": (("browser",), lambda b: b or None),
+    "operating-systems": (("os",), lambda o: o or None),
+    "countries": (("country", "country_code"), lambda name, code: [name, code] if name else None),
+    "regions": (("region",), lambda r: r or None),
+    "cities": (("city",), lambda c: c or None),
+    "referrers": (("referrer_source",), lambda r: r or "Direct/None"),
+    "hostnames": (("hostname",), lambda h: h or None),
+    "campaigns": (("params",), _campaign),
+}
+NAMES = (*VISIT_KEYS, "pages")
+
+
+def key_text(key: Any) -> str:
+    return json.dumps(key, separators=(",", ":"), ensure_ascii=False)
+
+
+def pages_of(tx: Tx, site_num: int, nums: set[int], since: int, until: int | None = None) -> dict[int, set[str]]:
+    """The pages (key texts of [hostname, path]) each of these visits viewed; their page views are
+    in [since, until] (a visit's events come after its start)."""
+    where, params = "e.site_num = ? AND e.ts >= ? AND e.type = 'pageview'", [site_num, since]
+    if until is not None:
+        where += " AND e.ts <= ?"
+        params.append(until)
+    found: dict[int, set[str]] = {}
+    for e in tx.all(f"SELECT e.session_num, e.hostname, e.path FROM events e WHERE {where}", params):
+        if e["session_num"] in nums:
+            found.setdefault(e["session_num"], set()).add(key_text([e["hostname"], e["path"]]))
+    return found
+
+
+class KeyTexts:
+    """Key texts of visits' values, each computed once per distinct value (a fold sees millions)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, tuple[Any, ...]], str | None] = {}
+
+    def of(self, name: str, v: Row) -> str | None:
+        columns, key_of = VISIT_KEYS[name]
+        raw = tuple(v[c] for c in columns)
+        found = self._seen.get((name, raw), self)
+        if found is self:
+            key = key_of(*raw)
+            found = self._seen[(name, raw)] = None if key is None else key_text(key)
+        return found  # type: ignore[return-value]
+
+
+@dataclass
+class Pairs:
+    """(root visitor, key text) of each visit's value, per breakdown: what a slot's columns hold."""
+
+    texts: KeyTexts
+    by_name: dict[str, tuple[list[int], list[str]]] = field(default_factory=dict)
+
+    def add(self, name: str, root: int, key: str) -> None:
+        roots, keys = self.by_name.setdefault(name, ([], []))
+        roots.append(root)
+        keys.append(key)
+
+    def add_visit(self, v: Row, pages: set[str]) -> None:
+        for name in VISIT_KEYS:
+            key = self.texts.of(name, v)
+            if key is not None:
+                self.add(name, v["root"], key)
+        for page in sorted(pages):
+            self.add("pages", v["root"], page)
 
 
 def tallies(tx: Tx, site_num: int, bounds: Sequence[int]) -> list[Tally]:
@@ -124,9 +209,11 @@ def forget_visits(tx: Tx, where: str, params: Sequence[Any]) -> None:
     for site_num, slots in by_site.items():
         for i in range(0, len(slots), 500):
             chunk = slots[i : i + 500]
-            tx.execute(
-                f"DELETE FROM rollups WHERE site_num = ? AND slot IN ({','.join('?' * len(chunk))})", (site_num, *chunk)
-            )
+            for table in ("rollups", "rollup_columns"):
+                tx.execute(
+                    f"DELETE FROM {table} WHERE site_num = ? AND slot IN ({','.join('?' * len(chunk))})",
+                    (site_num, *chunk),
+                )
         first = min(slots)
         tx.execute(
             "UPDATE rollup_state SET generation = generation + 1, "
@@ -178,7 +265,7 @@ class Rollups:
 
     def _compute(
         self, tx: Tx, site_num: int, start: int, end: int, cutoff: int
-    ) -> tuple[list[tuple[int, Tally]], int | None]:
+    ) -> tuple[list[tuple[int, Tally, Pairs]], int | None]:
         """Rollups of the slots in [start, end) not stored yet and whose visits are all over, and the
         first slot with a visit still going (None when there is none)."""
         done = {
@@ -188,8 +275,13 @@ class Rollups:
             )
         }
         slots: dict[int, Tally] = {s: Tally() for s in range(start, end, SLOT_MS) if s not in done}
+        texts = KeyTexts()
+        pairs: dict[int, Pairs] = {s: Pairs(texts) for s in slots}
         open_slots: set[int] = set()
-        for v in tx.all(visits_sql(STARTED_IN), (site_num, start, end)):
+        visits = [v for v in tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))]
+        last = max((v["last_seen"] for v in visits), default=start)
+        pages = pages_of(tx, site_num, {v["num"] for v in visits}, start, last) if visits else {}
+        for v in visits:
             slot = slot_of(v["started_at"])
             if slot not in slots:
                 continue
@@ -199,7 +291,8 @@ class Rollups:
                 raise OverflowError(f"visitor num {v['root']} does not fit the 32-bit rollup bitmaps")
             else:
                 slots[slot].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
-        rows = [(s, t) for s, t in slots.items() if s not in open_slots]
+                pairs[slot].add_visit(v, pages.get(v["num"], set()))
+        rows = [(s, t, pairs[s]) for s, t in slots.items() if s not in open_slots]
         return rows, min(open_slots) if open_slots else None
 
 
@@ -225,18 +318,122 @@ def _generation(tx: Tx, site_num: int) -> int:
 
 
 def _store(
-    tx: Tx, site_num: int, generation: int, rows: Iterable[tuple[int, Tally]], upto: int, start: int
+    tx: Tx, site_num: int, generation: int, rows: Iterable[tuple[int, Tally, Pairs]], upto: int, start: int
 ) -> int | None:
     """Stores a fold computed at `generation`; None (nothing stored) when an invalidation came since."""
     if _generation(tx, site_num) != generation:
         return None
     rows = list(rows)
+    done = {
+        r["slot"]
+        for r in tx.all(
+            "SELECT slot FROM rollups WHERE site_num = ? AND slot >= ? AND slot < ?", (site_num, start, upto)
+        )
+    }
+    rows = [r for r in rows if r[0] not in done]
     tx.executemany(
-        "INSERT INTO rollups (site_num, slot, sessions, bounces, duration, visitors) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (site_num, slot) DO NOTHING",
-        [(site_num, s, t.sessions, t.bounces, t.duration, t.visitors.serialize()) for s, t in rows],
+        "INSERT INTO rollups (site_num, slot, sessions, bounces, duration, visitors) VALUES (?, ?, ?, ?, ?, ?)",
+        [(site_num, s, t.sessions, t.bounces, t.duration, t.visitors.serialize()) for s, t, _ in rows],
     )
+    codes = Codes(tx, site_num)
+    tx.executemany(
+        "INSERT INTO rollup_columns (site_num, slot, name, data) VALUES (?, ?, ?, ?)",
+        [
+            (site_num, s, name, column(roots, codes.encode(name, keys, grow=True)))
+            for s, _, pairs in rows
+            for name, (roots, keys) in pairs.by_name.items()
+        ],
+    )
+    codes.save()
     tx.execute(
         "UPDATE rollup_state SET folded_upto = ? WHERE site_num = ? AND folded_upto = ?", (upto, site_num, start)
     )
     return len(rows)
+
+
+def column(roots: list[int], codes: list[int]) -> bytes:
+    """A slot's column: the roots, then the codes, as little-endian uint32 arrays."""
+    return np.array(roots, dtype="<u4").tobytes() + np.array(codes, dtype="<u4").tobytes()
+
+
+def uncolumn(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    both = np.frombuffer(bytes(data), dtype="<u4")
+    half = len(both) // 2
+    return both[:half], both[half:]
+
+
+class Codes:
+    """A site's dictionary of breakdown keys: key text <-> a small integer, per breakdown."""
+
+    def __init__(self, tx: Tx, site_num: int, names: Iterable[str] = NAMES) -> None:
+        self.tx, self.site_num = tx, site_num
+        self.code: dict[tuple[str, str], int] = {}
+        self.top: dict[str, int] = {}
+        self.new: list[tuple[str, str, int]] = []
+        names = list(names)
+        for r in tx.all(
+            f"SELECT name, value, code FROM rollup_codes WHERE site_num = ? AND name IN ({','.join('?' * len(names))})",
+            (site_num, *names),
+        ):
+            self.code[(r["name"], r["value"])] = r["code"]
+            self.top[r["name"]] = max(self.top.get(r["name"], 0), r["code"])
+
+    def encode(self, name: str, keys: list[str], grow: bool) -> list[int]:
+        """The keys' codes; a key not known yet gets the next code (kept by `save` when `grow`)."""
+        out = []
+        for key in keys:
+            code = self.code.get((name, key))
+            if code is None:
+                code = self.top[name] = self.top.get(name, 0) + 1
+                self.code[(name, key)] = code
+                if grow:
+                    self.new.append((name, key, code))
+            out.append(code)
+        return out
+
+    def keys(self, name: str) -> dict[int, str]:
+        return {code: key for (n, key), code in self.code.items() if n == name}
+
+    def save(self) -> None:
+        self.tx.executemany(
+            "INSERT INTO rollup_codes (site_num, name, value, code) VALUES (?, ?, ?, ?)",
+            [(self.site_num, n, k, c) for n, k, c in self.new],
+        )
+        self.new = []
+
+
+def pairs(
+    tx: Tx, site_num: int, name: str, lo: int, hi: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], dict[int, str]]:
+    """(roots, codes, code -> key text) of one breakdown over the visits started in [lo, hi): the
+    folded slots' columns, and the rows elsewhere (encoded with the same dictionary)."""
+    covered = [
+        r["slot"]
+        for r in tx.all(
+            "SELECT slot FROM rollups WHERE site_num = ? AND slot >= ? AND slot <= ? ORDER BY slot",
+            (site_num, lo, hi - SLOT_MS),
+        )
+    ]
+    roots_parts, codes_parts = [], []
+    if covered:
+        for r in tx.all(
+            "SELECT data FROM rollup_columns WHERE site_num = ? AND name = ? AND slot >= ? AND slot <= ?",
+            (site_num, name, covered[0], covered[-1]),
+        ):
+            r_roots, r_codes = uncolumn(r["data"])
+            roots_parts.append(r_roots)
+            codes_parts.append(r_codes)
+    codes = Codes(tx, site_num, [name])
+    raw = Pairs(KeyTexts())
+    for start, end in _gaps(lo, hi, covered):
+        visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
+        pages = pages_of(tx, site_num, {v["num"] for v in visits}, start) if name == "pages" and visits else {}
+        for v in visits:
+            raw.add_visit(v, pages.get(v["num"], set()))
+    if name in raw.by_name:
+        raw_roots, raw_keys = raw.by_name[name]
+        roots_parts.append(np.array(raw_roots, dtype="<u4"))
+        codes_parts.append(np.array(codes.encode(name, raw_keys, grow=False), dtype="<u4"))
+    if not roots_parts:
+        return np.zeros(0, dtype="<u4"), np.zeros(0, dtype="<u4"), {}
+    return np.concatenate(roots_parts), np.concatenate(codes_parts), codes.keys(name)

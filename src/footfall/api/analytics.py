@@ -130,8 +130,8 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
         def go(tx: Tx) -> list[dict[str, Any]]:
             if breakdown == "goals":
                 return a.goals(tx, caller.site.num, query)
-            if breakdown in a.BREAKDOWNS and not query.filters:
-                return a.column_breakdown(tx, caller.site.num, query, breakdown)
+            if not query.filters:
+                return a.rolled_breakdown(tx, caller.site.num, query, breakdown)
             return a.breakdown(a.load(tx, caller.site.num, query), breakdown)
 
         rows = await run_in_threadpool(store.read, go)

@@ -19,11 +19,14 @@ rest: with filters, and for breakdowns and goals, the visits are read and kept h
 from __future__ import annotations
 
 import bisect
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from footfall import rollups
 from footfall.queries.ranges import BadQuery, window
@@ -55,7 +58,7 @@ BREAKDOWNS = {
     "referrers": ("referrer", "referrer_source"),
     "hostnames": ("hostname", "hostname"),
 }
-CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source", "via")
+CAMPAIGN_KEYS = rollups.CAMPAIGN_KEYS
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 INTERVALS = ("hour", "day", "week", "month")
 ALL_TIME = 2**62  # the end of an unbounded range
@@ -231,47 +234,78 @@ def overview(tx: Tx, site_num: int, query: Query) -> dict[str, Any]:
 
 
 def breakdown(data: Data, name: str) -> list[dict[str, Any]]:
-    """Rows of one breakdown, most visitors first, then by key."""
-    by_root: dict[int, float] = defaultdict(float)
-    for p in data.payments:
-        if p["root"] is not None:
-            by_root[p["root"]] += p["amount"]
-    groups: dict[Any, set[int]] = defaultdict(set)
-    codes: dict[str, str] = {}  # country -> its code, for the flag
-    if name == "pages":
-        hosts = {v["num"]: v["hostname"] for v in data.visits}
-        for v in data.visits:
-            for path in data.pages.get(v["num"], ()):
-                groups[(hosts[v["num"]], path)].add(v["root"])
-    elif name == "campaigns":
-        for v in data.visits:
-            params = loads(v["params"])
-            key = tuple(params.get(k) for k in CAMPAIGN_KEYS)
-            if any(key):
-                groups[key].add(v["root"])
-    else:
-        _, column = BREAKDOWNS[name]
-        for v in data.visits:
-            if column == "country" and v["country"]:
-                codes[v["country"]] = v["country_code"]
-            value = v[column] if column != "referrer_source" else (v[column] or "Direct/None")
-            if value:
-                groups[value].add(v["root"])
-    rows = []
-    for key, roots in groups.items():
-        row: dict[str, Any]
+    """Rows of one breakdown over loaded visits (with filters), most visitors first, then by key."""
+    groups: dict[str, set[int]] = defaultdict(set)
+    texts = rollups.KeyTexts()
+    for v in data.visits:
         if name == "pages":
-            row = {"hostname": key[0], "path": key[1]}
-        elif name == "campaigns":
-            row = {"campaign": dict(zip(CAMPAIGN_KEYS, key, strict=True))}
-        else:
-            row = {BREAKDOWNS[name][0]: key}
-        row |= {"visitors": len(roots), "revenue": money(sum(by_root.get(r, 0.0) for r in roots))}
-        if name == "countries":
-            row["image"] = flag(codes.get(key))
-        rows.append(row)
+            for path in data.pages.get(v["num"], ()):
+                groups[rollups.key_text([v["hostname"], path])].add(v["root"])
+        elif (key := texts.of(name, v)) is not None:
+            groups[key].add(v["root"])
+    paid = paid_by_root(data.payments)
+    return ordered(
+        [row_of(name, key, len(roots), sum(paid.get(r, 0.0) for r in roots)) for key, roots in groups.items()]
+    )
+
+
+def rolled_breakdown(tx: Tx, site_num: int, query: Query, name: str) -> list[dict[str, Any]]:
+    """A breakdown without filters, from the rollups' columns (rollups.py) and the recent rows:
+    distinct (value, visitor) pairs by sorting, then visitors and their revenue per value."""
+    lo, hi = (0, ALL_TIME) if query.start is None or query.end is None else (query.start, query.end + 1)
+    roots, codes, keys = rollups.pairs(tx, site_num, name, lo, hi)
+    joined = np.sort((codes.astype(np.uint64) << np.uint64(32)) | roots.astype(np.uint64))
+    if len(joined):
+        joined = joined[np.concatenate(([True], joined[1:] != joined[:-1]))]
+    pair_codes = (joined >> np.uint64(32)).astype(np.int64)
+    pair_roots = (joined & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    visitors = np.bincount(pair_codes) if len(pair_codes) else np.zeros(0, dtype=np.int64)
+    payments, _ = load_payments(tx, site_num, query)
+    paid = paid_by_root(payments)
+    revenue: np.ndarray[Any, Any] = np.zeros(len(visitors))
+    if paid and len(pair_roots):
+        payer_roots = np.array(sorted(paid), dtype=np.int64)
+        amounts = np.array([paid[r] for r in payer_roots.tolist()])
+        at = np.minimum(np.searchsorted(payer_roots, pair_roots), len(payer_roots) - 1)
+        hit = payer_roots[at] == pair_roots
+        revenue = np.bincount(pair_codes[hit], weights=amounts[at[hit]], minlength=len(visitors))
+    return ordered(
+        [row_of(name, keys[code], int(n), float(revenue[code])) for code, n in enumerate(visitors.tolist()) if n]
+    )
+
+
+def paid_by_root(payments: list[Row]) -> dict[int, float]:
+    paid: dict[int, float] = defaultdict(float)
+    for p in payments:
+        if p["root"] is not None:
+            paid[p["root"]] += p["amount"]
+    return paid
+
+
+def row_of(name: str, key_text: str, visitors: int, revenue: float) -> dict[str, Any]:
+    """A breakdown row from its key (rollups.VISIT_KEYS), in DataFast's shape."""
+    key = json.loads(key_text)
+    row: dict[str, Any]
+    if name == "pages":
+        row = {"hostname": key[0], "path": key[1]}
+    elif name == "campaigns":
+        row = {"campaign": dict(zip(CAMPAIGN_KEYS, key, strict=True))}
+    elif name == "countries":
+        row = {"country": key[0], "image": flag(key[1])}
+    else:
+        row = {BREAKDOWNS[name][0]: key}
+    return row | {"visitors": visitors, "revenue": money(revenue)}
+
+
+def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Most visitors first, then by the row's key."""
     rows.sort(key=lambda r: (-int(r["visitors"]), str(list(r.values())[0])))
     return rows
+
+
+def flag(code: str | None) -> str | None:
+    """A country's flag: footfall's own /flags/<code>.svg (the API layer makes it absolute)."""
+    return f"/flags/{code.lower()}.svg" if code else None
 
 
 def goals(tx: Tx, site_num: int, query: Query) -> list[dict[str, Any]]:
@@ -297,52 +331,6 @@ def goals(tx: Tx, site_num: int, query: Query) -> list[dict[str, Any]]:
         visitors[e["name"]].add(e["root"])
     ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
     return [{"goal": g, "completions": n, "visitors": len(visitors[g])} for g, n in ordered]
-
-
-def column_breakdown(tx: Tx, site_num: int, query: Query, name: str) -> list[dict[str, Any]]:
-    """A breakdown by a visit column without filters, counted by the store (`breakdown` does the
-    same over loaded visits): distinct visitors per value, and the revenue of those visitors."""
-    key, column = BREAKDOWNS[name]
-    value = f"COALESCE(s.{column}, 'Direct/None')" if column == "referrer_source" else f"s.{column}"
-    where, params = f"s.site_num = ? AND {value} IS NOT NULL AND {value} <> ''", list[Any]([site_num])
-    if query.start is not None:
-        where += " AND s.started_at BETWEEN ? AND ?"
-        params += [query.start, query.end]
-    groups = tx.all(
-        f"SELECT {value} AS value, COUNT(DISTINCT COALESCE(v.alias_of, v.num)) AS visitors, "
-        f"MAX(s.country_code) AS code FROM sessions s "
-        f"JOIN visitors v ON v.num = s.visitor_num WHERE {where} GROUP BY {value}",
-        params,
-    )
-    payments, _ = load_payments(tx, site_num, query)
-    paid: dict[int, float] = defaultdict(float)
-    for p in payments:
-        if p["root"] is not None:
-            paid[p["root"]] += p["amount"]
-    revenue: dict[Any, float] = defaultdict(float)
-    payers = list(paid)
-    for i in range(0, len(payers), 500):
-        chunk = payers[i : i + 500]
-        for r in tx.all(
-            f"SELECT DISTINCT {value} AS value, COALESCE(v.alias_of, v.num) AS root FROM sessions s "
-            f"JOIN visitors v ON v.num = s.visitor_num WHERE {where} "
-            f"AND COALESCE(v.alias_of, v.num) IN ({','.join('?' * len(chunk))})",
-            [*params, *chunk],
-        ):
-            revenue[r["value"]] += paid[r["root"]]
-    rows = []
-    for g in groups:
-        row = {key: g["value"], "visitors": int(g["visitors"]), "revenue": money(revenue[g["value"]])}
-        if name == "countries":
-            row["image"] = flag(g["code"])
-        rows.append(row)
-    rows.sort(key=lambda r: (-int(r["visitors"]), str(r[key])))
-    return rows
-
-
-def flag(code: str | None) -> str | None:
-    """A country's flag: footfall's own /flags/<code>.svg (the API layer makes it absolute)."""
-    return f"/flags/{code.lower()}.svg" if code else None
 
 
 def bucket_start(ms: int, interval: str, zone: ZoneInfo) -> datetime:

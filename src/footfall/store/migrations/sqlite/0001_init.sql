@@ -286,6 +286,25 @@ CREATE TABLE rollups (
   PRIMARY KEY (site_num, slot)
 );
 
+-- A folded slot's breakdowns: for each (devices, countries, pages...), two arrays of little-endian
+-- uint32, the root visitor of each visit's value and the value's code in rollup_codes.
+CREATE TABLE rollup_columns (
+  site_num INTEGER NOT NULL,
+  slot INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (site_num, name, slot)
+);
+
+-- The breakdown keys of a site (JSON text) and their codes.
+CREATE TABLE rollup_codes (
+  site_num INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  code INTEGER NOT NULL,
+  PRIMARY KEY (site_num, name, value)
+);
+
 -- Per site: the slots before folded_upto all have rollups, but those of visits still going, and
 -- generation changes with every invalidation, so a fold computed from older rows is not stored.
 CREATE TABLE rollup_state (
