@@ -429,7 +429,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     results = {}
-    with tempfile.TemporaryDirectory(dir=ROOT / "bench") as work:
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as work:
         for backend in args.backends.split(","):
             results[backend] = run_backend(backend, args, Path(work))
     print("\n| store | read | raw p50 | raw p95 | rollups p50 | rollups p95 | target p95 |")

@@ -93,3 +93,14 @@ def test_migrate_and_version(settings: Settings) -> None:
 def test_settings_markdown_lists_every_variable(settings: Settings) -> None:
     code, out = run(settings, "settings", "--markdown")
     assert code == 0 and "FOOTFALL_DATABASE_URL" in out and "FOOTFALL_TRUSTED_PROXIES" in out
+
+
+def test_credits_grant_and_balance(settings: Settings) -> None:
+    code, out = run(settings, "credits", "balance")
+    assert code != 0 and "footfall init" in out  # no account yet
+    run(settings, "init")
+    code, out = run(settings, "credits", "grant", "5")
+    assert code == 0 and out.startswith("balance: 5 credits")
+    run(settings, "credits", "grant", "--", "-2")
+    code, out = run(settings, "credits", "balance")
+    assert code == 0 and "balance: 3 credits" in out and "FOOTFALL_CREDITS_UNLIMITED is on" in out

@@ -261,7 +261,11 @@ def credits_balance() -> None:
     """The account's balance."""
     from footfall.api.floqer import balance
 
-    have = with_store(lambda store: store.read(lambda tx: balance(tx, account_id(tx))))
+    try:
+        have = with_store(lambda store: store.read(lambda tx: balance(tx, account_id(tx))))
+    except accounts.InvalidInput as exc:
+        fail(str(exc))
+        raise
     unlimited = settings().credits_unlimited
     typer.echo(
         f"balance: {have} credits" + (" (FOOTFALL_CREDITS_UNLIMITED is on: nothing is charged)" if unlimited else "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,7 +59,7 @@ class Floqer:
         return self.ok("POST", f"/sources/{kind}", {"name": f"{kind} of {domain}", "active_domain": domain}, expect=201)
 
     def webhook(self, receiver: Receiver, inputs: list[str], **extra: Any) -> dict[str, Any]:
-        body = {"name": "to CRM", "kind": "webhook", "inputs": inputs, "url": receiver.url + "/hook", **extra}
+        body = {"name": "to CRM", "kind": "webhook", "inputs": inputs, "url": receiver.url + "/hook"} | extra
         return self.ok("POST", "/workflows", body, expect=201)
 
 
@@ -294,9 +295,16 @@ def test_pausing_stops_rows_and_deliveries_until_resumed(server: AppServer, api:
     assert paused["status"] == "paused"
     identify(server, api, site, 2, email="two@example.org")
     assert api.ok("GET", f"/sources/{source_id}/data")["total_count"] == 1  # nothing ingested while paused
+    later = api.webhook(receiver, ["email"], url=receiver.url + "/later")  # its backfill waits too
+    api.ok(
+        "POST", f"/sources/{source_id}/sync", {"workflow_id": later["id"], "field_mapping": {"input.email": "email"}}
+    )
+    time.sleep(1.5)  # the sender looks every second
+    assert [r.path for r in receiver.requests] == ["/hook"]
     api.ok("PATCH", f"/sources/{source_id}/status", {"status": "active"})
     identify(server, api, site, 3, email="three@example.org")
-    receiver.wait(2)
+    receiver.wait(4)
+    assert sorted(r.path for r in receiver.accepted()) == ["/hook", "/hook", "/later", "/later"]
     rows = api.ok("GET", f"/sources/{source_id}/data")["rows"]
     assert [r["email"] for r in rows] == ["one@example.org", "three@example.org"]
 
@@ -335,8 +343,6 @@ def test_failed_deliveries_back_off_fail_and_replay(settings: Settings, city_dbs
 
 
 def wait_until(check: Any, timeout: float = 10.0) -> None:
-    import time
-
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if check():
