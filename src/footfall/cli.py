@@ -35,6 +35,8 @@ cli.add_typer(geo_cli, name="geo")
 cli.add_typer(contacts_cli, name="contacts")
 credits_cli = typer.Typer(help="The account's credits (spent by Floqer sources).", no_args_is_help=True)
 cli.add_typer(credits_cli, name="credits")
+score_cli = typer.Typer(help="Lead scoring: evaluate the trainer.", no_args_is_help=True)
+cli.add_typer(score_cli, name="score")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -270,6 +272,27 @@ def credits_balance() -> None:
     typer.echo(
         f"balance: {have} credits" + (" (FOOTFALL_CREDITS_UNLIMITED is on: nothing is charged)" if unlimited else "")
     )
+
+
+@score_cli.command("evaluate")
+def score_evaluate(
+    csv_path: Path = typer.Option(..., "--csv", help="Feature rows with a label column (a header row first)."),
+    label: str = typer.Option(..., help="The label column: true/false, yes/no or 1/0."),
+    folds: int = typer.Option(5, min=2, max=20, help="Cross-validation folds."),
+) -> None:
+    """AUC, log loss and a calibration table of the trainer, cross-validated on a CSV."""
+    from footfall.scoring.trainer import cross_validate, read_csv
+
+    try:
+        result = cross_validate(read_csv(csv_path, label), folds)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+        raise
+    typer.echo(f"{result.rows:,} rows, {result.positives:,} converting, {result.folds}-fold cross-validation")
+    typer.echo(f"AUC {result.auc:.4f}   log loss {result.log_loss:.4f}")
+    typer.echo("\n| predicted | rows | mean predicted | observed |\n| --- | ---: | ---: | ---: |")
+    for low, high, mean, observed, n in result.calibration:
+        typer.echo(f"| {low:.1f}-{high:.1f} | {n:,} | {mean:.3f} | {observed:.3f} |")
 
 
 @cli.command()
