@@ -175,6 +175,9 @@ def sites_set(
     ),
     stripe_secret: str = typer.Option(None, "--stripe-secret", help="Stripe webhook signing secret (whsec_...)."),
     lemonsqueezy_secret: str = typer.Option(None, "--lemonsqueezy-secret", help="LemonSqueezy webhook signing secret."),
+    conversion_goals: str = typer.Option(
+        None, "--conversion-goals", help="Goal names that count as conversions for lead scoring (comma-separated)."
+    ),
 ) -> None:
     """Change a site's settings (unchanged when not given)."""
     given = {
@@ -185,16 +188,23 @@ def sites_set(
         "form_capture": form_capture,
         "stripe_webhook_secret": stripe_secret,
         "lemonsqueezy_webhook_secret": lemonsqueezy_secret,
+        "conversion_goals": None
+        if conversion_goals is None
+        else [g.strip() for g in conversion_goals.split(",") if g.strip()],
     }
     changes = {k: v for k, v in given.items() if v is not None}
     if not changes:
         fail(
             "nothing to change: give --respect-gpc, --respect-dnt, --device-signals, --consent-required "
-            "or --form-capture (or their --ignore-/--no- forms), --stripe-secret, --lemonsqueezy-secret",
+            "or --form-capture (or their --ignore-/--no- forms), --stripe-secret, --lemonsqueezy-secret, "
+            "--conversion-goals",
             2,
         )
     site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
-    shown = {k: ("set" if isinstance(v, str) else "on" if v else "off") for k, v in changes.items()}
+    shown = {
+        k: (",".join(v) if isinstance(v, list) else "set" if isinstance(v, str) else "on" if v else "off")
+        for k, v in changes.items()
+    }
     typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
 
 
@@ -276,16 +286,31 @@ def credits_balance() -> None:
 
 @score_cli.command("evaluate")
 def score_evaluate(
-    csv_path: Path = typer.Option(..., "--csv", help="Feature rows with a label column (a header row first)."),
-    label: str = typer.Option(..., help="The label column: true/false, yes/no or 1/0."),
+    site_id: str = typer.Option(None, "--site", help="A site: its visitors' features and conversions."),
+    csv_path: Path = typer.Option(None, "--csv", help="Or feature rows with a label column (a header row first)."),
+    label: str = typer.Option("converted", help="The CSV's label column: true/false, yes/no or 1/0."),
     folds: int = typer.Option(5, min=2, max=20, help="Cross-validation folds."),
 ) -> None:
-    """AUC, log loss and a calibration table of the trainer, cross-validated on a CSV."""
-    from footfall.scoring.trainer import cross_validate, read_csv
+    """AUC, log loss and a calibration table of the trainer, cross-validated on a site's visitors or a CSV."""
+    from footfall.scoring.features import visitor_rows
+    from footfall.scoring.trainer import cross_validate, read_csv, table
 
+    if (site_id is None) == (csv_path is None):
+        fail("give --site SITE_ID or --csv FILE", 2)
     try:
-        result = cross_validate(read_csv(csv_path, label), folds)
-    except (OSError, ValueError) as exc:
+        if csv_path is not None:
+            data = read_csv(csv_path, label)
+        else:
+
+            def rows(tx: Tx) -> list[dict[str, object]]:
+                site = accounts.get_site(tx, site_id)
+                if site is None:
+                    raise accounts.InvalidInput(f"no site {site_id}")
+                return visitor_rows(tx, site.num, list(site.settings.get("conversion_goals", [])))
+
+            data = table(with_store(lambda store: store.read(rows)), "converted")
+        result = cross_validate(data, folds)
+    except (OSError, ValueError, accounts.InvalidInput) as exc:
         fail(str(exc))
         raise
     typer.echo(f"{result.rows:,} rows, {result.positives:,} converting, {result.folds}-fold cross-validation")
