@@ -32,7 +32,6 @@ import itertools
 import json
 import math
 import random
-import secrets
 import sqlite3
 import statistics
 import sys
@@ -53,13 +52,13 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.servers import AppServer, add_site  # noqa: E402
 
+from bench.ingest import drop_database, fresh_database  # noqa: E402
 from footfall.clock import ManualClock  # noqa: E402
 from footfall.ids import VisitorSigner, request_id, session_id  # noqa: E402
 from footfall.rollups import Rollups  # noqa: E402
 from footfall.settings import Settings  # noqa: E402
 from footfall.store import open_store  # noqa: E402
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ZONE = "America/New_York"
 DAY_MS = 86_400_000
 SECRET = "bench-analytics-secret-0123456789abcdef"
@@ -315,18 +314,6 @@ class Loader:
             self.lite.close()
 
 
-def settings_for(backend: str, work: Path) -> Settings:
-    # the fold runs when the script says (after the raw baseline), and no rate limit gets in the way
-    base = {"data_dir": str(work / backend), "secret_key": SECRET, "rollup_interval_seconds": 0}
-    base |= {"api_rate_per_minute": 10**9}
-    if backend == "sqlite":
-        return Settings.from_env({}, **base)
-    name = "footfall_analytics_" + secrets.token_hex(4)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return Settings.from_env({}, **base, database_url=PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
-
-
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:
     fn()  # warm
     out = []
@@ -384,7 +371,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    settings = settings_for(backend, work)
+    # the fold runs when the script says (after the raw baseline), and no rate limit gets in the way
+    settings = fresh_database(
+        backend, work / backend, secret_key=SECRET, rollup_interval_seconds=0, api_rate_per_minute=10**9
+    )
     now = int(datetime.now(UTC).timestamp() * 1000)
     try:
         store = open_store(settings)  # creates the schema
@@ -415,9 +405,7 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
             rolled = measure(server, key, gen.visitor_ids, args.runs, today)
         return {"raw": raw, "rolled": rolled, "counts": counts, "load_s": loaded, "fold_s": fold_seconds}
     finally:
-        if settings.uses_postgres:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {settings.database_url.rsplit('/', 1)[1]} WITH (FORCE)")
+        drop_database(settings)
 
 
 def main() -> None:

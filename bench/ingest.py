@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -110,13 +111,16 @@ def requests_for(site: str, path: str, batch: int, count: int, seed: int = 7) ->
     return out
 
 
-def fresh_database(backend: str, workdir: Path) -> Settings:
+def fresh_database(backend: str, workdir: Path, **overrides: Any) -> Settings:
+    """Settings for an empty store: a SQLite file under `workdir`, or a new PostgreSQL database
+    (`drop_database` removes it)."""
     if backend == "sqlite":
-        return Settings.from_env({}, data_dir=str(workdir / "sqlite"))
+        return Settings.from_env({}, data_dir=str(workdir / "sqlite"), **overrides)
     name = "footfall_bench_" + secrets.token_hex(4)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    return Settings.from_env({}, data_dir=str(workdir / "pg"), database_url=PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    return Settings.from_env({}, data_dir=str(workdir / "pg"), database_url=url, **overrides)
 
 
 def drop_database(settings: Settings) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import random
-import secrets
 import sys
 import tempfile
 import time
@@ -41,18 +40,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.servers import AppServer, add_site  # noqa: E402
 
-from bench.ingest import USER_AGENTS  # noqa: E402
+from bench.ingest import USER_AGENTS, drop_database, fresh_database  # noqa: E402
 from footfall import accounts  # noqa: E402
-from footfall.settings import Settings  # noqa: E402
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AGENTS = USER_AGENTS  # real browsers' user agents, as the ingest benchmark sends
 PAGES = ["/", "/pricing", "/docs", "/blog", "/about", "/features", "/changelog", "/contact", "/login", "/signup"]
 JUNK = ["undefined", "null", "anonymous", "0", "[object Object]"]
@@ -261,18 +257,8 @@ def score(server: AppServer, truth: dict[str, Truth]) -> dict[str, Any]:
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)  # the replayer's X-Forwarded-For is believed
 
 
-def settings_for(backend: str, work: Path) -> Settings:
-    if backend == "sqlite":
-        return Settings.from_env({}, data_dir=str(work / "sqlite"), trusted_proxies=LOOPBACK)
-    name = "footfall_journeys_" + secrets.token_hex(4)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    return Settings.from_env({}, data_dir=str(work / "pg"), database_url=url, trusted_proxies=LOOPBACK)
-
-
 def run_backend(backend: str, pop: Population, work: Path) -> dict[str, Any]:
-    settings = settings_for(backend, work)
+    settings = fresh_database(backend, work, trusted_proxies=LOOPBACK)
     try:
         with AppServer(settings) as server:
             site, key = add_site(server.store, "example.com", server.clock.now_ms(), scopes=("identify:write",))
@@ -297,9 +283,7 @@ def run_backend(backend: str, pop: Population, work: Path) -> dict[str, Any]:
             result["events_per_second"] = replayer.posted / elapsed
             return result
     finally:
-        if settings.uses_postgres:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {settings.database_url.rsplit('/', 1)[1]} WITH (FORCE)")
+        drop_database(settings)
 
 
 def main() -> None:

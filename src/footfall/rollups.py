@@ -68,7 +68,7 @@ class Tally:
 def visits_sql(where: str, keys: bool = False) -> str:
     """The visits `where` selects, with their root visitor (and with `keys`, what breakdowns group by)."""
     more = ", s.num, s.params, s.hostname, s.referrer_source, s.browser, s.os, s.device_type, s.country, "
-    more += "s.country_code, s.region, s.city"
+    more += "s.country_code, s.region, s.city, s.utm_source, s.utm_medium, s.utm_campaign"
     return (
         f"SELECT s.started_at, s.last_seen, s.pageviews, {ROOT} AS root{more if keys else ''} FROM sessions s "
         f"JOIN visitors v ON v.num = s.visitor_num WHERE {where}"

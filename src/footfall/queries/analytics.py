@@ -133,18 +133,21 @@ class Data:
     currency: str
 
 
+def in_range(query: Query, column: str) -> tuple[str, list[Any]]:
+    """The SQL condition (and its parameters) keeping `column` inside the query's range."""
+    if query.start is None:
+        return "", []
+    return f" AND {column} BETWEEN ? AND ?", [query.start, query.end]
+
+
+def visits_in_range(site_num: int, query: Query) -> tuple[str, list[Any]]:
+    clause, params = in_range(query, "s.started_at")
+    return "s.site_num = ?" + clause, [site_num, *params]
+
+
 def load(tx: Tx, site_num: int, query: Query) -> Data:
-    where, params = "s.site_num = ?", list[Any]([site_num])
-    if query.start is not None:
-        where += " AND s.started_at BETWEEN ? AND ?"
-        params += [query.start, query.end]
-    visits = tx.all(
-        "SELECT s.num, s.started_at, s.last_seen, s.pageviews, s.params, s.hostname, s.referrer_source, "
-        "s.browser, s.os, s.device_type, s.country, s.country_code, s.region, s.city, s.utm_source, "
-        "s.utm_medium, s.utm_campaign, COALESCE(v.alias_of, v.num) AS root FROM sessions s "
-        f"JOIN visitors v ON v.num = s.visitor_num WHERE {where}",
-        params,
-    )
+    where, params = visits_in_range(site_num, query)
+    visits = tx.all(rollups.visits_sql(where, keys=True), params)
     pages: dict[int, set[str]] = defaultdict(set)
     for e in tx.all(
         f"SELECT e.session_num, e.path FROM events e JOIN sessions s ON s.num = e.session_num "
@@ -162,10 +165,8 @@ def load(tx: Tx, site_num: int, query: Query) -> Data:
 
 def load_payments(tx: Tx, site_num: int, query: Query) -> tuple[list[Row], str]:
     """The range's payments (not refunded) in its main currency (the most frequent one), and that currency."""
-    pay_where, pay_params = "p.site_num = ? AND p.refunded = 0", list[Any]([site_num])
-    if query.start is not None:
-        pay_where += " AND p.ts BETWEEN ? AND ?"
-        pay_params += [query.start, query.end]
+    clause, range_params = in_range(query, "p.ts")
+    pay_where, pay_params = "p.site_num = ? AND p.refunded = 0" + clause, [site_num, *range_params]
     payments = tx.all(
         "SELECT p.ts, p.amount, p.currency, p.renewal, COALESCE(v.alias_of, v.num) AS root FROM payments p "
         f"LEFT JOIN visitors v ON v.num = p.visitor_num WHERE {pay_where}",
@@ -311,10 +312,7 @@ def flag(code: str | None) -> str | None:
 def goals(tx: Tx, site_num: int, query: Query) -> list[dict[str, Any]]:
     """Custom events of the visits in range (the events_goals index holds just them), of the visits
     kept by the filters."""
-    where, params = "s.site_num = ?", list[Any]([site_num])
-    if query.start is not None:
-        where += " AND s.started_at BETWEEN ? AND ?"
-        params += [query.start, query.end]
+    where, params = visits_in_range(site_num, query)
     found = tx.all(
         f"SELECT e.session_num, e.name, COALESCE(v.alias_of, v.num) AS root FROM events e "
         f"JOIN sessions s ON s.num = e.session_num JOIN visitors v ON v.num = s.visitor_num "
