@@ -71,8 +71,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """Settings for a fresh store of the parametrised backend."""
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    return Settings.from_env(
-        {}, data_dir=str(tmp_path / "data"), database_url=url, trusted_proxies=geo_dbs.TRUSTED, commit_window_ms=1.0
+    return Settings.from_env(  # tests run the scoring job themselves (app.state.scoring), not in a process
+        {},
+        data_dir=str(tmp_path / "data"),
+        database_url=url,
+        trusted_proxies=geo_dbs.TRUSTED,
+        commit_window_ms=1.0,
+        scoring_interval_seconds=0,
     )
 
 

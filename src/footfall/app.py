@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from footfall.ingest.writer_process import EventWriterProcess, Start
 from footfall.jobs import flush_drops, run_periodically
 from footfall.model import Event
 from footfall.rollups import Rollups
+from footfall.scoring.scorer import Scoring, scoring_loop
 from footfall.settings import Settings
 from footfall.store import instance_secret, open_store
 from footfall.store.base import Store
@@ -134,6 +137,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
 
     rollups = Rollups(c.store, c.clock, settings.session_idle_minutes * 60_000)
+    scoring = Scoring(c.store, c.clock, settings.usd_rates or {})
     sender = Sender(
         c.store,
         c.clock,
@@ -150,6 +154,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         tasks.append(asyncio.create_task(sender_loop(sender, settings.delivery_interval_seconds)))
         if settings.rollup_interval_seconds > 0:
             tasks.append(asyncio.create_task(run_periodically(settings.rollup_interval_seconds, rollups.fold)))
+        scorer_process = None
+        if settings.scoring_interval_seconds > 0:  # a process of its own: off the collect path's interpreter
+            scorer_process = multiprocessing.get_context("spawn").Process(
+                target=scoring_loop,
+                args=(settings, settings.scoring_interval_seconds, os.getpid()),
+                name="footfall-scoring",
+                daemon=True,
+            )
+            scorer_process.start()
         if enrichment is not None:
             tasks.append(asyncio.create_task(run_periodically(30.0, enrichment.run_once)))
         try:
@@ -160,6 +173,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             if enrichment is not None:
                 enrichment.close()
             await sender.close()
+            if scorer_process is not None:
+                scorer_process.terminate()  # a run cut short leaves only whole transactions
+                await asyncio.to_thread(scorer_process.join, 10)
             await asyncio.to_thread(flush_drops, c.store, c.drops, c.clock)
             if writer_process is not None:
                 await writer_process.close()
@@ -177,6 +193,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.enrichment = enrichment
     app.state.rollups = rollups
     app.state.sender = sender
+    app.state.scoring = scoring
     app.router.routes.extend(collector.routes())
     app.router.routes.extend(postmetric_track.routes(collector))
     app.router.routes.extend(tracker_routes(collector.sites.get))

@@ -35,7 +35,7 @@ cli.add_typer(geo_cli, name="geo")
 cli.add_typer(contacts_cli, name="contacts")
 credits_cli = typer.Typer(help="The account's credits (spent by Floqer sources).", no_args_is_help=True)
 cli.add_typer(credits_cli, name="credits")
-score_cli = typer.Typer(help="Lead scoring: evaluate the trainer.", no_args_is_help=True)
+score_cli = typer.Typer(help="Lead scoring: train a site's model now, evaluate the trainer.", no_args_is_help=True)
 cli.add_typer(score_cli, name="score")
 
 
@@ -282,6 +282,26 @@ def credits_balance() -> None:
     typer.echo(
         f"balance: {have} credits" + (" (FOOTFALL_CREDITS_UNLIMITED is on: nothing is charged)" if unlimited else "")
     )
+
+
+@score_cli.command("train")
+def score_train(
+    site_id: str = typer.Option(..., "--site", help="The site to train and score."),
+    retrain: bool = typer.Option(False, "--retrain", help="Train even if not enough new conversions came in."),
+) -> None:
+    """Run the lead-scoring job for one site now (the server runs it every FOOTFALL_SCORING_INTERVAL_SECONDS)."""
+    from footfall.clock import SystemClock
+    from footfall.scoring.scorer import Scoring
+
+    def go(store: Store) -> str:
+        site = store.read(lambda tx: accounts.get_site(tx, site_id))
+        if site is None:
+            fail(f"no site {site_id}")
+            raise AssertionError
+        job = Scoring(store, SystemClock(), settings().usd_rates or {})
+        return job.site(site.num, list(site.settings.get("conversion_goals", [])), retrain=retrain)
+
+    typer.echo(with_store(go))
 
 
 @score_cli.command("evaluate")

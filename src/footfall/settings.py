@@ -46,6 +46,18 @@ def _numbers(raw: str) -> tuple[int, ...]:
     return tuple(int(p.strip().upper().removeprefix("AS")) for p in raw.split(",") if p.strip())
 
 
+def _rates(raw: str) -> dict[str, float]:
+    """`EUR=1.08,GBP=1.27`: US dollars per unit of each currency."""
+    rates = {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        code, _, value = part.partition("=")
+        rate = float(value)
+        if len(code.strip()) != 3 or not rate > 0:
+            raise ValueError(f"expected CODE=rate (EUR=1.08), got {part!r}")
+        rates[code.strip().upper()] = rate
+    return rates
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "./footfall-data", "Directory for the SQLite database, secrets and downloaded data."),
     Setting("database_url", "", "PostgreSQL URL (postgresql://user@host/db). Empty: SQLite in the data directory."),
@@ -155,6 +167,20 @@ SETTINGS: tuple[Setting, ...] = (
         "How often the analytics rollups fold finished visits (docs/storage.md); 0 turns the job off "
         "(analytics stay exact, computed from the rows).",
         float,
+    ),
+    Setting(
+        "scoring_interval_seconds",
+        300.0,
+        "How often the lead-scoring job trains (when enough new conversions came in) and scores the "
+        "visitors active since its last run (docs/scoring.md); 0 turns it off.",
+        float,
+    ),
+    Setting(
+        "usd_rates",
+        "",
+        "US dollars per unit of other currencies for lead scoring's expected value (EUR=1.08,GBP=1.27); "
+        "payments in a currency without a rate are left out of the average.",
+        _rates,
     ),
     Setting(
         "benchmark_routes",

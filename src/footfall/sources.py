@@ -32,12 +32,14 @@ from footfall.store.base import Row, Tx, dumps, loads
 PERSONAL = "track_personal_website_visitors"
 COMPANY = "track_website_visitors"
 KINDS = (PERSONAL, COMPANY)
+SCORE_FIELDS = ("leadScore", "conversionRate", "expectedValue", "scoreConfidence")
 FIELDS: dict[str, tuple[str, ...]] = {
     PERSONAL: (
         *("firstName", "lastName", "email", "businessEmail", "personalEmail", "title", "location"),
         *("department", "seniority", "company", "companyDomain", "companyLinkedinUrl", "industry", "country"),
         *("pageUrl", "pageTitle", "referrer", "firstVisitAt", "lastVisitAt"),
         *("utmSource", "utmMedium", "utmCampaign", "utmContent", "utmTerm", "segmentName", "segmentId"),
+        *SCORE_FIELDS,
     ),
     COMPANY: (
         *("company", "companyDomain", "companyLinkedinUrl", "industry", "country", "visitedPages"),
@@ -89,6 +91,13 @@ def row_json(row: Row) -> dict[str, Any]:
     }
 
 
+def score_fields(prediction: dict[str, Any] | None) -> dict[str, Any]:
+    """A person row's lead score (docs/scoring.md): null for customers and sites without conversions."""
+    p = prediction or {}
+    keys = ("score", "conversionRate", "expectedValue", "confidence")
+    return {field: p.get(key) for field, key in zip(SCORE_FIELDS, keys, strict=True)}
+
+
 class SourceRows:
     """In the write transaction: events of sites with active sources create and update rows."""
 
@@ -137,6 +146,7 @@ class SourceRows:
         first_segment = (body.get("segments") or [{}])[0]
         data |= {"segmentName": first_segment.get("segmentName"), "segmentId": first_segment.get("segmentId")}
         data["personId"] = body["id"]
+        data |= score_fields(body.get("prediction"))
         old = loads(found["data"]) if found else {}
         visit = self.tx.one(
             "SELECT visitor_num, referrer, utm_source, utm_medium, utm_campaign, params FROM sessions WHERE num = ?",

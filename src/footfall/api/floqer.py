@@ -27,8 +27,9 @@ from footfall.clock import Clock, iso_ms
 from footfall.enrich.networks import HostingNetworks
 from footfall.queries.companies import companies
 from footfall.queries.ranges import BadQuery, integer
+from footfall.scoring.predictions import person_prediction
 from footfall.settings import Settings
-from footfall.sources import COMPANY, FIELDS, KINDS, PERSONAL, row_json
+from footfall.sources import COMPANY, FIELDS, KINDS, PERSONAL, row_json, score_fields
 from footfall.store.base import Row, Store, Tx, dumps, loads
 from footfall.tracker import pixel_script
 from footfall.workflows import (
@@ -99,6 +100,14 @@ def domain_of(body: dict[str, Any], problems: Problems) -> str | None:
         )
         return None
     return value.strip().lower().removeprefix("www.")
+
+
+def scored(tx: Tx, site: Row | None, row: Row) -> dict[str, Any]:
+    """A row with its person's current lead score (the stored one is from the row's last event)."""
+    body = row_json(row)
+    if row["person_num"] is not None and site is not None:
+        body |= score_fields(person_prediction(tx, site["num"], row["person_num"]))
+    return body
 
 
 def ok(request: Request, data: Any, status: int = 200) -> JSONResponse:
@@ -302,7 +311,9 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
                 "SELECT * FROM source_rows WHERE source_id = ? ORDER BY num LIMIT ? OFFSET ?",
                 (source_instance_id, page_size, (page_no - 1) * page_size),
             )
-            return {"total_count": int(total["n"]) if total else 0, "rows": [row_json(r) for r in rows]}
+            site = tx.one("SELECT s.num FROM sources o JOIN sites s ON s.id = o.site_id WHERE o.id = ?",
+                          (source_instance_id,))  # fmt: skip
+            return {"total_count": int(total["n"]) if total else 0, "rows": [scored(tx, site, r) for r in rows]}
 
         return ok(request, await run_in_threadpool(store.read, go))
 

@@ -36,6 +36,16 @@ from footfall.workflows import on_new_rows
 LIST_DEFAULT, LIST_MAX = 20, 200
 
 
+ORDERS = {  # the people list's `sort`
+    "identified": "p.identified_at DESC, p.num DESC",
+    # the best lead score among their visitors (docs/scoring.md); customers and the unscored last
+    "score": "(SELECT CASE WHEN COUNT(*) = COUNT(s.probability) THEN MAX(s.probability) END "
+    "FROM visitor_scores s JOIN visitors v ON v.num = s.visitor_num WHERE v.person_num = p.num "
+    "AND NOT EXISTS (SELECT 1 FROM payments y WHERE y.person_num = p.num AND y.refunded = 0)) DESC NULLS LAST, "
+    "p.num DESC",
+}
+
+
 def identify(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str | None, claim: Claim) -> Row | None:
     """The person a claim names, linked to the visitor (when it exists): one transaction."""
     if visitor_id:  # the writer's order: the visitor first, then the ids
@@ -92,8 +102,9 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
         others = tx.one(f"SELECT 1 AS one FROM sessions WHERE visitor_num IN ({marks}) LIMIT 1", nums)
         if others is None:
             erase_visitor(tx, nums, now_ms)
-        else:
+        else:  # its score counted the erased visits: it is scored again from what is left
             tx.execute("UPDATE visitors SET person_num = NULL WHERE num = ?", (root["num"],))
+            tx.execute("DELETE FROM visitor_scores WHERE visitor_num = ?", (root["num"],))
     # payments stay in the owner's books, without who paid
     tx.execute("UPDATE payments SET person_num = NULL, email = NULL, name = NULL WHERE person_num = ?", (num,))
     tx.execute("DELETE FROM person_ids WHERE person_num = ?", (num,))
@@ -295,11 +306,14 @@ def router(
             where.append("p.identified_at >= ?")
             params.append(_int(q["identified_since"], 0, 0, None, "identified_since"))
         clause = " AND ".join(where)
+        sort = q.get("sort", "identified")
+        if sort not in ORDERS:
+            raise ApiError(400, f"Invalid sort: expected one of {', '.join(ORDERS)}")
 
         def go(tx: Tx) -> dict[str, Any]:
             total = tx.one(f"SELECT COUNT(*) AS n FROM people p WHERE {clause}", params)
             rows = tx.all(
-                f"SELECT p.* FROM people p WHERE {clause} ORDER BY p.identified_at DESC, p.num DESC LIMIT ? OFFSET ?",
+                f"SELECT p.* FROM people p WHERE {clause} ORDER BY {ORDERS[sort]} LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             )
             return {

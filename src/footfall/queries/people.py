@@ -12,6 +12,7 @@ from footfall.enrich.email import company_domain, email_fields
 from footfall.enrich.titles import classify
 from footfall.queries.segments import segments_of, site_segments
 from footfall.queries.visitors import marks
+from footfall.scoring.predictions import person_prediction
 from footfall.store.base import Row, Tx, loads
 
 MAX_SESSIONS = 100
@@ -101,6 +102,7 @@ def person_body(tx: Tx, person: Row) -> dict[str, Any]:
         "lastVisitAt": iso(activity["last_seen"]),
         "visitCount": activity["visits"],
         "pageViewCount": activity["pageviews"] or 0,
+        "prediction": person_prediction(tx, person["site_num"], person["num"]),
     }
     body["segments"] = segments_of(tx, person["num"], body, site_segments(tx, person["site_num"]))
     return body

@@ -3,9 +3,9 @@
 Activity is an event in the window (the last 5 minutes for `realtime`, 10 for `realtime/map`),
 read through events_site_ts, so it stays cheap on a large site. A visitor is a root visitor (its
 matched browsers count once). Nothing is made up: `displayName` is the name (else email) the
-visitor identified with, never a generated pseudonym, so `isRandomName` is always false; the
-conversion prediction fields stay empty (`hasConversionPredictions: false`) until lead scoring
-gives a real one.
+visitor identified with, never a generated pseudonym, so `isRandomName` is always false. Each
+visitor's `conversionLikelihood` is its stored lead score (docs/scoring.md): null for customers,
+for visitors not scored yet, and for sites without conversions (`hasConversionPredictions: false`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,23 @@ from __future__ import annotations
 from typing import Any
 
 from footfall.clock import iso_ms
+from footfall.scoring.predictions import likelihood, site_model, visitor_score
 from footfall.store.base import Row, Tx, loads
 
 RECENT_LIMIT = 50
 ROOT = "COALESCE(v.alias_of, v.num)"
+
+
+def metrics(model: Row | None) -> dict[str, Any] | None:
+    """The site's conversion figures the likelihoods are relative to."""
+    if model is None:
+        return None
+    return {
+        "conversionRate": round(model["site_rate"], 4),
+        "averageValue": model["average_value"],
+        "confidence": model["confidence"],
+        "isBaseline": model["kind"] == "baseline",
+    }
 
 
 def active_visitors(tx: Tx, site_num: int, since: int) -> int:
@@ -68,6 +81,7 @@ def realtime_map(tx: Tx, site_num: int, now: int, window_ms: int) -> dict[str, A
         if e["type"] == "pageview":
             page_by_root.setdefault(e["root"], e)
     visitors, about = [], {}
+    model = site_model(tx, site_num)
     for root, last in latest_by_root.items():
         visitor = tx.one("SELECT id, person_num FROM visitors WHERE num = ?", (root,))
         session = tx.one("SELECT * FROM sessions WHERE num = ?", (last["session_num"],))
@@ -76,6 +90,7 @@ def realtime_map(tx: Tx, site_num: int, now: int, window_ms: int) -> dict[str, A
         visits = tx.one(f"SELECT COUNT(*) AS n FROM sessions WHERE visitor_num IN {group}", params)
         person = _person(tx, visitor["person_num"])
         customer = _customer(tx, root, person)
+        score = visitor_score(tx, root) if model else None
         page = page_by_root.get(root)
         about[root] = (visitor["id"], session, person, customer)
         visitors.append(
@@ -107,7 +122,7 @@ def realtime_map(tx: Tx, site_num: int, now: int, window_ms: int) -> dict[str, A
                     "hasProfile": person is not None,
                     "isRandomName": False,
                 },
-                "conversionLikelihood": None,
+                "conversionLikelihood": likelihood(model, score) if model and not customer and score else None,
             }
         )
     events = []
@@ -131,8 +146,8 @@ def realtime_map(tx: Tx, site_num: int, now: int, window_ms: int) -> dict[str, A
     return {
         "count": len(visitors),
         "visitors": visitors,
-        "conversionMetrics": None,
-        "hasConversionPredictions": False,
+        "conversionMetrics": metrics(model),
+        "hasConversionPredictions": model is not None,
         "recentEvents": events,
         "recentPayments": recent_payments(tx, site_num, since),
     }

@@ -7,8 +7,8 @@ A segment's rules are all required (AND); a list in a rule means any of its valu
 - `companyDomain` / `industry`: the person's company domain / industry is one of these;
 - `businessEmail`: the person has (true) or has not (false) a business email;
 - `goal`: the person completed one of these goals;
-- `minScore`: the person's lead score is at least this (lead scoring is issue F7: until it
-  lands no person has a score, so a segment with `minScore` matches nobody).
+- `minScore`: the person's lead score (0-100, docs/scoring.md) is at least this; a person with
+  no prediction (a customer, or a site with no conversions yet) is not matched.
 
 A person's segments are evaluated when read, so a new or changed segment applies to everyone
 at once. Floqer's rows carry the first matching segment's `segmentId` and `segmentName`.
@@ -94,6 +94,7 @@ def facts_of(tx: Tx, person_num: int, body: dict[str, Any]) -> Facts:
         company_domain=body.get("companyDomain"),
         industry=body.get("industry"),
         business_email=body.get("businessEmail") is not None,
+        score=body["prediction"]["score"] if body.get("prediction") else None,
     )
 
 

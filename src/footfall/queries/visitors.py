@@ -57,7 +57,7 @@ def erase_visitor(tx: Tx, nums: list[int], now_ms: int) -> None:
     group = marks(nums)
     ids = [r["id"] for r in tx.all(f"SELECT id FROM visitors WHERE num IN ({group})", nums)]
     forget_visits(tx, f"visitor_num IN ({group})", nums)
-    for table in ("identifications", "events", "sessions"):
+    for table in ("identifications", "events", "sessions", "visitor_scores"):
         tx.execute(f"DELETE FROM {table} WHERE visitor_num IN ({group})", nums)
     # payments are the owner's books: they stay, no longer tied to the browser
     tx.execute(f"UPDATE payments SET visitor_num = NULL WHERE visitor_num IN ({group})", nums)

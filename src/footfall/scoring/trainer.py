@@ -74,7 +74,14 @@ def table(rows: Sequence[dict[str, Any]], label: str) -> Table:
         if all(r.get(c) in (None, "") or isinstance(r[c], (int, float)) or _number(str(r[c])) is not None for r in rows)
     ]
     categorical = [c for c in names if c not in numeric]
-    x = np.empty((len(rows), len(names)), dtype=object)
+    x = encode(rows, numeric, categorical)
+    y = np.array([label_of(str(r[label])) if not isinstance(r[label], (int, bool)) else int(r[label]) for r in rows])
+    return Table(numeric, categorical, x, y)
+
+
+def encode(rows: Sequence[dict[str, Any]], numeric: list[str], categorical: list[str]) -> np.ndarray[Any, Any]:
+    """The feature matrix of `rows` in a model's column order (numbers first; missing: NaN or "")."""
+    x = np.empty((len(rows), len(numeric) + len(categorical)), dtype=object)
     for i, r in enumerate(rows):
         for j, c in enumerate(numeric):
             v = r.get(c)
@@ -82,8 +89,7 @@ def table(rows: Sequence[dict[str, Any]], label: str) -> Table:
         for j, c in enumerate(categorical, start=len(numeric)):
             v = r.get(c)
             x[i, j] = "" if v is None else str(v)
-    y = np.array([label_of(str(r[label])) if not isinstance(r[label], (int, bool)) else int(r[label]) for r in rows])
-    return Table(numeric, categorical, x, y)
+    return x
 
 
 def read_csv(path: Path, label: str) -> Table:

@@ -408,3 +408,34 @@ CREATE TABLE drop_counts (
   count BIGINT NOT NULL,
   PRIMARY KEY (site_id, reason, day)
 );
+
+-- Lead scoring (docs/scoring.md): each site's current model, kept by the scoring job. kind: model
+-- (trained) | baseline (conversion rates by dimension). Quality is measured on held-out visitors.
+CREATE TABLE score_models (
+  site_num BIGINT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  trained_at BIGINT NOT NULL,
+  conversions BIGINT NOT NULL, -- outcomes recorded when it was trained (retrained as new ones come)
+  goals TEXT NOT NULL, -- the conversion goals it was trained with (JSON list)
+  visitors BIGINT NOT NULL, -- rows it learned from
+  positives BIGINT NOT NULL,
+  site_rate DOUBLE PRECISION NOT NULL, -- conversion rate of those visitors
+  average_value DOUBLE PRECISION, -- USD per conversion, from payments (null: no payments in a known currency)
+  holdout_rows BIGINT NOT NULL,
+  holdout_auc DOUBLE PRECISION, -- null: too few conversions to hold any out
+  holdout_log_loss DOUBLE PRECISION,
+  confidence DOUBLE PRECISION NOT NULL,
+  dimensions TEXT NOT NULL, -- the baseline's rates by dimension (JSON)
+  model BYTEA NOT NULL, -- the pickled scorer
+  scored_upto BIGINT NOT NULL -- visitors active since then are scored at the next run
+);
+
+-- Each visitor's latest score (visitor_num: the root browser).
+CREATE TABLE visitor_scores (
+  visitor_num BIGINT PRIMARY KEY,
+  site_num BIGINT NOT NULL,
+  probability DOUBLE PRECISION, -- null: a customer (converted), who gets no prediction
+  dimensions TEXT NOT NULL, -- its values along the baseline's dimensions (JSON)
+  scored_at BIGINT NOT NULL
+);
+CREATE INDEX visitor_scores_site ON visitor_scores (site_num, probability);

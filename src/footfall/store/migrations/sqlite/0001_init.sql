@@ -408,3 +408,34 @@ CREATE TABLE drop_counts (
   count INTEGER NOT NULL,
   PRIMARY KEY (site_id, reason, day)
 );
+
+-- Lead scoring (docs/scoring.md): each site's current model, kept by the scoring job. kind: model
+-- (trained) | baseline (conversion rates by dimension). Quality is measured on held-out visitors.
+CREATE TABLE score_models (
+  site_num INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  trained_at INTEGER NOT NULL,
+  conversions INTEGER NOT NULL, -- outcomes recorded when it was trained (retrained as new ones come)
+  goals TEXT NOT NULL, -- the conversion goals it was trained with (JSON list)
+  visitors INTEGER NOT NULL, -- rows it learned from
+  positives INTEGER NOT NULL,
+  site_rate REAL NOT NULL, -- conversion rate of those visitors
+  average_value REAL, -- USD per conversion, from payments (null: no payments in a known currency)
+  holdout_rows INTEGER NOT NULL,
+  holdout_auc REAL, -- null: too few conversions to hold any out
+  holdout_log_loss REAL,
+  confidence REAL NOT NULL,
+  dimensions TEXT NOT NULL, -- the baseline's rates by dimension (JSON)
+  model BLOB NOT NULL, -- the pickled scorer
+  scored_upto INTEGER NOT NULL -- visitors active since then are scored at the next run
+);
+
+-- Each visitor's latest score (visitor_num: the root browser).
+CREATE TABLE visitor_scores (
+  visitor_num INTEGER PRIMARY KEY,
+  site_num INTEGER NOT NULL,
+  probability REAL, -- null: a customer (converted), who gets no prediction
+  dimensions TEXT NOT NULL, -- its values along the baseline's dimensions (JSON)
+  scored_at INTEGER NOT NULL
+);
+CREATE INDEX visitor_scores_site ON visitor_scores (site_num, probability);

@@ -1,0 +1,95 @@
+"""Predictions as the APIs show them, read from what the scoring job stored (docs/scoring.md).
+
+No model runs here: a read is a few indexed lookups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from footfall.store.base import Row, Tx, loads
+
+
+def matches(table: dict[str, dict[str, list[float]]], dims: dict[str, str]) -> list[dict[str, Any]]:
+    """A visitor's values along each dimension with the site's conversion rate for them."""
+    out = []
+    for name, value in dims.items():
+        seen = table.get(name, {}).get(value)
+        if seen is not None:
+            n, k, rate = seen
+            out.append(
+                {"dimension": name, "value": value, "visitors": int(n), "conversions": int(k), "conversionRate": rate}
+            )
+    return out
+
+
+def site_model(tx: Tx, site_num: int) -> Row | None:
+    return tx.one(
+        "SELECT kind, site_rate, average_value, confidence, dimensions FROM score_models WHERE site_num = ?",
+        (site_num,),
+    )
+
+
+def prediction(model_row: Row, probability: float) -> dict[str, Any]:
+    """DataFast's `prediction`: score 0-100 (50: as likely as the site's average visitor),
+    conversionRate, expectedValue in USD (null without payments) and confidence 0-1."""
+    rate = model_row["site_rate"]
+    value = model_row["average_value"]
+    return {
+        "score": round(100 * probability / (probability + rate)) if probability + rate > 0 else 0,
+        "conversionRate": round(probability, 4),
+        "expectedValue": None if value is None else round(probability * value, 2),
+        "confidence": model_row["confidence"],
+    }
+
+
+def likelihood(model_row: Row, score: Row) -> dict[str, Any]:
+    """The realtime map's `conversionLikelihood`."""
+    p = prediction(model_row, score["probability"])
+    return {
+        "score": p["score"],
+        "confidence": p["confidence"],
+        "isBaseline": model_row["kind"] == "baseline",
+        "dimensionMatches": matches(loads(model_row["dimensions"]), loads(score["dimensions"])),
+        "raw": {
+            "conversionRate": p["conversionRate"],
+            "averageValue": model_row["average_value"],
+            "expectedValue": p["expectedValue"],
+        },
+    }
+
+
+def visitor_score(tx: Tx, root: int) -> Row | None:
+    """A visitor's stored score; none for a customer, also one who paid since it was scored."""
+    score = tx.one("SELECT probability, dimensions FROM visitor_scores WHERE visitor_num = ?", (root,))
+    if score is None or score["probability"] is None:
+        return None
+    paid = tx.one(
+        "SELECT 1 AS x FROM payments WHERE visitor_num IN (SELECT num FROM visitors WHERE num = ? OR alias_of = ?) "
+        "AND refunded = 0 LIMIT 1",
+        (root, root),
+    )
+    return None if paid else score
+
+
+def visitor_prediction(tx: Tx, site_num: int, root: int) -> dict[str, Any] | None:
+    model_row = site_model(tx, site_num)
+    score = visitor_score(tx, root) if model_row else None
+    return prediction(model_row, score["probability"]) if model_row and score else None
+
+
+def person_prediction(tx: Tx, site_num: int, person_num: int) -> dict[str, Any] | None:
+    """The best score among the person's visitors; null for a customer (paid, or converted)."""
+    model_row = site_model(tx, site_num)
+    if model_row is None:
+        return None
+    if tx.one("SELECT 1 AS x FROM payments WHERE person_num = ? AND refunded = 0 LIMIT 1", (person_num,)):
+        return None
+    best = tx.one(
+        "SELECT MAX(s.probability) AS p, COUNT(*) - COUNT(s.probability) AS customers FROM visitor_scores s "
+        "JOIN visitors v ON v.num = s.visitor_num WHERE v.person_num = ?",
+        (person_num,),
+    )
+    if best is None or best["p"] is None or best["customers"]:
+        return None
+    return prediction(model_row, best["p"])

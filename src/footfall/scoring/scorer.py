@@ -1,0 +1,298 @@
+"""The lead-scoring job and the predictions it leaves for the APIs (docs/scoring.md).
+
+Per site, every `FOOTFALL_SCORING_INTERVAL_SECONDS`:
+
+1. No conversions yet: nothing to learn from, every prediction is null (the model is dropped).
+2. Trained again when there is no model, the conversion goals changed, or the outcomes recorded
+   since the last training reach a tenth of those it learned from (at least one). A quarter of the
+   visitors (stratified) is held out; with 30+ converting and 30+ other visitors the gradient-boosted
+   trainer and the baseline are both fitted on the rest, and the one with the better held-out AUC is
+   kept; with fewer, the baseline. It is then fitted again on every visitor and stored with its
+   held-out quality.
+3. Scored: after a training, every visitor; otherwise the visitors active since the last run.
+   Visitors who converted are kept as customers, with no score.
+
+Nothing of this runs on the collect path: the server runs the job in a process of its own
+(`scoring_loop`), and the APIs read the stored scores (predictions.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from footfall.clock import Clock, SystemClock
+from footfall.scoring import features
+from footfall.scoring.baseline import Baseline, dimensions_of
+from footfall.scoring.trainer import SEED, Table, encode, model, table
+from footfall.settings import Settings
+from footfall.store import open_store
+from footfall.store.base import Row, Store, Tx, dumps, loads
+
+log = logging.getLogger("footfall.scoring")
+
+MODEL_MIN = 30  # converting and non-converting visitors each, before the trainer is tried
+HOLDOUT = 0.25
+HOLDOUT_MIN = 4  # converting visitors needed to hold any out
+CONFIDENCE_HALF = 50  # held-out conversions at which the sample-size factor is one half
+MARGIN_MS = 5 * 60_000  # re-read a little before the last run (events committed late)
+WRITE_CHUNK = 2000
+
+
+class Trained:
+    """The gradient-boosted, calibrated classifier with its columns."""
+
+    def __init__(self, t: Table) -> None:
+        self.numeric, self.categorical = t.numeric, t.categorical
+        self.fitted = model(t).fit(t.x, t.y)
+
+    def probability(self, rows: Sequence[dict[str, Any]]) -> np.ndarray[Any, Any]:
+        return np.asarray(self.fitted.predict_proba(encode(rows, self.numeric, self.categorical))[:, 1])
+
+
+Scorer = Trained | Baseline
+
+
+@dataclass
+class Fit:
+    kind: str  # "model" | "baseline"
+    scorer: Scorer
+    baseline: Baseline
+    visitors: int
+    positives: int
+    holdout_rows: int
+    holdout_auc: float | None
+    holdout_log_loss: float | None
+
+    @property
+    def confidence(self) -> float:
+        """Held-out quality (AUC above chance, 0 to 1) times a sample-size factor n/(n + 50) of the
+        conversions it was measured on: a good model measured on few conversions is not trusted."""
+        if self.holdout_auc is None:
+            return 0.0
+        quality = max(0.0, 2 * self.holdout_auc - 1)
+        held = round(self.positives * HOLDOUT)
+        return round(quality * held / (held + CONFIDENCE_HALF), 3)
+
+
+def _fit(kind: str, rows: list[dict[str, Any]], y: np.ndarray[Any, Any]) -> Scorer:
+    if kind == "model":
+        return Trained(table([r | {"converted": int(c)} for r, c in zip(rows, y, strict=True)], "converted"))
+    return Baseline(rows, y.tolist())
+
+
+def fit(rows: list[dict[str, Any]], y: np.ndarray[Any, Any]) -> Fit:
+    """Chooses, measures on held-out visitors and fits on them all (see the module's steps)."""
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    kinds = ["model", "baseline"] if min(positives, negatives) >= MODEL_MIN else ["baseline"]
+    best: tuple[str, float | None, float | None] = ("baseline", None, None)
+    held = 0
+    if min(positives, negatives) >= HOLDOUT_MIN:
+        train, test = train_test_split(np.arange(len(y)), test_size=HOLDOUT, stratify=y, random_state=SEED)
+        held = len(test)
+        scored = []
+        for kind in kinds:
+            candidate = _fit(kind, [rows[i] for i in train], y[train])
+            p = candidate.probability([rows[i] for i in test])
+            auc = float(roc_auc_score(y[test], p))
+            scored.append((auc, kind == "model", kind, float(log_loss(y[test], np.clip(p, 1e-6, 1 - 1e-6)))))
+        auc, _, kind, loss = max(scored)  # ties go to the trained model
+        best = (kind, auc, loss)
+    baseline = Baseline(rows, y.tolist())
+    scorer = baseline if best[0] == "baseline" else _fit("model", rows, y)
+    return Fit(best[0], scorer, baseline, len(y), positives, held, best[1], best[2])
+
+
+def _usd(amount: float, currency: str, rates: dict[str, float]) -> float | None:
+    code = currency.upper()
+    return amount if code == "USD" else amount * rates[code] if code in rates else None
+
+
+def average_value(tx: Tx, site_num: int, rates: dict[str, float]) -> float | None:
+    """US dollars per conversion: the mean first (not renewal) payment, not refunded, in USD or a
+    currency with a configured rate. Null when there is none: a goal-only site has no value."""
+    values = [
+        v
+        for p in tx.all(
+            "SELECT amount, currency FROM payments WHERE site_num = ? AND refunded = 0 AND renewal = 0", (site_num,)
+        )
+        if (v := _usd(p["amount"], p["currency"], rates)) is not None
+    ]
+    return round(sum(values) / len(values), 2) if values else None
+
+
+class Scoring:
+    """The job (run by the app every interval, or `footfall score train`)."""
+
+    def __init__(self, store: Store, clock: Clock, usd_rates: dict[str, float] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.rates = usd_rates or {}
+        self._loaded: dict[int, tuple[int, Scorer]] = {}  # site -> (trained_at, scorer)
+
+    def run(self) -> None:
+        for site in self.store.read(lambda tx: tx.all("SELECT num, settings FROM sites ORDER BY num")):
+            goals = list(loads(site["settings"]).get("conversion_goals", []))
+            try:
+                self.site(site["num"], goals)
+            except Exception:  # one site's failure must not stop the others
+                log.exception("scoring site %s failed", site["num"])
+
+    def site(self, site_num: int, goals: list[str], retrain: bool = False) -> str:
+        """Trains if due (or `retrain`) and scores; answers what it did, for the CLI and the logs."""
+        now = self.clock.now_ms()
+
+        def look(tx: Tx) -> tuple[Row | None, int]:
+            state = tx.one(
+                "SELECT kind, trained_at, conversions, goals, scored_upto FROM score_models WHERE site_num = ?",
+                (site_num,),
+            )
+            return state, features.conversion_count(tx, site_num, goals)
+
+        state, count = self.store.read(look)
+        if count == 0:
+            if state is not None:
+                self.store.write(lambda tx: self._drop(tx, site_num))
+            return "no conversions: predictions are null"
+        due = (
+            retrain
+            or state is None
+            or loads(state["goals"]) != goals
+            or count - state["conversions"] >= max(1, math.ceil(0.1 * state["conversions"]))
+        )
+        if due:
+            return self._train(site_num, goals, count, now)
+        assert state is not None
+        return self._score_recent(site_num, goals, state, now)
+
+    def _drop(self, tx: Tx, site_num: int) -> None:
+        tx.execute("DELETE FROM visitor_scores WHERE site_num = ?", (site_num,))
+        tx.execute("DELETE FROM score_models WHERE site_num = ?", (site_num,))
+        self._loaded.pop(site_num, None)
+
+    def _train(self, site_num: int, goals: list[str], count: int, now: int) -> str:
+        def read(tx: Tx) -> tuple[list[features.Visitor], float | None]:
+            return features.visitors(tx, site_num, goals), average_value(tx, site_num, self.rates)
+
+        seen, value = self.store.read(read)
+        y = np.array([int(v.converted) for v in seen])
+        if len(set(y.tolist())) < 2:
+            self.store.write(lambda tx: self._drop(tx, site_num))
+            return "no visitor converted after being seen (or all did): predictions are null"
+        rows = [v.features for v in seen]
+        result = fit(rows, y)
+        model_row = (
+            site_num,
+            result.kind,
+            now,
+            count,
+            dumps(goals),
+            result.visitors,
+            result.positives,
+            result.positives / result.visitors,
+            value,
+            result.holdout_rows,
+            result.holdout_auc,
+            result.holdout_log_loss,
+            result.confidence,
+            dumps(result.baseline.table()),
+            pickle.dumps(result.scorer),
+            now,
+        )
+
+        def save(tx: Tx) -> None:
+            tx.execute("DELETE FROM score_models WHERE site_num = ?", (site_num,))
+            tx.execute(
+                "INSERT INTO score_models (site_num, kind, trained_at, conversions, goals, visitors, positives, "
+                "site_rate, average_value, holdout_rows, holdout_auc, holdout_log_loss, confidence, dimensions, "
+                "model, scored_upto) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                model_row,
+            )
+
+        self.store.write(save)
+        self._loaded[site_num] = (now, result.scorer)
+        self._save_scores(site_num, seen, result.scorer, now)
+        self.store.write(
+            lambda tx: tx.execute("DELETE FROM visitor_scores WHERE site_num = ? AND scored_at < ?", (site_num, now))
+        )
+        auc = "n/a" if result.holdout_auc is None else f"{result.holdout_auc:.3f}"
+        return (
+            f"trained {result.kind} on {result.visitors:,} visitors ({result.positives:,} converted): "
+            f"held-out AUC {auc} on {result.holdout_rows:,}, confidence {result.confidence:.2f}"
+        )
+
+    def _score_recent(self, site_num: int, goals: list[str], state: Row, now: int) -> str:
+        since = state["scored_upto"] - MARGIN_MS
+
+        def read(tx: Tx) -> tuple[list[features.Visitor], Scorer]:
+            roots = features.active_roots(tx, site_num, since)
+            return features.visitors(tx, site_num, goals, roots), self._scorer(tx, site_num, state["trained_at"])
+
+        seen, scorer = self.store.read(read)
+        self._save_scores(site_num, seen, scorer, now)
+        self.store.write(
+            lambda tx: tx.execute("UPDATE score_models SET scored_upto = ? WHERE site_num = ?", (now, site_num))
+        )
+        return f"scored {len(seen):,} visitors active since the last run"
+
+    def _scorer(self, tx: Tx, site_num: int, trained_at: int) -> Scorer:
+        loaded = self._loaded.get(site_num)
+        if loaded is None or loaded[0] != trained_at:
+            row = tx.one("SELECT model FROM score_models WHERE site_num = ?", (site_num,))
+            assert row is not None
+            loaded = (trained_at, pickle.loads(bytes(row["model"])))  # our own pickle, from our own table
+            self._loaded[site_num] = loaded
+        return loaded[1]
+
+    def _save_scores(self, site_num: int, seen: list[features.Visitor], scorer: Scorer, now: int) -> None:
+        for start in range(0, len(seen), WRITE_CHUNK):
+            part = seen[start : start + WRITE_CHUNK]
+            p = scorer.probability([v.features for v in part])
+            rows = [
+                (v.root, site_num, None if v.converted else float(q), dumps(dimensions_of(v.features)), now, v.root)
+                for v, q in zip(part, p, strict=True)
+            ]
+
+            def save(tx: Tx, rows: list[tuple[Any, ...]] = rows) -> None:
+                # a visitor erased since it was read gets no score
+                tx.executemany(
+                    "INSERT INTO visitor_scores (visitor_num, site_num, probability, dimensions, scored_at) "
+                    "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM visitors WHERE num = ?) "
+                    "ON CONFLICT (visitor_num) DO UPDATE SET probability = excluded.probability, "
+                    "dimensions = excluded.dimensions, scored_at = excluded.scored_at",
+                    rows,
+                )
+
+            self.store.write(save)
+
+
+def scoring_loop(settings: Settings, interval: float, parent: int) -> None:
+    """The server's scoring process: the job every `interval` seconds, niced, with its own store, so
+    its work never holds the collect path's interpreter. It ends with the server (terminated at
+    shutdown; it also stops by itself if the server process is gone)."""
+    os.nice(10)
+    store = open_store(settings)
+    job = Scoring(store, SystemClock(), settings.usd_rates or {})
+    try:
+        while True:
+            deadline = time.monotonic() + interval
+            while time.monotonic() < deadline:
+                if os.getppid() != parent:
+                    return
+                time.sleep(min(1.0, interval))
+            try:
+                job.run()
+            except Exception:  # logged and tried again at the next interval
+                log.exception("scoring failed")
+    finally:
+        store.close()
