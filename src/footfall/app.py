@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
 
 from footfall import __version__
 from footfall.api import analytics, conversions, datafast, fingerprint, floqer, people, postmetric, webhooks
@@ -23,6 +24,7 @@ from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.api.ratelimit import WindowLimiter, floqer_rate_limit, rate_limit
 from footfall.clock import Clock, SystemClock
+from footfall.dashboard import pages as dashboard
 from footfall.delivery import Sender, sender_loop
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
@@ -225,6 +227,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         )
     ]
     app.include_router(floqer.router(c.store, auth, c.clock, settings, hosting), dependencies=floqer_limits)
+    app.include_router(dashboard.router(c.store, c.clock, settings, hosting, LinkSigner(c.secret)))
+    app.mount("/static", StaticFiles(packages=[("footfall", "static")]), name="static")
     _install_error_handlers(app)
     return app
 

@@ -35,6 +35,8 @@ cli.add_typer(geo_cli, name="geo")
 cli.add_typer(contacts_cli, name="contacts")
 credits_cli = typer.Typer(help="The account's credits (spent by Floqer sources).", no_args_is_help=True)
 cli.add_typer(credits_cli, name="credits")
+users_cli = typer.Typer(help="Dashboard users.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
 score_cli = typer.Typer(help="Lead scoring: train a site's model now, evaluate the trainer.", no_args_is_help=True)
 cli.add_typer(score_cli, name="score")
 
@@ -138,6 +140,38 @@ def _first_run(tx: Tx) -> None:
     if created:
         clear, _ = accounts.create_key(tx, account["id"], ["*"], now(), name="admin")
         typer.echo(f"First run: account created. Admin API key (shown once, keep it safe):\n  {clear}")
+
+
+@users_cli.command("add")
+def users_add(
+    email: str,
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters (prompted if absent)."
+    ),
+) -> None:
+    """Add a user who can log in to the dashboard (of the first account)."""
+    from footfall.dashboard import users
+
+    def go(tx: Tx) -> str:
+        account, _ = accounts.ensure_account(tx, "default", now())
+        return users.add_user(tx, account["id"], email, password, now()).email
+
+    try:
+        added = write(go)
+    except users.BadUser as exc:
+        fail(str(exc))
+        raise
+    typer.echo(f"User {added} added: log in at the server's / (footfall serve).")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """The dashboard's users."""
+    rows = with_store(lambda store: store.read(lambda tx: tx.all("SELECT email, created_at FROM users ORDER BY email")))
+    if not rows:
+        typer.echo("No users yet: footfall users add EMAIL")
+    for r in rows:
+        typer.echo(r["email"])
 
 
 @sites_cli.command("add")

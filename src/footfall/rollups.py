@@ -50,18 +50,21 @@ class Tally:
     visitors: BitMap = field(default_factory=BitMap)
     sessions: int = 0
     bounces: int = 0  # visits with at most one page view
+    pageviews: int = 0
     duration: int = 0  # sum of (last event - first event), ms
 
     def add_visit(self, root: int, pageviews: int, duration: int) -> None:
         self.visitors.add(root)
         self.sessions += 1
         self.bounces += pageviews <= 1
+        self.pageviews += pageviews
         self.duration += duration
 
     def add(self, other: Tally) -> None:
         self.visitors |= other.visitors
         self.sessions += other.sessions
         self.bounces += other.bounces
+        self.pageviews += other.pageviews
         self.duration += other.duration
 
 
@@ -164,7 +167,7 @@ def tallies(tx: Tx, site_num: int, bounds: Sequence[int]) -> list[Tally]:
     lo, hi = bounds[0], bounds[-1]
     covered: list[int] = []
     for row in tx.all(
-        "SELECT slot, sessions, bounces, duration, visitors FROM rollups "
+        "SELECT slot, sessions, bounces, pageviews, duration, visitors FROM rollups "
         "WHERE site_num = ? AND slot >= ? AND slot <= ? ORDER BY slot",
         (site_num, lo, hi - SLOT_MS),
     ):
@@ -177,6 +180,7 @@ def tallies(tx: Tx, site_num: int, bounds: Sequence[int]) -> list[Tally]:
             t.visitors |= BitMap.deserialize(bytes(row["visitors"]))
         t.sessions += row["sessions"]
         t.bounces += row["bounces"]
+        t.pageviews += row["pageviews"]
         t.duration += row["duration"]
         covered.append(slot)
     for start, end in _gaps(lo, hi, covered):
@@ -332,8 +336,9 @@ def _store(
     }
     rows = [r for r in rows if r[0] not in done]
     tx.executemany(
-        "INSERT INTO rollups (site_num, slot, sessions, bounces, duration, visitors) VALUES (?, ?, ?, ?, ?, ?)",
-        [(site_num, s, t.sessions, t.bounces, t.duration, t.visitors.serialize()) for s, t, _ in rows],
+        "INSERT INTO rollups (site_num, slot, sessions, bounces, pageviews, duration, visitors) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(site_num, s, t.sessions, t.bounces, t.pageviews, t.duration, t.visitors.serialize()) for s, t, _ in rows],
     )
     codes = Codes(tx, site_num)
     tx.executemany(

@@ -183,6 +183,13 @@ SETTINGS: tuple[Setting, ...] = (
         _rates,
     ),
     Setting(
+        "dashboard_insecure_cookies",
+        False,
+        "Send the dashboard's session cookie without the Secure flag. Only for plain http on a host "
+        "other than localhost/127.0.0.1 (browsers keep Secure cookies there); never on the internet.",
+        _bool,
+    ),
+    Setting(
         "benchmark_routes",
         False,
         "Expose POST /_bench/noop, the do-nothing endpoint bench/ingest.py compares against.",

@@ -425,102 +425,15 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
 
     # -- workflows -------------------------------------------------------------------------------
 
-    def workflow_fields(body: dict[str, Any], problems: Problems, partial: bool, kind: str | None) -> dict[str, Any]:
-        allowed = ("name", "kind", "inputs", "url", "secret", "headers", "template")
-        strict(body, allowed if not partial else tuple(a for a in allowed if a != "kind"), problems)
-        out: dict[str, Any] = {}
-        if not partial or "name" in body:
-            name = body.get("name")
-            if not isinstance(name, str) or not name.strip():
-                problems.add("name", "required", "name: required")
-            else:
-                out["name"] = name.strip()
-        if not partial:
-            kind = body.get("kind")
-            if kind not in WORKFLOW_KINDS:
-                problems.add("kind", "invalid", f"kind: one of {', '.join(WORKFLOW_KINDS)}")
-            out["kind"] = kind
-        if not partial or "inputs" in body:
-            inputs = body.get("inputs")
-            if not isinstance(inputs, list) or not inputs:
-                problems.add("inputs", "required", "inputs: a list of input references (snake_case)")
-            else:
-                bad = [i for i in inputs if not isinstance(i, str) or not REFERENCE.match(i)]
-                if bad:
-                    problems.add("inputs", "invalid", f"inputs: not lowercase snake_case: {', '.join(map(str, bad))}")
-                elif len(set(inputs)) != len(inputs):
-                    problems.add("inputs", "duplicate", "inputs: each reference once")
-                else:
-                    out["inputs"] = inputs
-        if not partial or "url" in body:
-            url = body.get("url")
-            if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-                problems.add("url", "invalid", "url: an http(s) URL")
-            else:
-                out["url"] = url
-        if "secret" in body:
-            secret = body["secret"]
-            if not isinstance(secret, str) or len(secret) < 16:
-                problems.add("secret", "invalid", "secret: a string of at least 16 characters")
-            else:
-                out["secret"] = secret
-        if "headers" in body:
-            headers = body["headers"]
-            if not isinstance(headers, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-            ):
-                problems.add("headers", "invalid", "headers: an object of header name -> string value")
-            elif forbidden := sorted(k for k in headers if k.lower() in FORBIDDEN_HEADERS):
-                problems.add("headers", "reserved", f"headers: set by footfall: {', '.join(forbidden)}")
-            else:
-                out["headers"] = headers
-        if kind == "slack":
-            if "headers" in body:
-                problems.add("headers", "invalid", "headers: webhook workflows only")
-            if not partial or "template" in body:
-                template = body.get("template")
-                if not isinstance(template, str) or not template.strip():
-                    problems.add("template", "required", "template: the Slack message, with {{input.<name>}} places")
-                else:
-                    out["template"] = template
-        elif "template" in body:
-            problems.add("template", "invalid", "template: Slack workflows only")
-        return out
-
     @api.post("/workflows", summary="Create a workflow (webhook or Slack)")
-    async def create_workflow(request: Request) -> JSONResponse:
+    async def make_workflow(request: Request) -> JSONResponse:
         key = await caller(request, "workflows:write")
         body, problems = await json_body(request), Problems()
         fields = workflow_fields(body, problems, False, body.get("kind") if isinstance(body.get("kind"), str) else None)
         problems.check()
         now = clock.now_ms()
-        secret = fields.get("secret") or new_secret()
-        config = {"url": fields["url"], "secret": secret}
-        config |= (
-            {"headers": fields.get("headers", {})} if fields["kind"] == "webhook" else {"template": fields["template"]}
-        )
-
-        def go(tx: Tx) -> dict[str, Any]:
-            workflow_id = ids.person_id()
-            tx.execute(
-                "INSERT INTO workflows (id, account_id, name, kind, inputs, config, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    workflow_id,
-                    key.account_id,
-                    fields["name"],
-                    fields["kind"],
-                    dumps(fields["inputs"]),
-                    dumps(config),
-                    now,
-                    now,
-                ),
-            )
-            row = tx.one("SELECT * FROM workflows WHERE id = ?", (workflow_id,))
-            assert row is not None
-            return workflow_json(row) | {"secret": secret}  # shown once
-
-        return ok(request, await run_in_threadpool(store.write, go), 201)
+        made = await run_in_threadpool(store.write, lambda tx: create_workflow(tx, key.account_id, fields, now))
+        return ok(request, made, 201)
 
     @api.get("/workflows", summary="The account's workflows")
     async def list_workflows(request: Request) -> JSONResponse:
@@ -629,21 +542,107 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
 
         def go(tx: Tx) -> dict[str, Any]:
             own_workflow(tx, key, workflow_id)
-            row = tx.one("SELECT * FROM deliveries WHERE id = ? AND workflow_id = ?", (delivery_id, workflow_id))
-            if row is None:
+            updated = replay_delivery(tx, workflow_id, delivery_id, now)
+            if updated is None:
                 raise ApiError(404, f"Delivery {delivery_id} not found", dialect="floqer")
-            tx.execute(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, expires_at = 0, leased_until = 0 "
-                "WHERE id = ?",  # a new retry window from the next attempt
-                (now, delivery_id),
-            )
-            updated = tx.one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
-            assert updated is not None
             return delivery_json(updated)
 
         return ok(request, await run_in_threadpool(store.write, go))
 
     return api
+
+
+def workflow_fields(body: dict[str, Any], problems: Problems, partial: bool, kind: str | None) -> dict[str, Any]:
+    allowed = ("name", "kind", "inputs", "url", "secret", "headers", "template")
+    strict(body, allowed if not partial else tuple(a for a in allowed if a != "kind"), problems)
+    out: dict[str, Any] = {}
+    if not partial or "name" in body:
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.add("name", "required", "name: required")
+        else:
+            out["name"] = name.strip()
+    if not partial:
+        kind = body.get("kind")
+        if kind not in WORKFLOW_KINDS:
+            problems.add("kind", "invalid", f"kind: one of {', '.join(WORKFLOW_KINDS)}")
+        out["kind"] = kind
+    if not partial or "inputs" in body:
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            problems.add("inputs", "required", "inputs: a list of input references (snake_case)")
+        else:
+            bad = [i for i in inputs if not isinstance(i, str) or not REFERENCE.match(i)]
+            if bad:
+                problems.add("inputs", "invalid", f"inputs: not lowercase snake_case: {', '.join(map(str, bad))}")
+            elif len(set(inputs)) != len(inputs):
+                problems.add("inputs", "duplicate", "inputs: each reference once")
+            else:
+                out["inputs"] = inputs
+    if not partial or "url" in body:
+        url = body.get("url")
+        if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
+            problems.add("url", "invalid", "url: an http(s) URL")
+        else:
+            out["url"] = url
+    if "secret" in body:
+        secret = body["secret"]
+        if not isinstance(secret, str) or len(secret) < 16:
+            problems.add("secret", "invalid", "secret: a string of at least 16 characters")
+        else:
+            out["secret"] = secret
+    if "headers" in body:
+        headers = body["headers"]
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            problems.add("headers", "invalid", "headers: an object of header name -> string value")
+        elif forbidden := sorted(k for k in headers if k.lower() in FORBIDDEN_HEADERS):
+            problems.add("headers", "reserved", f"headers: set by footfall: {', '.join(forbidden)}")
+        else:
+            out["headers"] = headers
+    if kind == "slack":
+        if "headers" in body:
+            problems.add("headers", "invalid", "headers: webhook workflows only")
+        if not partial or "template" in body:
+            template = body.get("template")
+            if not isinstance(template, str) or not template.strip():
+                problems.add("template", "required", "template: the Slack message, with {{input.<name>}} places")
+            else:
+                out["template"] = template
+    elif "template" in body:
+        problems.add("template", "invalid", "template: Slack workflows only")
+    return out
+
+
+def create_workflow(tx: Tx, account_id: str, fields: dict[str, Any], now: int) -> dict[str, Any]:
+    """A new workflow from checked `fields`; its JSON with the signing secret (shown once)."""
+    secret = fields.get("secret") or new_secret()
+    config = {"url": fields["url"], "secret": secret}
+    config |= (
+        {"headers": fields.get("headers", {})} if fields["kind"] == "webhook" else {"template": fields["template"]}
+    )
+    workflow_id = ids.person_id()
+    tx.execute(
+        "INSERT INTO workflows (id, account_id, name, kind, inputs, config, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (workflow_id, account_id, fields["name"], fields["kind"], dumps(fields["inputs"]), dumps(config), now, now),
+    )
+    row = tx.one("SELECT * FROM workflows WHERE id = ?", (workflow_id,))
+    assert row is not None
+    return workflow_json(row) | {"secret": secret}
+
+
+def replay_delivery(tx: Tx, workflow_id: str, delivery_id: str, now: int) -> Row | None:
+    """Sends a delivery again, with a new retry window from the next attempt; None if unknown."""
+    row = tx.one("SELECT * FROM deliveries WHERE id = ? AND workflow_id = ?", (delivery_id, workflow_id))
+    if row is None:
+        return None
+    tx.execute(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, expires_at = 0, leased_until = 0 WHERE id = ?",
+        (now, delivery_id),
+    )
+    return tx.one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
 
 
 def delivery_json(row: Row) -> dict[str, Any]:

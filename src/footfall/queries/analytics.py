@@ -218,6 +218,7 @@ def totals(t: Tally, payments: list[Row], currency: str) -> dict[str, Any]:
     return {
         "visitors": visitors,
         "sessions": t.sessions,
+        "pageviews": t.pageviews,
         "bounce_rate": round(100 * t.bounces / t.sessions, 2) if t.sessions else 0.0,
         "avg_session_duration": round(t.duration / t.sessions) if t.sessions else 0,
         "currency": currency,

@@ -281,6 +281,7 @@ CREATE TABLE rollups (
   slot BIGINT NOT NULL, -- start of the slot, ms since the epoch
   sessions BIGINT NOT NULL,
   bounces BIGINT NOT NULL, -- visits with at most one page view
+  pageviews BIGINT NOT NULL,
   duration BIGINT NOT NULL, -- sum of (last_seen - started_at)
   visitors BYTEA NOT NULL,
   PRIMARY KEY (site_num, slot)
@@ -439,3 +440,22 @@ CREATE TABLE visitor_scores (
   scored_at BIGINT NOT NULL
 );
 CREATE INDEX visitor_scores_site ON visitor_scores (site_num, probability);
+
+-- Dashboard users (docs/dashboard.md): people who log in to an account. Passwords are kept as
+-- scrypt hashes. A session is kept by the hash of its cookie's token, with its CSRF token.
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+
+CREATE TABLE user_sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  csrf TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX user_sessions_user ON user_sessions (user_id);
