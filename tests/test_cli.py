@@ -104,3 +104,20 @@ def test_credits_grant_and_balance(settings: Settings) -> None:
     run(settings, "credits", "grant", "--", "-2")
     code, out = run(settings, "credits", "balance")
     assert code == 0 and "balance: 3 credits" in out and "FOOTFALL_CREDITS_UNLIMITED is on" in out
+
+
+def test_users_add_and_list(settings: Settings) -> None:
+    code, out = run(settings, "users", "add", "Owner@Example.com", "--password", "a long enough secret")
+    assert code == 0 and "owner@example.com added" in out, out
+    code, out = run(settings, "users", "list")
+    assert code == 0 and out.strip() == "owner@example.com"
+    again = run(settings, "users", "add", "owner@example.com", "--password", "a long enough secret")
+    short = run(settings, "users", "add", "other@example.com", "--password", "short")
+    assert again[0] == 1 and "already exists" in again[1]
+    assert short[0] == 1 and "at least 10 characters" in short[1]
+    store = open_store(settings)
+    try:
+        stored = store.read(lambda tx: tx.one("SELECT password_hash FROM users"))
+    finally:
+        store.close()
+    assert stored["password_hash"].startswith("scrypt$131072$8$1$") and "secret" not in stored["password_hash"]

@@ -45,15 +45,16 @@ def line_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[flo
         'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="none">',
         f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(totals)}</desc>',
     ]
-    for k in range(5):  # grid lines and their values
-        v = top * k / 4
+    ticks = int(top) if top < 4 else 4  # whole numbers on a small scale
+    for k in range(ticks + 1):  # grid lines and their values
+        v = top * k / ticks
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
             f'<text class="axis" x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{_number(v)}</text>'
         )
     every = max(1, math.ceil(n / 8))
     for i, label in enumerate(labels):
-        if i % every == 0 or i == n - 1:
+        if (i % every == 0 and n - 1 - i >= every / 2) or i == n - 1:  # the last label never overlaps
             parts.append(
                 f'<text class="axis" x="{x(i):.1f}" y="{HEIGHT - 8}" text-anchor="middle">{escape(label)}</text>'
             )
