@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,9 @@ from playwright.sync_api import Browser, Page
 
 from footfall import accounts
 from footfall.dashboard import users
+from tests.api.test_floqer import Floqer, account_key, identify
 from tests.support.browser import PageServer, chromium
+from tests.support.receiver import Receiver
 from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
 from tests.tracker.conftest import context, count, html, tag, wait_for
 
@@ -177,6 +180,7 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
 
     tab.goto(base + "/visitors")
     assert tab.locator("tbody tr").count() == 2
+    assert tab.locator("tbody tr", has_text="Lin Wu").count() == 1 and tab.get_by_text("Anonymous").count() == 1
     tab.fill("#page", "/pricing")
     tab.click("form.inline button")
     assert tab.locator("tbody tr").count() == 1
@@ -218,8 +222,10 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
     login.close()
 
 
-def test_keys_and_workflows_are_made_from_the_ui(server: AppServer, browser: Browser) -> None:
-    site, _ = server.add_site("127.0.0.1")
+def test_keys_and_workflows_are_made_from_the_ui(server: AppServer, browser: Browser, backend: str) -> None:
+    floqer = Floqer(server, account_key(server))
+    site = floqer.source()["pixel_id"]  # a Floqer source of people for shop.example.com
+    identify(server, floqer, site, 1, email="ana@acme-corp.com")
     add_user(server)
     ctx = browser.new_context(viewport=WIDTHS["desktop"])
     tab = ctx.new_page()
@@ -234,16 +240,33 @@ def test_keys_and_workflows_are_made_from_the_ui(server: AppServer, browser: Bro
     assert api(server, key, "/analytics/overview")["status"] == "success"
     assert tab.get_by_text("analytics:read workflows:read").count() == 1
 
-    tab.goto(f"{server.url}/sites/{site}/workflows")
-    tab.fill("#name", "to the CRM")
-    tab.fill("#url", "http://127.0.0.1:9/hook")
-    tab.fill("#inputs", "email, lead_score")
-    tab.click("form.stack button")
-    assert len(tab.locator("#secret").inner_text().strip()) >= 16  # the signing secret, shown once
-    made = httpx.get(f"{server.url}/api/v1/workflows", headers={"authorization": f"Bearer {key}"}).json()["data"]
-    assert [(w["name"], w["inputs"]) for w in made] == [("to the CRM", ["email", "lead_score"])]
-    tab.get_by_role("link", name="to the CRM").click()
-    assert tab.get_by_text("Nothing delivered yet").count() == 1
+    with Receiver() as receiver:
+        tab.goto(f"{server.url}/sites/{site}/workflows")
+        tab.fill("#name", "to the CRM")
+        tab.fill("#url", receiver.url + "/hook")
+        tab.fill("#inputs", "email, lead_score")
+        tab.click("form.stack button")
+        assert len(tab.locator("#secret").inner_text().strip()) >= 16  # the signing secret, shown once
+        made = httpx.get(f"{server.url}/api/v1/workflows", headers={"authorization": f"Bearer {key}"}).json()
+        assert [(w["name"], w["inputs"]) for w in made["data"]] == [("to the CRM", ["email", "lead_score"])]
+        tab.get_by_role("link", name="to the CRM").click()
+        assert tab.get_by_text("Nothing delivered yet").count() == 1
+        # sync the source into it: the person already in the source is delivered
+        tab.select_option("#map-email", "email")
+        tab.select_option("#map-lead_score", "leadScore")
+        tab.click("form[aria-label='Sync a source'] button")
+        assert tab.locator("[data-synced]").inner_text().startswith("Synced: 1 existing rows")
+        [first] = receiver.wait(1).values()
+        assert first.json()["inputs"]["email"] == "ana@acme-corp.com" and "lead_score" in first.json()["inputs"]
+        shoot(tab, backend, "workflow")
+        tab.reload()
+        assert tab.locator(".status-delivered").count() == 1
+        tab.click("button:has-text('Send again')")  # a replay: the same delivery, sent once more
+        deadline = time.monotonic() + 20
+        while len(receiver.accepted()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        again = receiver.accepted()
+        assert len(again) == 2 and again[1].headers["idempotency-key"] == again[0].headers["idempotency-key"]
     # a bad workflow: every problem listed, nothing made
     tab.goto(f"{server.url}/sites/{site}/workflows")
     tab.fill("#name", "broken")
@@ -251,17 +274,14 @@ def test_keys_and_workflows_are_made_from_the_ui(server: AppServer, browser: Bro
     tab.fill("#inputs", "Not Snake")
     tab.click("form.stack button")
     assert tab.locator(".error li").count() == 2
-    assert (
-        len(httpx.get(f"{server.url}/api/v1/workflows", headers={"authorization": f"Bearer {key}"}).json()["data"]) == 1
-    )
+    listed = httpx.get(f"{server.url}/api/v1/workflows", headers={"authorization": f"Bearer {key}"}).json()
+    assert len(listed["data"]) == 1
 
     # revoking from the UI: the key stops working
     tab.goto(server.url + "/keys")
     tab.click("tr:has-text('reporting') button.danger")
-    assert (
-        httpx.get(f"{server.url}/api/v1/analytics/overview", headers={"authorization": f"Bearer {key}"}).status_code
-        == 401
-    )
+    gone = httpx.get(f"{server.url}/api/v1/analytics/overview", headers={"authorization": f"Bearer {key}"})
+    assert gone.status_code == 401
     ctx.close()
 
 

@@ -338,62 +338,12 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
         now = clock.now_ms()
 
         def go(tx: Tx) -> dict[str, Any]:
-            found = Problems(list(problems.items))  # a job may run twice (group commit retries it alone)
             source, _ = own_source(tx, key, source_instance_id)
             workflow = (
                 own_workflow(tx, key, workflow_id) if isinstance(workflow_id, str) and UUID.match(workflow_id) else None
             )
-            inputs = set(loads(workflow["inputs"])) if workflow else set()
-            known = FIELDS[source["kind"]]
-            mapping: dict[str, str] = {}
-            for k, v in raw_mapping.items():
-                name = input_of(k)
-                if name is None:
-                    found.add(f"field_mapping.{k}", "invalid_input", f"field_mapping: {k!r} is not input.<snake_case>")
-                elif workflow is not None and name not in inputs:
-                    found.add(
-                        f"field_mapping.{k}",
-                        "unknown_input",
-                        f"field_mapping: unknown input {name!r} (the workflow's inputs: {', '.join(sorted(inputs))})",
-                    )
-                if not isinstance(v, str) or v not in known:
-                    found.add(
-                        f"field_mapping.{k}",
-                        "unknown_field",
-                        f"field_mapping: {k}: {v!r} is not a field of {source['kind']}",
-                    )
-                elif name is not None:
-                    mapping[name] = v
-            found.check()
-            assert workflow is not None
-            existing = tx.one(
-                "SELECT id FROM syncs WHERE source_id = ? AND workflow_id = ?", (source_instance_id, workflow["id"])
-            )
-            sync_id = existing["id"] if existing else ids.person_id()
-            if existing:
-                tx.execute(
-                    "UPDATE syncs SET field_mapping = ?, push_existing = ?, run = ?, updated_at = ? WHERE id = ?",
-                    (dumps(mapping), int(push), run, now, sync_id),
-                )
-            else:
-                tx.execute(
-                    "INSERT INTO syncs (id, source_id, workflow_id, field_mapping, push_existing, run, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sync_id, source_instance_id, workflow["id"], dumps(mapping), int(push), run, now, now),
-                )
-            row = tx.one("SELECT * FROM syncs WHERE id = ?", (sync_id,))
-            assert row is not None
-            counts = push_existing(tx, row, now) if push else {"pushed": 0, "queued": 0}
-            return {
-                "sync_id": sync_id,
-                "source_instance_id": source_instance_id,
-                "workflow_id": workflow["id"],
-                "field_mapping": {f"input.{k}": v for k, v in mapping.items()},
-                "push_existing": push,
-                "run": run,
-                "rows_pushed": counts["pushed"],
-                "rows_queued": counts["queued"],
-            }
+            # a job may run twice (group commit retries it alone): the problems are copied each time
+            return save_sync(tx, source, workflow, raw_mapping, push, run, Problems(list(problems.items)), now)
 
         return ok(request, await run_in_threadpool(store.write, go))
 
@@ -613,6 +563,72 @@ def workflow_fields(body: dict[str, Any], problems: Problems, partial: bool, kin
     elif "template" in body:
         problems.add("template", "invalid", "template: Slack workflows only")
     return out
+
+
+def save_sync(
+    tx: Tx,
+    source: Row,
+    workflow: Row | None,
+    raw_mapping: dict[str, Any],
+    push: bool,
+    run: str,
+    found: Problems,
+    now: int,
+) -> dict[str, Any]:
+    """Syncs `source` into `workflow` with a mapping of `input.<name>` to the source's fields (every
+    problem reported at once, with those already `found`), and pushes its existing rows if asked."""
+    source_instance_id = source["id"]
+    inputs = set(loads(workflow["inputs"])) if workflow else set()
+    known = FIELDS[source["kind"]]
+    mapping: dict[str, str] = {}
+    for k, v in raw_mapping.items():
+        name = input_of(k)
+        if name is None:
+            found.add(f"field_mapping.{k}", "invalid_input", f"field_mapping: {k!r} is not input.<snake_case>")
+        elif workflow is not None and name not in inputs:
+            found.add(
+                f"field_mapping.{k}",
+                "unknown_input",
+                f"field_mapping: unknown input {name!r} (the workflow's inputs: {', '.join(sorted(inputs))})",
+            )
+        if not isinstance(v, str) or v not in known:
+            found.add(
+                f"field_mapping.{k}",
+                "unknown_field",
+                f"field_mapping: {k}: {v!r} is not a field of {source['kind']}",
+            )
+        elif name is not None:
+            mapping[name] = v
+    found.check()
+    assert workflow is not None
+    existing = tx.one(
+        "SELECT id FROM syncs WHERE source_id = ? AND workflow_id = ?", (source_instance_id, workflow["id"])
+    )
+    sync_id = existing["id"] if existing else ids.person_id()
+    if existing:
+        tx.execute(
+            "UPDATE syncs SET field_mapping = ?, push_existing = ?, run = ?, updated_at = ? WHERE id = ?",
+            (dumps(mapping), int(push), run, now, sync_id),
+        )
+    else:
+        tx.execute(
+            "INSERT INTO syncs (id, source_id, workflow_id, field_mapping, push_existing, run, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (sync_id, source_instance_id, workflow["id"], dumps(mapping), int(push), run, now, now),
+        )
+    row = tx.one("SELECT * FROM syncs WHERE id = ?", (sync_id,))
+    assert row is not None
+    counts = push_existing(tx, row, now) if push else {"pushed": 0, "queued": 0}
+    return {
+        "sync_id": sync_id,
+        "source_instance_id": source_instance_id,
+        "workflow_id": workflow["id"],
+        "field_mapping": {f"input.{k}": v for k, v in mapping.items()},
+        "push_existing": push,
+        "run": run,
+        "rows_pushed": counts["pushed"],
+        "rows_queued": counts["queued"],
+    }
 
 
 def create_workflow(tx: Tx, account_id: str, fields: dict[str, Any], now: int) -> dict[str, Any]:

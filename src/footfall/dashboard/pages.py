@@ -26,7 +26,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from footfall import __version__, accounts, imports
 from footfall.accounts import Site
-from footfall.api.floqer import Problems, create_workflow, delivery_json, replay_delivery, workflow_fields
+from footfall.api.errors import ApiError
+from footfall.api.floqer import Problems, create_workflow, delivery_json, replay_delivery, save_sync, workflow_fields
 from footfall.api.people import ORDERS
 from footfall.clock import Clock, iso_ms
 from footfall.dashboard import users
@@ -41,7 +42,7 @@ from footfall.queries.people import person_body, person_detail
 from footfall.queries.segments import site_segments
 from footfall.settings import Settings
 from footfall.sources import FIELDS, PERSONAL
-from footfall.store.base import Row, Store, Tx, dumps
+from footfall.store.base import Row, Store, Tx, dumps, loads
 from footfall.tracker import snippet
 from footfall.workflows import workflow_json
 
@@ -419,7 +420,25 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
             query = visitor_list.parse(given | {"limit": "50"}, site.timezone)
         except visitor_list.BadQuery as exc:
             return html("visitors.html", page, 400, error=str(exc), visitors=[], given=given, next_page=None)
-        found = await run_in_threadpool(store.read, lambda tx: visitor_list.list_visitors(tx, site.num, query))
+
+        def read(tx: Tx) -> dict[str, Any]:
+            found = visitor_list.list_visitors(tx, site.num, query)
+            ids = [v["visitorId"] for v in found["data"]]
+            named = (
+                tx.all(  # who the identified ones are
+                    f"SELECT v.id, p.id AS person_id, COALESCE(p.name, p.email, p.user_id) AS name FROM visitors v "
+                    f"JOIN people p ON p.num = v.person_num WHERE v.id IN ({', '.join('?' * len(ids))})",
+                    ids,
+                )
+                if ids
+                else []
+            )
+            people = {r["id"]: r for r in named}
+            for v in found["data"]:
+                v["person"] = people.get(v["visitorId"])
+            return found
+
+        found = await run_in_threadpool(store.read, read)
         more = found["pagination"]["hasMore"]
         next_page = _with(given, offset=str(query.offset + query.limit)) if more else None
         return html("visitors.html", page, error=None, visitors=found["data"], given=given, next_page=next_page)
@@ -494,11 +513,12 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
         made = await run_in_threadpool(store.write, lambda tx: create_workflow(tx, account, fields, now))
         return await workflows_page(request, page, made=made)
 
-    @web.get("/sites/{site_id}/workflows/{workflow_id}")
-    @guarded
-    async def workflow(request: Request, site_id: str, workflow_id: str) -> Response:
-        page = await page_for(request, site_id)
+    async def workflow_page(
+        request: Request, page: Page, workflow_id: str, status: int = 200, **extra: Any
+    ) -> Response:
         account = page.session.user.account_id
+        assert page.site is not None
+        site_id = page.site.id
 
         def read(tx: Tx) -> dict[str, Any] | None:
             row = tx.one("SELECT * FROM workflows WHERE id = ? AND account_id = ?", (workflow_id, account))
@@ -508,12 +528,57 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
                 "SELECT * FROM deliveries WHERE workflow_id = ? ORDER BY created_at DESC, row_num DESC LIMIT 100",
                 (workflow_id,),
             )
-            return {"workflow": workflow_json(row), "deliveries": [delivery_json(d) for d in deliveries]}
+            syncs = tx.all(
+                "SELECT y.*, o.name AS source_name FROM syncs y JOIN sources o ON o.id = y.source_id "
+                "WHERE y.workflow_id = ? ORDER BY y.created_at",
+                (workflow_id,),
+            )
+            sources = tx.all("SELECT id, name, kind FROM sources WHERE site_id = ? ORDER BY num", (site_id,))
+            return {
+                "workflow": workflow_json(row),
+                "deliveries": [delivery_json(d) for d in deliveries],
+                "syncs": [dict(y) | {"mapping": loads(y["field_mapping"])} for y in syncs],
+                "sources": sources,
+            }
 
         found = await run_in_threadpool(store.read, read)
         if found is None:
             raise NotFound
-        return html("workflow.html", page, **found)
+        values = {"problems": [], "synced": None, "fields": FIELDS} | found | extra
+        return html("workflow.html", page, status, **values)
+
+    @web.get("/sites/{site_id}/workflows/{workflow_id}")
+    @guarded
+    async def workflow(request: Request, site_id: str, workflow_id: str) -> Response:
+        return await workflow_page(request, await page_for(request, site_id), workflow_id)
+
+    @web.post("/sites/{site_id}/workflows/{workflow_id}/sync")
+    @guarded
+    async def sync(request: Request, site_id: str, workflow_id: str) -> Response:
+        page = await page_for(request, site_id)
+        form = await form_of(request, page)
+        account, now = page.session.user.account_id, clock.now_ms()
+        mapping = {k: v for k, v in form.items() if k.startswith("input.") and v}
+        push = form.get("push_existing") == "on"
+
+        def go(tx: Tx) -> dict[str, Any] | None:
+            source = tx.one(
+                "SELECT * FROM sources WHERE id = ? AND account_id = ? AND site_id = ?",
+                (form.get("source", ""), account, site_id),
+            )
+            workflow = tx.one("SELECT * FROM workflows WHERE id = ? AND account_id = ?", (workflow_id, account))
+            if source is None or workflow is None:
+                return None
+            return save_sync(tx, source, workflow, mapping, push, "all", Problems(), now)
+
+        try:
+            synced = await run_in_threadpool(store.write, go)
+        except ApiError as exc:
+            problems = [p["message"] for p in (exc.extra or {}).get("errors", [])] or [exc.message]
+            return await workflow_page(request, page, workflow_id, 400, problems=problems)
+        if synced is None:
+            raise NotFound
+        return await workflow_page(request, page, workflow_id, synced=synced)
 
     @web.post("/sites/{site_id}/workflows/{workflow_id}/deliveries/{delivery_id}/replay")
     @guarded
@@ -560,7 +625,8 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     async def keys_page(request: Request, page: Page, status: int = 200, **extra: Any) -> Response:
         account = page.session.user.account_id
         found = await run_in_threadpool(store.read, lambda tx: accounts.list_keys(tx, account))
-        values = {"keys": found, "scopes": accounts.SCOPES, "made": None, "error": None} | extra
+        domains = {site.id: site.domain for site in page.sites}
+        values = {"keys": found, "scopes": accounts.SCOPES, "domains": domains, "made": None, "error": None} | extra
         return html("keys.html", page, status, **values)
 
     @web.get("/keys")
