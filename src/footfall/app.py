@@ -22,7 +22,7 @@ from footfall import __version__
 from footfall.api import analytics, conversions, datafast, fingerprint, floqer, people, postmetric, webhooks
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
-from footfall.api.ratelimit import WindowLimiter, floqer_rate_limit, rate_limit
+from footfall.api.ratelimit import CollectLimits, WindowLimiter, floqer_rate_limit, rate_limit
 from footfall.clock import Clock, SystemClock
 from footfall.dashboard import pages as dashboard
 from footfall.delivery import Sender, sender_loop
@@ -36,6 +36,8 @@ from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
 from footfall.ingest.writer_process import EventWriterProcess, Start
 from footfall.jobs import flush_drops, run_periodically
+from footfall.metrics import Metrics
+from footfall.metrics import endpoint as metrics_endpoint
 from footfall.model import Event
 from footfall.rollups import Rollups
 from footfall.scoring.scorer import Scoring, scoring_loop
@@ -113,6 +115,7 @@ def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     c = build(settings, clock)
     sink, writer_process = event_sink(c)
+    metrics = Metrics()
     collector = Collector(
         store=c.store,
         sites=SiteCache(c.store),
@@ -123,6 +126,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         max_body=settings.max_body_bytes,
         max_batch=settings.max_batch_events,
         drops=c.drops,
+        limits=CollectLimits(settings.collect_rate_per_minute_ip, settings.collect_rate_per_minute_site),
+        metrics=metrics,
     )
 
     enrichment = (
@@ -203,6 +208,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     hosting = HostingNetworks(settings.hosting_asns)
     app.router.routes.extend(fingerprint.routes(c.store, c.geo, c.clock, limiter, hosting))
     app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
+    scrape = metrics_endpoint(metrics, c.store, settings.metrics_token)
+    app.router.routes.append(Route("/metrics", scrape, methods=["GET"]))
     app.router.routes.append(Route("/flags/{code}.svg", _flag, methods=["GET"]))
     if settings.benchmark_routes:
         app.router.routes.append(Route("/_bench/noop", _noop, methods=["POST"]))

@@ -183,6 +183,19 @@ SETTINGS: tuple[Setting, ...] = (
         _rates,
     ),
     Setting(
+        "collect_rate_per_minute_ip",
+        12_000,
+        "Collect: events a minute accepted from one client address (past it: 429 with Retry-After); 0: no limit.",
+        int,
+    ),
+    Setting(
+        "collect_rate_per_minute_site",
+        0,
+        "Collect: events a minute accepted for one site (past it: 429 with Retry-After); 0: no limit.",
+        int,
+    ),
+    Setting("metrics_token", "", "If set, GET /metrics needs `Authorization: Bearer <token>`; empty: open."),
+    Setting(
         "dashboard_insecure_cookies",
         False,
         "Send the dashboard's session cookie without the Secure flag. Only for plain http on a host "

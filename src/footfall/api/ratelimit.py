@@ -30,8 +30,8 @@ class WindowLimiter:
         self._windows: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key: str, now_ms: int) -> tuple[bool, int, int]:
-        """(allowed, remaining, reset ms) for one more request from `key`."""
+    def hit(self, key: str, now_ms: int, n: int = 1) -> tuple[bool, int, int]:
+        """(allowed, remaining, reset ms) for `n` more requests (or events) from `key`: all or none."""
         start = now_ms - now_ms % self.window_ms
         with self._lock:
             window, count = self._windows.get(key, (start, 0))
@@ -39,10 +39,37 @@ class WindowLimiter:
                 window, count = start, 0
                 if len(self._windows) > 100_000:  # forget finished windows now and then
                     self._windows = {k: v for k, v in self._windows.items() if v[0] == start}
-            allowed = count < self.limit
-            count += allowed
+            allowed = count + n <= self.limit
+            count += n if allowed else 0
             self._windows[key] = (window, count)
         return allowed, self.limit - count, window + self.window_ms
+
+
+class CollectLimits:
+    """Collect's limits (docs/reliability.md): events a minute per client address
+    (`FOOTFALL_COLLECT_RATE_PER_MINUTE_IP`) and per site (`..._SITE`); 0 turns one off. A request
+    over either is refused whole (429, nothing stored) and tells when to try again."""
+
+    def __init__(self, per_ip: int, per_site: int) -> None:
+        self.per_ip = WindowLimiter(per_ip) if per_ip > 0 else None
+        self.per_site = WindowLimiter(per_site) if per_site > 0 else None
+
+    def check(self, ip: str | None, sites: set[str], n: int, now_ms: int) -> tuple[int, str] | None:
+        """None when allowed, else (seconds to wait, why)."""
+        if self.per_ip is not None:
+            ok, _, reset = self.per_ip.hit(f"ip:{ip or ''}", now_ms, n)
+            if not ok:
+                return _wait(reset, now_ms), f"rate limit: {self.per_ip.limit} events a minute from one address"
+        if self.per_site is not None:
+            for site in sites:
+                ok, _, reset = self.per_site.hit(f"site:{site}", now_ms, n)
+                if not ok:
+                    return _wait(reset, now_ms), f"rate limit: {self.per_site.limit} events a minute for this site"
+        return None
+
+
+def _wait(reset_ms: int, now_ms: int) -> int:
+    return max(1, math.ceil((reset_ms - now_ms) / 1000))
 
 
 def rate_limit(limiter: WindowLimiter, clock: Clock) -> Callable[[Request, Response], Awaitable[None]]:

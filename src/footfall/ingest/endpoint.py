@@ -8,6 +8,7 @@ survivors to the store and answer 202 only after their transaction committed.
 from __future__ import annotations
 
 import base64
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,12 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall import ids
+from footfall.api.ratelimit import CollectLimits
 from footfall.clock import Clock
 from footfall.enrich.geo import GeoLookup
 from footfall.ingest import pipeline
 from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer_process import WriterGone
+from footfall.metrics import Metrics
 from footfall.model import Event
 from footfall.net import Network, client_ip
 from footfall.store.base import Store
@@ -50,6 +53,8 @@ class Collector:
     max_body: int
     max_batch: int
     drops: Counter[tuple[str, str]]
+    limits: CollectLimits
+    metrics: Metrics
 
     def routes(self) -> list[Route]:
         return [
@@ -64,10 +69,14 @@ class Collector:
         try:
             wire = [decode_one(await read_body(request, self.max_body))]
         except TooLarge:
-            return error(request, 413, f"body larger than {self.max_body} bytes")
+            return self.refuse(request, 413, f"body larger than {self.max_body} bytes")
         except PayloadError as exc:
-            return error(request, 400, str(exc))
+            return self.refuse(request, 400, str(exc))
         return await self.collect(request, wire, single=True)
+
+    def refuse(self, request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+        self.metrics.rejected.labels(str(status)).inc()
+        return error(request, status, message, headers)
 
     async def batch(self, request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -75,18 +84,18 @@ class Collector:
         try:
             wire = decode_batch(await read_body(request, self.max_body))
         except TooLarge:
-            return error(request, 413, f"body larger than {self.max_body} bytes")
+            return self.refuse(request, 413, f"body larger than {self.max_body} bytes")
         except PayloadError as exc:
-            return error(request, 400, str(exc))
+            return self.refuse(request, 400, str(exc))
         if len(wire) > self.max_batch:
-            return error(request, 413, f"at most {self.max_batch} events per batch, got {len(wire)}")
+            return self.refuse(request, 413, f"at most {self.max_batch} events per batch, got {len(wire)}")
         return await self.collect(request, wire, single=False)
 
     async def gif(self, request: Request) -> Response:
         try:
             wire = [from_query(request.query_params, request.headers.get("referer"))]
         except PayloadError as exc:
-            return error(request, 400, str(exc))
+            return self.refuse(request, 400, str(exc))
         response = await self.collect(request, wire, single=True)
         gif = Response(
             GIF,
@@ -94,16 +103,18 @@ class Collector:
             media_type="image/gif",
             headers={"cache-control": "no-store"},
         )
-        if DROP_HEADER in response.headers:
-            gif.headers[DROP_HEADER] = response.headers[DROP_HEADER]
+        for name in (DROP_HEADER, "retry-after"):
+            if name in response.headers:
+                gif.headers[name] = response.headers[name]
         return gif
 
     async def collect(self, request: Request, wire: list[WireEvent], *, single: bool) -> Response:
+        started = time.perf_counter()
         now = self.clock.now_ms()
         try:
             events = [to_event(w, now, "" if single else f"events[{i}].") for i, w in enumerate(wire)]
         except PayloadError as exc:
-            return error(request, 400, str(exc))
+            return self.refuse(request, 400, str(exc))
         headers = header_dict(request)
         info = pipeline.RequestInfo(
             ip=client_ip(request.client.host if request.client else None, headers, self.proxies),
@@ -111,6 +122,10 @@ class Collector:
             gpc=headers.get("sec-gpc") == "1",
             dnt=headers.get("dnt") == "1",
         )
+        limited = self.limits.check(info.ip, {e.site_id for e in events}, len(events), now)
+        if limited is not None:
+            wait, why = limited
+            return self.refuse(request, 429, f"{why}; try again in {wait} s", {"retry-after": str(wait)})
         kept: list[Event] = []
         outcome: list[Event | str] = []
         for event, w in zip(events, wire, strict=True):
@@ -122,12 +137,15 @@ class Collector:
                 outcome.append(event)
             else:
                 self.drops[("" if reason == "unknown_site" else event.site_id, reason)] += 1
+                self.metrics.dropped.labels(reason).inc()
                 outcome.append(reason)
         if kept:
             try:
                 await self.sink(kept)
             except WriterGone:
-                return error(request, 503, "the event writer restarted; nothing was stored, send again")
+                return self.refuse(request, 503, "the event writer restarted; nothing was stored, send again")
+            self.metrics.accepted.inc(len(kept))
+        self.metrics.latency.observe(time.perf_counter() - started)
         return accepted(request, outcome, single)
 
 
@@ -195,7 +213,9 @@ def preflight(request: Request) -> Response:
     )
 
 
-def error(request: Request, status: int, message: str) -> Response:
+def error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """DataFast's error envelope."""
     body = {"status": "error", "error": {"code": status, "message": message}}
-    return Response(_json.encode(body), status, headers=cors(request), media_type="application/json")
+    return Response(
+        _json.encode(body), status, headers={**cors(request), **(headers or {})}, media_type="application/json"
+    )

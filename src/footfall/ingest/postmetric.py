@@ -74,6 +74,8 @@ def routes(collector: Collector) -> list[Route]:
         answer = await collector.collect(request, [wire], single=True)
         gif = Response(GIF, status_code=200 if answer.status_code < 300 else answer.status_code, media_type="image/gif")
         gif.headers["cache-control"] = "no-store"
+        if "retry-after" in answer.headers:
+            gif.headers["retry-after"] = answer.headers["retry-after"]
         ids = json.loads(bytes(answer.body)) if answer.status_code < 300 else {}
         visitor = ids.get("browserId") or ids.get("visitorId")
         secure = request.url.scheme == "https"
@@ -98,8 +100,10 @@ def routes(collector: Collector) -> list[Route]:
         except (ValueError, PayloadError) as exc:
             return cors_any(JSONResponse({"error": str(exc)}, 400))
         answer = await collector.collect(request, [wire], single=True)
-        if answer.status_code >= 300:
-            return cors_any(Response(answer.body, answer.status_code, media_type="application/json"))
+        if answer.status_code >= 300:  # PostMetric's envelope
+            message = json.loads(bytes(answer.body))["error"]["message"]
+            retry = {"retry-after": answer.headers["retry-after"]} if "retry-after" in answer.headers else None
+            return cors_any(JSONResponse({"error": message}, answer.status_code, headers=retry))
         return cors_any(Response(status_code=204))
 
     return [
