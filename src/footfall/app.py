@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import secrets
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
 from footfall.ingest.writer_process import EventWriterProcess, Start
-from footfall.jobs import flush_drops, run_periodically
+from footfall.jobs import flush_drops, leased, run_periodically
 from footfall.metrics import Metrics
 from footfall.metrics import endpoint as metrics_endpoint
 from footfall.model import Event
@@ -144,6 +146,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
 
     rollups = Rollups(c.store, c.clock, settings.session_idle_minutes * 60_000)
+    instance = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # holds job leases
     scoring = Scoring(c.store, c.clock, settings.usd_rates or {})
     sender = Sender(
         c.store,
@@ -160,18 +163,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         tasks = [asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))]
         tasks.append(asyncio.create_task(sender_loop(sender, settings.delivery_interval_seconds)))
         if settings.rollup_interval_seconds > 0:
-            tasks.append(asyncio.create_task(run_periodically(settings.rollup_interval_seconds, rollups.fold)))
+            fold = leased(c.store, c.clock, "rollups", instance, rollups.fold)
+            tasks.append(asyncio.create_task(run_periodically(settings.rollup_interval_seconds, fold)))
         scorer_process = None
         if settings.scoring_interval_seconds > 0:  # a process of its own: off the collect path's interpreter
             scorer_process = multiprocessing.get_context("spawn").Process(
                 target=scoring_loop,
-                args=(settings, settings.scoring_interval_seconds, os.getpid()),
+                args=(settings, settings.scoring_interval_seconds, os.getpid(), instance),
                 name="footfall-scoring",
                 daemon=True,
             )
             scorer_process.start()
         if enrichment is not None:
-            tasks.append(asyncio.create_task(run_periodically(30.0, enrichment.run_once)))
+            enrich = leased(c.store, c.clock, "enrichment", instance, enrichment.run_once)
+            tasks.append(asyncio.create_task(run_periodically(30.0, enrich)))
         try:
             yield
         finally:

@@ -32,6 +32,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from footfall.clock import Clock, SystemClock
+from footfall.jobs import leased
 from footfall.scoring import features
 from footfall.scoring.baseline import Baseline, dimensions_of
 from footfall.scoring.trainer import SEED, Table, encode, model, table
@@ -276,13 +277,14 @@ class Scoring:
             self.store.write(save)
 
 
-def scoring_loop(settings: Settings, interval: float, parent: int) -> None:
+def scoring_loop(settings: Settings, interval: float, parent: int, holder: str) -> None:
     """The server's scoring process: the job every `interval` seconds, niced, with its own store, so
     its work never holds the collect path's interpreter. It ends with the server (terminated at
     shutdown; it also stops by itself if the server process is gone)."""
     os.nice(10)
     store = open_store(settings)
-    job = Scoring(store, SystemClock(), settings.usd_rates or {})
+    clock = SystemClock()
+    job = leased(store, clock, "scoring", holder, Scoring(store, clock, settings.usd_rates or {}).run)
     try:
         while True:
             deadline = time.monotonic() + interval
@@ -291,7 +293,7 @@ def scoring_loop(settings: Settings, interval: float, parent: int) -> None:
                     return
                 time.sleep(min(1.0, interval))
             try:
-                job.run()
+                job()  # once across instances (its lease)
             except Exception:  # logged and tried again at the next interval
                 log.exception("scoring failed")
     finally:

@@ -459,3 +459,11 @@ CREATE TABLE user_sessions (
   expires_at INTEGER NOT NULL
 );
 CREATE INDEX user_sessions_user ON user_sessions (user_id);
+
+-- Background jobs that must run once however many instances share the database (rollups,
+-- scoring, enrichment): the instance holding a job's lease runs it (docs/deploy.md).
+CREATE TABLE job_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  until INTEGER NOT NULL
+);
