@@ -355,11 +355,11 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
         wanted = body.get("status")
         if wanted not in ("active", "paused"):
             problems.add("status", "invalid", "status: active or paused")
-        problems.check()
         now = clock.now_ms()
 
         def go(tx: Tx) -> dict[str, Any]:
-            own_source(tx, key, source_instance_id)
+            own_source(tx, key, source_instance_id)  # someone else's source: 404 before any body problem
+            problems.check()
             tx.execute("UPDATE sources SET status = ?, updated_at = ? WHERE id = ?", (wanted, now, source_instance_id))
             return {"source_instance_id": source_instance_id, "status": wanted, "updated_at": iso_ms(now)}
 
