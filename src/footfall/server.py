@@ -2,9 +2,11 @@
 
 from fastapi import FastAPI
 
+from footfall import logs
 from footfall.app import create_app
 from footfall.settings import Settings
 
 
 def app() -> FastAPI:
+    logs.install()
     return create_app(Settings.from_env())

@@ -94,7 +94,7 @@ class ServerProcess:
     def __init__(self, env: dict[str, str], port: int | None = None, log: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "FOOTFALL_PORT": str(self.port), "FOOTFALL_LOG_LEVEL": "warning"}
+        self.env = {**os.environ, "FOOTFALL_LOG_LEVEL": "warning", **env, "FOOTFALL_PORT": str(self.port)}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
