@@ -97,11 +97,16 @@ def _explain(exc: msgspec.ValidationError | msgspec.DecodeError) -> str:
     return text
 
 
+TOO_DEEP = "the body is nested too deeply"
+
+
 def decode_one(body: bytes) -> WireEvent:
     try:
         return _single.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise PayloadError(_explain(exc)) from None
+    except RecursionError:
+        raise PayloadError(TOO_DEEP) from None
 
 
 def decode_batch(body: bytes) -> list[WireEvent]:
@@ -110,6 +115,8 @@ def decode_batch(body: bytes) -> list[WireEvent]:
         return _list.decode(body) if body.lstrip()[:1] == b"[" else _batch.decode(body).events
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise PayloadError(_explain(exc)) from None
+    except RecursionError:
+        raise PayloadError(TOO_DEEP) from None
 
 
 def from_query(query: Mapping[str, str], referer: str | None) -> WireEvent:

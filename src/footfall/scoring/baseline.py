@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 SMOOTHING = 10.0  # visitors' worth of the overall rate added to each value
 
@@ -64,6 +63,8 @@ class Baseline:
             name: {value: (n, k, (k + SMOOTHING * self.rate) / (n + SMOOTHING)) for value, (n, k) in values.items()}
             for name, values in counts.items()
         }
+        from sklearn.linear_model import LogisticRegression  # scikit-learn only where a model is fitted
+
         self.curve = LogisticRegression(C=1e4).fit(self._evidence(rows), np.asarray(converted))
 
     def _evidence(self, rows: Sequence[dict[str, Any]]) -> np.ndarray[Any, Any]:
