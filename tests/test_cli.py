@@ -59,6 +59,12 @@ def test_init_sites_and_keys(settings: Settings) -> None:
     }
     assert run(settings, "sites", "set", site_id)[0] == 2
     assert run(settings, "sites", "set", "000000000000000000000000", "--respect-dnt")[0] == 1
+    code, out = run(settings, "sites", "set", site_id, "--exclude-ips", "10.0.0.0/8, 203.0.113.7", "--truncate-ips",
+                    "--retention-days", "30", "--exclude-paths", "/admin/*")  # fmt: skip
+    assert code == 0 and "exclude_ips=10.0.0.0/8,203.0.113.7" in out and "truncate_ips=on" in out, out
+    assert "retention_days=30" in out and "exclude_paths=/admin/*" in out, out
+    bad = run(settings, "sites", "set", site_id, "--exclude-ips", "10.0.0.0/8, nope")
+    assert bad[0] == 2 and "not an IP address or network: 'nope'" in bad[1]
 
     code, out = run(settings, "keys", "create", "--scope", "analytics:read", "--site", site_id, "--name", "ro")
     key = re.search(r"ff_[A-Za-z0-9]{40}", out).group(0)

@@ -6,6 +6,7 @@ API keys are shown once and stored only as a SHA-256 hash plus a short prefix.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -132,6 +133,43 @@ def update_site_settings(tx: Tx, site_id: str, changes: dict[str, Any]) -> Site:
     tx.execute("UPDATE sites SET settings = ? WHERE id = ?", (dumps(merged), site_id))
     site.settings = merged
     return site
+
+
+def _list(raw: str) -> list[str]:
+    return [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
+
+
+def privacy_changes(given: dict[str, str | None]) -> dict[str, Any]:
+    """Checked site settings for exclusions, IP truncation and retention, from text as a form or
+    the CLI gives it (comma-separated lists; None: unchanged). docs/reliability.md."""
+    out: dict[str, Any] = {}
+    if given.get("exclude_ips") is not None:
+        ips = _list(given["exclude_ips"] or "")
+        for ip in ips:
+            try:
+                ipaddress.ip_network(ip, strict=False)
+            except ValueError:
+                raise InvalidInput(f"not an IP address or network: {ip!r}") from None
+        out["exclude_ips"] = ips
+    if given.get("exclude_countries") is not None:
+        codes = [c.upper() for c in _list(given["exclude_countries"] or "")]
+        bad = [c for c in codes if len(c) != 2 or not c.isalpha()]
+        if bad:
+            raise InvalidInput(f"not two-letter country codes: {', '.join(bad)}")
+        out["exclude_countries"] = codes
+    if given.get("exclude_paths") is not None:
+        paths = _list(given["exclude_paths"] or "")
+        if any(not p.startswith("/") for p in paths):
+            raise InvalidInput("excluded paths start with / (globs such as /admin/*)")
+        out["exclude_paths"] = paths
+    if given.get("exclude_hostnames") is not None:
+        out["exclude_hostnames"] = [h.lower() for h in _list(given["exclude_hostnames"] or "")]
+    if given.get("retention_days") is not None:
+        raw = (given["retention_days"] or "0").strip() or "0"
+        if not raw.isdigit():
+            raise InvalidInput(f"retention is a number of days (0: keep everything), got {raw!r}")
+        out["retention_days"] = int(raw)
+    return out
 
 
 def _key(row: dict[str, Any]) -> ApiKey:

@@ -41,6 +41,7 @@ from footfall.jobs import flush_drops, leased, run_periodically
 from footfall.metrics import Metrics
 from footfall.metrics import endpoint as metrics_endpoint
 from footfall.model import Event
+from footfall.retention import PURGE_INTERVAL_S, purge
 from footfall.rollups import Rollups
 from footfall.scoring.scorer import Scoring, scoring_loop
 from footfall.settings import Settings
@@ -174,6 +175,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 daemon=True,
             )
             scorer_process.start()
+        purge_job = leased(c.store, c.clock, "retention", instance, lambda: purge(c.store, c.clock))
+        tasks.append(asyncio.create_task(run_periodically(PURGE_INTERVAL_S, purge_job)))
         if enrichment is not None:
             enrich = leased(c.store, c.clock, "enrichment", instance, enrichment.run_once)
             tasks.append(asyncio.create_task(run_periodically(30.0, enrich)))

@@ -212,6 +212,20 @@ def sites_set(
     conversion_goals: str = typer.Option(
         None, "--conversion-goals", help="Goal names that count as conversions for lead scoring (comma-separated)."
     ),
+    exclude_ips: str = typer.Option(
+        None, "--exclude-ips", help="IPs/networks whose events are dropped (comma-separated)."
+    ),
+    exclude_countries: str = typer.Option(None, "--exclude-countries", help="Country codes dropped (comma-separated)."),
+    exclude_paths: str = typer.Option(
+        None, "--exclude-paths", help="Path globs dropped, such as /admin/* (comma-separated)."
+    ),
+    exclude_hostnames: str = typer.Option(None, "--exclude-hostnames", help="Hostnames dropped (comma-separated)."),
+    truncate_ips: bool = typer.Option(
+        None, "--truncate-ips/--keep-ips", help="Store addresses cut to their network (IPv4 /24, IPv6 /48)."
+    ),
+    retention_days: int = typer.Option(
+        None, "--retention-days", min=0, help="Keep visit data this many days (0: all)."
+    ),
 ) -> None:
     """Change a site's settings (unchanged when not given)."""
     given = {
@@ -227,16 +241,41 @@ def sites_set(
         else [g.strip() for g in conversion_goals.split(",") if g.strip()],
     }
     changes = {k: v for k, v in given.items() if v is not None}
+    try:
+        changes |= accounts.privacy_changes(
+            {
+                "exclude_ips": exclude_ips,
+                "exclude_countries": exclude_countries,
+                "exclude_paths": exclude_paths,
+                "exclude_hostnames": exclude_hostnames,
+                "retention_days": None if retention_days is None else str(retention_days),
+            }
+        )
+    except accounts.InvalidInput as exc:
+        fail(str(exc), 2)
+    if truncate_ips is not None:
+        changes["truncate_ips"] = truncate_ips
     if not changes:
         fail(
             "nothing to change: give --respect-gpc, --respect-dnt, --device-signals, --consent-required "
             "or --form-capture (or their --ignore-/--no- forms), --stripe-secret, --lemonsqueezy-secret, "
-            "--conversion-goals",
+            "--conversion-goals, --exclude-ips, --exclude-countries, --exclude-paths, --exclude-hostnames, "
+            "--truncate-ips/--keep-ips, --retention-days",
             2,
         )
     site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
     shown = {
-        k: (",".join(v) if isinstance(v, list) else "set" if isinstance(v, str) else "on" if v else "off")
+        k: (
+            ",".join(v)
+            if isinstance(v, list)
+            else "set"
+            if isinstance(v, str)
+            else str(v)
+            if isinstance(v, int) and not isinstance(v, bool)
+            else "on"
+            if v
+            else "off"
+        )
         for k, v in changes.items()
     }
     typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))

@@ -685,6 +685,10 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
         goals = [g.strip() for g in form.get("conversion_goals", "").split(",") if g.strip()]
         changes: dict[str, Any] = {flag: form.get(flag) == "on" for flag in SITE_FLAGS}
         changes["conversion_goals"] = goals
+        try:
+            changes |= accounts.privacy_changes({name: form.get(name, "") for name in PRIVACY_FIELDS})
+        except accounts.InvalidInput as exc:
+            return html("settings.html", page, 400, saved=False, error=str(exc))
 
         def go(tx: Tx) -> Site:
             tx.execute(
@@ -701,7 +705,8 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
 
 
 # site settings the settings page turns on and off (docs/tracker.md, docs/identity.md, docs/people.md)
-SITE_FLAGS = ("respect_gpc", "respect_dnt", "consent_required", "device_signals", "form_capture")
+SITE_FLAGS = ("respect_gpc", "respect_dnt", "consent_required", "device_signals", "form_capture", "truncate_ips")
+PRIVACY_FIELDS = ("exclude_ips", "exclude_countries", "exclude_paths", "exclude_hostnames", "retention_days")
 
 
 def _panel_row(endpoint: str, row: Row) -> dict[str, Any]:

@@ -8,6 +8,9 @@ Identification and the write run in the store's transaction (ingest/writer.py).
 
 from __future__ import annotations
 
+import fnmatch
+import functools
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,6 +71,68 @@ def drop_opted_out(c: Candidate) -> str | None:
     if (c.request.gpc and settings.get("respect_gpc")) or (c.request.dnt and settings.get("respect_dnt")):
         return "opted_out"
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _networks(rules: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for rule in rules:
+        try:
+            out.append(ipaddress.ip_network(rule.strip(), strict=False))
+        except ValueError:
+            continue  # checked when saved; a bad rule never drops anything
+    return tuple(out)
+
+
+def drop_excluded_ip(c: Candidate) -> str | None:
+    """The site's excluded addresses and networks (`exclude_ips`: the owner's office, monitoring)."""
+    assert c.site is not None
+    rules = c.site.settings.get("exclude_ips")
+    if not rules or not c.request.ip:
+        return None
+    try:
+        ip = ipaddress.ip_address(c.request.ip)
+    except ValueError:
+        return None
+    return "excluded_ip" if any(ip in net for net in _networks(tuple(rules))) else None
+
+
+def drop_excluded_page(c: Candidate) -> str | None:
+    """The site's excluded paths (`exclude_paths`, globs such as `/admin/*`) and hostnames
+    (`exclude_hostnames`, such as a staging host)."""
+    assert c.site is not None
+    settings = c.site.settings
+    paths, hosts = settings.get("exclude_paths"), settings.get("exclude_hostnames")
+    if hosts and c.event.hostname in hosts:
+        return "excluded_hostname"
+    if paths and any(fnmatch.fnmatchcase(c.event.path or "/", glob) for glob in paths):
+        return "excluded_path"
+    return None
+
+
+def drop_excluded_country(c: Candidate) -> str | None:
+    """The site's excluded countries (`exclude_countries`, ISO codes), once geo is known."""
+    assert c.site is not None
+    codes = c.site.settings.get("exclude_countries")
+    return "excluded_country" if codes and c.event.country_code in codes else None
+
+
+def truncate_ip(c: Candidate) -> None:
+    """With `truncate_ips` on, the stored address keeps its network only (IPv4 /24, IPv6 /48): geo
+    and the network owner were read from the whole address, which is then forgotten."""
+    assert c.site is not None
+    if c.site.settings.get("truncate_ips") and c.event.ip:
+        c.event.ip = truncated(c.event.ip)
+    return None
+
+
+def truncated(raw: str) -> str | None:
+    try:
+        ip = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
 def drop_form_capture_off(c: Candidate) -> str | None:
@@ -136,16 +201,23 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_hostname_not_allowed", drop_hostname_not_allowed),
     ("drop_bot", drop_bot),
     ("drop_opted_out", drop_opted_out),
+    ("drop_excluded_ip", drop_excluded_ip),
+    ("drop_excluded_page", drop_excluded_page),
     ("drop_form_capture_off", drop_form_capture_off),
     ("forget_device", forget_device),
     ("put_request", put_request),
     ("put_user_agent", put_user_agent),
     ("put_geo", put_geo),
+    ("drop_excluded_country", drop_excluded_country),
     ("put_network", put_network),
+    ("truncate_ip", truncate_ip),
     ("put_referrer", put_referrer),
 )
 
-DROP_REASONS = ("unknown_site", "hostname_not_allowed", "bot", "opted_out", "form_capture_off")
+DROP_REASONS = (
+    *("unknown_site", "hostname_not_allowed", "bot", "opted_out", "form_capture_off"),
+    *("excluded_ip", "excluded_path", "excluded_hostname", "excluded_country"),
+)
 
 
 def run(c: Candidate, steps: tuple[tuple[str, Step], ...] = STEPS) -> str | None:

@@ -1,0 +1,96 @@
+"""Retention (docs/reliability.md): a site's `retention_days` keeps its visit data that long.
+
+The purge job (hourly, under a lease) deletes, per site, in short transactions of at most
+`CHUNK` rows: events and identification requests older than the cutoff, visits that ended before
+it, the rollup slots before it, and visitors left with nothing (no visit, no person, no payment),
+with their scores. People (first-party contacts the owner was given) and payments (the owner's
+books) are kept; erase them through the deletion APIs.
+"""
+
+from __future__ import annotations
+
+from footfall.clock import Clock
+from footfall.rollups import SLOT_MS
+from footfall.store.base import Store, Tx, loads
+
+DAY_MS = 86_400_000
+PURGE_INTERVAL_S = 3600.0
+CHUNK = 5_000
+
+
+def retention_days(settings: dict[str, object]) -> int:
+    days = settings.get("retention_days")
+    return days if isinstance(days, int) and days > 0 else 0
+
+
+def purge(store: Store, clock: Clock) -> int:
+    """Deletes what every site keeps past its retention; answers how many rows went."""
+    sites = store.read(lambda tx: tx.all("SELECT num, id, settings FROM sites ORDER BY num"))
+    total = 0
+    for site in sites:
+        days = retention_days(loads(site["settings"]))
+        if days:
+            total += purge_site(store, site["num"], site["id"], clock.now_ms() - days * DAY_MS)
+    return total
+
+
+def purge_site(store: Store, site_num: int, site_id: str, cutoff: int) -> int:
+    steps = (
+        ("events", f"id IN (SELECT id FROM events WHERE site_num = ? AND ts < ? LIMIT {CHUNK})", (site_num, cutoff)),
+        (
+            "identifications",
+            f"request_id IN (SELECT request_id FROM identifications WHERE site_num = ? AND ts < ? LIMIT {CHUNK})",
+            (site_num, cutoff),
+        ),
+        (
+            "sessions",
+            # a visit that ended before the cutoff has no event left (they all came before its end)
+            f"num IN (SELECT num FROM sessions WHERE site_num = ? AND last_seen < ? LIMIT {CHUNK})",
+            (site_num, cutoff),
+        ),
+        ("rollup_columns", "site_num = ? AND slot < ?", (site_num, cutoff - SLOT_MS)),
+        ("rollups", "site_num = ? AND slot < ?", (site_num, cutoff - SLOT_MS)),
+    )
+    total = 0
+    for table, where, params in steps:
+        while True:
+
+            def go(tx: Tx, t: str = table, w: str = where, p: tuple[object, ...] = params) -> int:
+                return _delete(tx, t, w, p)
+
+            n = store.write(go)
+            total += n
+            if n < CHUNK or table.startswith("rollup"):
+                break
+    while True:  # visitors left with nothing
+        n = store.write(lambda tx: _forget_empty_visitors(tx, site_id))
+        total += n
+        if n < CHUNK:
+            break
+    return total
+
+
+def _delete(tx: Tx, table: str, where: str, params: tuple[object, ...]) -> int:
+    found = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)
+    n = int(found["n"]) if found else 0
+    if n:
+        tx.execute(f"DELETE FROM {table} WHERE {where}", params)
+    return n
+
+
+def _forget_empty_visitors(tx: Tx, site_id: str) -> int:
+    rows = tx.all(
+        "SELECT v.num FROM visitors v WHERE v.site_id = ? AND v.person_num IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.visitor_num = v.num) "
+        "AND NOT EXISTS (SELECT 1 FROM visitors a WHERE a.alias_of = v.num) "
+        "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.visitor_num = v.num) "
+        "AND NOT EXISTS (SELECT 1 FROM identifications i WHERE i.visitor_num = v.num) "
+        f"LIMIT {CHUNK}",
+        (site_id,),
+    )
+    nums = [r["num"] for r in rows]
+    if nums:
+        marks = ", ".join("?" * len(nums))
+        tx.execute(f"DELETE FROM visitor_scores WHERE visitor_num IN ({marks})", nums)
+        tx.execute(f"DELETE FROM visitors WHERE num IN ({marks})", nums)
+    return len(nums)
