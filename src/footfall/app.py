@@ -33,6 +33,7 @@ from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.provider import EnrichmentProvider
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest import postmetric as postmetric_track
+from footfall.ingest.cookieless import CookielessIds
 from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
@@ -131,6 +132,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         drops=c.drops,
         limits=CollectLimits(settings.collect_rate_per_minute_ip, settings.collect_rate_per_minute_site),
         metrics=metrics,
+        cookieless=CookielessIds(c.store, c.clock, settings.session_idle_minutes * 60_000),
     )
 
     enrichment = (

@@ -4,6 +4,8 @@ The script is built from tracker/src (see tracker/README.md) into static/script.
 `/js/script.js` reads its settings from the script tag's data- attributes;
 `/p/{pixel_id}.js` is the same script with the site's settings written in, so a
 pixel needs no attributes (Floqer's `pixel_script`). A site's pixel id is its site id.
+`/js/script.cookieless.js` (static/script.cookieless.js) stores nothing in the browser: the
+server knows its visitors by a daily salted hash (ingest/cookieless.py).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ HEADERS = {"cache-control": "public, max-age=3600", "access-control-allow-origin
 SiteLookup = Callable[[str], Awaitable[Site | None]]
 
 
-def script_source() -> bytes:
-    return (resources.files("footfall") / "static" / "script.js").read_bytes()
+def script_source(name: str = "script.js") -> bytes:
+    return (resources.files("footfall") / "static" / name).read_bytes()
 
 
 def snippet(base_url: str, site_id: str, domain: str) -> str:
@@ -67,7 +69,13 @@ def tracker_routes(sites: SiteLookup) -> list[Route]:
             return PlainTextResponse("// footfall: no site with this pixel id\n", 404)
         return Response(with_preset(body, site), media_type="application/javascript", headers=HEADERS)
 
+    cookieless_body = script_source("script.cookieless.js")
+
+    async def cookieless(request: Request) -> Response:
+        return Response(cookieless_body, media_type="application/javascript", headers=HEADERS)
+
     return [
         *(Route(path, script, methods=["GET"]) for path in SCRIPT_PATHS),
+        Route("/js/script.cookieless.js", cookieless, methods=["GET"]),
         Route("/p/{pixel_id}.js", pixel, methods=["GET"]),
     ]

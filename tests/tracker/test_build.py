@@ -33,6 +33,13 @@ def test_committed_script_is_the_build_of_tracker_src(node_modules: Path, tmp_pa
     out = tmp_path / "script.js"
     subprocess.run(["node", "build.mjs", f"--outfile={out}"], cwd=TRACKER, check=True, capture_output=True)
     assert out.read_bytes() == script_source(), "run `npm run build` in tracker/ and commit the result"
+    cookieless = tmp_path / "script.cookieless.js"
+    subprocess.run(["node", "build.mjs", "--cookieless", f"--outfile={cookieless}"], cwd=TRACKER, check=True,
+                   capture_output=True)  # fmt: skip
+    assert cookieless.read_bytes() == script_source("script.cookieless.js"), "run `npm run build` in tracker/"
+    body = cookieless.read_bytes()
+    assert b"document.cookie=" not in body.replace(b" ", b"") and b"setItem" not in body  # it writes nothing
+    assert b"OfflineAudioContext" not in body and len(gzip.compress(body, 9)) <= BUDGET_CORE + 256
 
 
 def test_script_fits_the_size_budgets(node_modules: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,6 +60,8 @@ def test_script_fits_the_size_budgets(node_modules: Path, tmp_path: Path, capsys
 
 def test_script_and_pixel_urls(server: AppServer) -> None:
     site, _ = server.add_site("shop.example.com", allowed_hostnames=("example.org",))
+    cookieless = httpx.get(server.url + "/js/script.cookieless.js")
+    assert cookieless.status_code == 200 and cookieless.content == script_source("script.cookieless.js")
     plain = httpx.get(server.url + "/js/script.js")
     assert plain.status_code == 200 and plain.content == script_source()
     assert plain.headers["content-type"].startswith("application/javascript")

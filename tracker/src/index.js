@@ -83,6 +83,7 @@ function whyNot(cfg, w, loc, nav) {
       device: item.device || undefined,
       consent: (cfg.consent && item.device && true) || undefined, // the site asks for it: it was given
       linkToken: item.token || undefined,
+      cookieless: COOKIELESS || undefined,
     };
   };
   // browserId: this browser's own id when the server matched it to a known visitor by its device signals
@@ -126,7 +127,7 @@ function whyNot(cfg, w, loc, nav) {
     if (name == "identify") return identify(a);
     if (name == "device") return identification(a);
     if (name == "consent") {
-      safe(() => (a ? localStorage.setItem(CONSENT, "true") : localStorage.removeItem(CONSENT)));
+      if (!COOKIELESS) safe(() => (a ? localStorage.setItem(CONSENT, "true") : localStorage.removeItem(CONSENT)));
       return a && collect() && signals.then((d) => (device = d)); // the next event carries them
     }
     if (name == "payment") return track("payment", cleanParams(a, log));
@@ -145,6 +146,8 @@ function whyNot(cfg, w, loc, nav) {
     track("pageview");
     scanScroll();
   });
-  if (cfg.payments) detectPayment(loc, (k) => safe(() => !localStorage.getItem(k) && !localStorage.setItem(k, "1")), track);
+  const paid = new Set(); // the cookieless script remembers checkouts for this page only
+  const first = (k) => (COOKIELESS ? !paid.has(k) && paid.add(k) : safe(() => !localStorage.getItem(k) && !localStorage.setItem(k, "1")));
+  if (cfg.payments) detectPayment(loc, first, track);
   queued.forEach((calls) => calls.forEach((args) => api.apply(null, args)));
 })(window, document, location, navigator);

@@ -12,10 +12,10 @@ export function watchPages(onPage) {
   const pageview = () => {
     const url = location.href;
     const now = Date.now();
-    const seen = safe(() => JSON.parse(sessionStorage.getItem(KEY))) || last;
+    const seen = (!COOKIELESS && safe(() => JSON.parse(sessionStorage.getItem(KEY)))) || last;
     if (seen.url == url && now - seen.time < REPEAT_MS) return;
     last = { url, time: now };
-    safe(() => sessionStorage.setItem(KEY, JSON.stringify(last)));
+    if (!COOKIELESS) safe(() => sessionStorage.setItem(KEY, JSON.stringify(last)));
     onPage();
   };
   let timer;

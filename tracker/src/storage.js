@@ -15,6 +15,8 @@ export function safe(fn) {
 }
 
 export function makeStorage(doc, loc, domain, local) {
+  // the cookieless script keeps nothing: the server knows the visitor by a daily salted hash
+  if (COOKIELESS) return { ls: null, get: () => null, visitor: () => null, session: () => null, remember() {} };
   const ls = safe(() => window.localStorage);
   const cookie = (name) => {
     const m = doc.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));

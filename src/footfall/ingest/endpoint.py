@@ -23,6 +23,7 @@ from footfall.api.ratelimit import CollectLimits
 from footfall.clock import Clock
 from footfall.enrich.geo import GeoLookup
 from footfall.ingest import pipeline
+from footfall.ingest.cookieless import CookielessIds
 from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer_process import WriterGone
@@ -55,6 +56,7 @@ class Collector:
     drops: Counter[tuple[str, str]]
     limits: CollectLimits
     metrics: Metrics
+    cookieless: CookielessIds
 
     def routes(self) -> list[Route]:
         return [
@@ -130,6 +132,9 @@ class Collector:
         outcome: list[Event | str] = []
         for event, w in zip(events, wire, strict=True):
             event.request_id = ids.request_id(now)
+            if w.cookieless:  # nothing from the browser: the visitor is a daily salted key
+                event.client_visitor_id = await self.cookieless.key(event.site_id, info.ip, info.user_agent)
+                event.cross_domain_visitor_id = event.client_session_id = None
             sender = info if not (w.gpc or w.dnt) else info.with_signals(bool(w.gpc), bool(w.dnt))
             reason = pipeline.run(pipeline.Candidate(event, await self.sites.get(event.site_id), sender, self.geo))
             if reason is None:

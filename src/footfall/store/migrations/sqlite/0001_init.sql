@@ -467,3 +467,10 @@ CREATE TABLE job_leases (
   holder TEXT NOT NULL,
   until INTEGER NOT NULL
 );
+
+-- The cookieless script's salts (ingest/cookieless.py): one per UTC day, shared by every instance.
+-- Older than yesterday they are deleted, so a past day's visitor keys cannot be made again.
+CREATE TABLE daily_salts (
+  day TEXT PRIMARY KEY,
+  salt TEXT NOT NULL
+);
