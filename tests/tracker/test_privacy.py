@@ -1,13 +1,17 @@
-"""Privacy choices in real Chromium: excluded paths and addresses send nothing that is kept, and
-truncated addresses are all that is stored."""
+"""Privacy choices in real Chromium: excluded paths, addresses, countries and hostnames send
+nothing that is kept; truncated addresses are all that is stored; retention purges old visits."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from playwright.sync_api import Browser
 
 from footfall import accounts
+from footfall.retention import purge
 from tests.support.browser import PageServer
+from tests.support.geo_dbs import LONDON_IP, TOKYO_IP
 from tests.support.servers import AppServer
 from tests.tracker.conftest import context, count, html, tag, wait_for
 
@@ -47,3 +51,46 @@ def test_an_excluded_address_sends_nothing_that_is_kept(server: AppServer, brows
         ctx.close()
     assert wait_for(server, site, lambda rows: True) == []
     assert server.app.state.components.drops[(site, "excluded_ip")] == 1
+
+
+def test_excluded_countries_and_hostnames(server: AppServer, browser: Browser) -> None:
+    """Browsers seen from London (through the trusted proxy header) and a staging hostname."""
+    site, _ = server.add_site("127.0.0.1", allowed_hostnames=("localhost",))
+    changes = accounts.privacy_changes({"exclude_countries": "GB", "exclude_hostnames": "localhost"})
+    server.store.write(lambda tx: accounts.update_site_settings(tx, site, changes))
+    with PageServer({"/": html(tag(server, site)), "/tokyo": html(tag(server, site))}) as web:
+        london = context(browser, extra_http_headers={"x-forwarded-for": LONDON_IP})
+        london.new_page().goto(web.url + "/")
+        staging = context(browser, extra_http_headers={"x-forwarded-for": TOKYO_IP})
+        staging.new_page().goto(web.url.replace("127.0.0.1", "localhost") + "/")
+        tokyo = context(browser, extra_http_headers={"x-forwarded-for": TOKYO_IP})
+        tokyo.new_page().goto(web.url + "/tokyo")
+        rows = wait_for(server, site, count(1))
+        for ctx in (london, staging, tokyo):
+            ctx.close()
+    drops = server.app.state.components.drops
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (
+        drops[(site, "excluded_country")] and drops[(site, "excluded_hostname")]
+    ):
+        time.sleep(0.05)  # the other two pages' events arrive in their own time
+    assert drops[(site, "excluded_country")] == 1 and drops[(site, "excluded_hostname")] == 1
+    assert [(r["path"], r["country_code"]) for r in wait_for(server, site, count(1))] == [("/tokyo", "JP")]
+    assert rows
+
+
+def test_retention_purges_what_chromium_recorded_long_ago(server: AppServer, browser: Browser) -> None:
+    site, _ = server.add_site("127.0.0.1")
+    with PageServer({"/old": html(tag(server, site)), "/new": html(tag(server, site))}) as web:
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/old")
+        wait_for(server, site, count(1))
+        server.clock.advance(minutes=40 * 24 * 60)
+        tab.goto(web.url + "/new")
+        wait_for(server, site, count(2))
+        ctx.close()
+    server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"retention_days": 30}))
+    assert purge(server.store, server.clock) > 0
+    assert [r["path"] for r in wait_for(server, site, count(1))] == ["/new"]
+    assert server.store.read(lambda tx: tx.one("SELECT COUNT(*) AS n FROM sessions"))["n"] == 1
