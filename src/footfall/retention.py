@@ -71,11 +71,7 @@ def purge_site(store: Store, site_num: int, site_id: str, cutoff: int) -> int:
 
 
 def _delete(tx: Tx, table: str, where: str, params: tuple[object, ...]) -> int:
-    found = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)
-    n = int(found["n"]) if found else 0
-    if n:
-        tx.execute(f"DELETE FROM {table} WHERE {where}", params)
-    return n
+    return len(tx.all(f"DELETE FROM {table} WHERE {where} RETURNING 1 AS x", params))
 
 
 def _forget_empty_visitors(tx: Tx, site_id: str) -> int:

@@ -29,6 +29,7 @@ from footfall.queries import companies, ranges, segments
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.visitors import erase_visitor, find_visitor, visitor_group
 from footfall.rollups import forget_visits
+from footfall.scoring.predictions import PERSON_SCORE
 from footfall.sources import SourceRows, Touch
 from footfall.store.base import Row, Store, Tx
 from footfall.workflows import on_new_rows
@@ -39,10 +40,7 @@ LIST_DEFAULT, LIST_MAX = 20, 200
 ORDERS = {  # the people list's `sort`
     "identified": "p.identified_at DESC, p.num DESC",
     # the best lead score among their visitors (docs/scoring.md); customers and the unscored last
-    "score": "(SELECT CASE WHEN COUNT(*) = COUNT(s.probability) THEN MAX(s.probability) END "
-    "FROM visitor_scores s JOIN visitors v ON v.num = s.visitor_num WHERE v.person_num = p.num "
-    "AND NOT EXISTS (SELECT 1 FROM payments y WHERE y.person_num = p.num AND y.refunded = 0)) DESC NULLS LAST, "
-    "p.num DESC",
+    "score": PERSON_SCORE.format(person="p.num") + " DESC NULLS LAST, p.num DESC",
 }
 
 

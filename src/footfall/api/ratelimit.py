@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from fastapi import Request, Response
 
@@ -54,14 +54,14 @@ class CollectLimits:
         self.per_ip = WindowLimiter(per_ip) if per_ip > 0 else None
         self.per_site = WindowLimiter(per_site) if per_site > 0 else None
 
-    def check(self, ip: str | None, sites: set[str], n: int, now_ms: int) -> tuple[int, str] | None:
+    def check(self, ip: str | None, sites: Iterable[str], n: int, now_ms: int) -> tuple[int, str] | None:
         """None when allowed, else (seconds to wait, why)."""
         if self.per_ip is not None:
             ok, _, reset = self.per_ip.hit(f"ip:{ip or ''}", now_ms, n)
             if not ok:
                 return _wait(reset, now_ms), f"rate limit: {self.per_ip.limit} events a minute from one address"
         if self.per_site is not None:
-            for site in sites:
+            for site in set(sites):
                 ok, _, reset = self.per_site.hit(f"site:{site}", now_ms, n)
                 if not ok:
                     return _wait(reset, now_ms), f"rate limit: {self.per_site.limit} events a minute for this site"

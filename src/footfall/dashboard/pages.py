@@ -92,6 +92,12 @@ class Page:
     sites: list[Site]
     site: Site | None = None
 
+    @property
+    def here(self) -> Site:
+        """The site of a /sites/{id}/ page (page_for found it, or answered 404)."""
+        assert self.site is not None
+        return self.site
+
 
 def templates() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -260,8 +266,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def overview(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        site = page.site
-        assert site is not None
+        site = page.here
         given = dict(request.query_params)
         period = given.get("period") or ("custom" if given.get("startAt") else "30d")
         zone = ZoneInfo(site.timezone)
@@ -324,8 +329,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def realtime(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        assert page.site is not None
-        num, now = page.site.num, clock.now_ms()
+        num, now = page.here.num, clock.now_ms()
         data = await run_in_threadpool(store.read, lambda tx: live.realtime_map(tx, num, now, 10 * 60_000))
         return html("realtime.html", page, data=data)
 
@@ -335,8 +339,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def people(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        site = page.site
-        assert site is not None
+        site = page.here
         q = request.query_params
         search, sort, segment = q.get("q", "").strip().lower(), q.get("sort", "identified"), q.get("segment", "")
         try:
@@ -382,8 +385,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def person(request: Request, site_id: str, person_id: str) -> Response:
         page = await page_for(request, site_id)
-        site = page.site
-        assert site is not None
+        site = page.here
 
         def read(tx: Tx) -> dict[str, Any] | None:
             row = tx.one("SELECT * FROM people WHERE id = ? AND site_num = ?", (person_id, site.num))
@@ -404,8 +406,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def company_list(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        assert page.site is not None
-        num = page.site.num
+        num = page.here.num
         found = await run_in_threadpool(store.read, lambda tx: companies(tx, num, hosting))
         return html("companies.html", page, companies=found)
 
@@ -413,8 +414,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def visitors(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        site = page.site
-        assert site is not None
+        site = page.here
         given = {k: v for k, v in request.query_params.items() if v}
         try:
             query = visitor_list.parse(given | {"limit": "50"}, site.timezone)
@@ -449,8 +449,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def install(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        site = page.site
-        assert site is not None
+        site = page.here
 
         def read(tx: Tx) -> dict[str, Any]:
             last = tx.one("SELECT ts FROM events WHERE site_num = ? ORDER BY ts DESC LIMIT 1", (site.num,))
@@ -517,8 +516,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
         request: Request, page: Page, workflow_id: str, status: int = 200, **extra: Any
     ) -> Response:
         account = page.session.user.account_id
-        assert page.site is not None
-        site_id = page.site.id
+        site_id = page.here.id
 
         def read(tx: Tx) -> dict[str, Any] | None:
             row = tx.one("SELECT * FROM workflows WHERE id = ? AND account_id = ?", (workflow_id, account))
@@ -607,8 +605,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def import_contacts(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        site = page.site
-        assert site is not None
+        site = page.here
         form = await form_of(request, page)
         try:
             people_rows, company_rows = imports.parse(form.get("csv", "").encode(), "text/csv")
@@ -673,8 +670,7 @@ def router(store: Store, clock: Clock, settings: Settings, hosting: HostingNetwo
     @guarded
     async def save_settings(request: Request, site_id: str) -> Response:
         page = await page_for(request, site_id)
-        site = page.site
-        assert site is not None
+        site = page.here
         form = await form_of(request, page)
         timezone = form.get("timezone", "UTC").strip() or "UTC"
         try:

@@ -124,7 +124,7 @@ class Collector:
             gpc=headers.get("sec-gpc") == "1",
             dnt=headers.get("dnt") == "1",
         )
-        limited = self.limits.check(info.ip, {e.site_id for e in events}, len(events), now)
+        limited = self.limits.check(info.ip, (e.site_id for e in events), len(events), now)
         if limited is not None:
             wait, why = limited
             return self.refuse(request, 429, f"{why}; try again in {wait} s", {"retry-after": str(wait)})

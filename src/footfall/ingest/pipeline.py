@@ -214,11 +214,6 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("put_referrer", put_referrer),
 )
 
-DROP_REASONS = (
-    *("unknown_site", "hostname_not_allowed", "bot", "opted_out", "form_capture_off"),
-    *("excluded_ip", "excluded_path", "excluded_hostname", "excluded_country"),
-)
-
 
 def run(c: Candidate, steps: tuple[tuple[str, Step], ...] = STEPS) -> str | None:
     """Run the steps over one candidate; the drop reason, or None when it is to be written."""

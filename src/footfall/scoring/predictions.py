@@ -78,18 +78,19 @@ def visitor_prediction(tx: Tx, site_num: int, root: int) -> dict[str, Any] | Non
     return prediction(model_row, score["probability"]) if model_row and score else None
 
 
+# A person's best score among their visitors' (a `{person}` reference in SQL): null when any of their
+# visitors converted or they have a payment (a customer). The people list sorts by it too.
+PERSON_SCORE = (
+    "(SELECT CASE WHEN COUNT(*) = COUNT(s.probability) THEN MAX(s.probability) END "
+    "FROM visitor_scores s JOIN visitors v ON v.num = s.visitor_num WHERE v.person_num = {person} "
+    "AND NOT EXISTS (SELECT 1 FROM payments y WHERE y.person_num = {person} AND y.refunded = 0))"
+)
+
+
 def person_prediction(tx: Tx, site_num: int, person_num: int) -> dict[str, Any] | None:
     """The best score among the person's visitors; null for a customer (paid, or converted)."""
     model_row = site_model(tx, site_num)
     if model_row is None:
         return None
-    if tx.one("SELECT 1 AS x FROM payments WHERE person_num = ? AND refunded = 0 LIMIT 1", (person_num,)):
-        return None
-    best = tx.one(
-        "SELECT MAX(s.probability) AS p, COUNT(*) - COUNT(s.probability) AS customers FROM visitor_scores s "
-        "JOIN visitors v ON v.num = s.visitor_num WHERE v.person_num = ?",
-        (person_num,),
-    )
-    if best is None or best["p"] is None or best["customers"]:
-        return None
-    return prediction(model_row, best["p"])
+    best = tx.one(f"SELECT {PERSON_SCORE.format(person='?')} AS p", (person_num, person_num))
+    return prediction(model_row, best["p"]) if best and best["p"] is not None else None
