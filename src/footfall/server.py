@@ -4,9 +4,12 @@ from fastapi import FastAPI
 
 from footfall import logs
 from footfall.app import create_app
+from footfall.runtime import tune_gc
 from footfall.settings import Settings
 
 
 def app() -> FastAPI:
     logs.install()
-    return create_app(Settings.from_env())
+    built = create_app(Settings.from_env())
+    tune_gc()
+    return built

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,8 +30,10 @@ def without_link_token(href: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
+@functools.lru_cache(maxsize=16_384)
 def parse_url(href: str) -> PageUrl | None:
-    """None when `href` is not an absolute http(s) URL."""
+    """None when `href` is not an absolute http(s) URL. Cached (a site's pages repeat): the result
+    is shared, so its dicts are read-only."""
     try:
         parts = urlsplit(href)
     except ValueError:

@@ -10,6 +10,8 @@ The rules, in order (documented in docs/enrichment.md):
 
 from __future__ import annotations
 
+import functools
+
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -81,6 +83,7 @@ def _stem(host: str) -> str:
     return labels[-2] if len(labels) >= 2 else labels[0]
 
 
+@functools.lru_cache(maxsize=16_384)
 def referrer_host(referrer: str | None) -> str | None:
     if not referrer:
         return None
