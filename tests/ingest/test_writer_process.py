@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from footfall.settings import Settings
 from tests.support.collect import EVENTS, event, post
@@ -39,3 +41,27 @@ def test_the_writer_thread_path_keeps_the_same_contract(settings: Settings) -> N
         assert again["visitorId"] == first["visitorId"] and again["sessionId"] == first["sessionId"]
         rows = server.store.read(lambda tx: tx.all(EVENTS + " ORDER BY e.id"))
         assert [r["path"] for r in rows] == ["/", "/2"] and {r["visitor_id"] for r in rows} == {first["visitorId"]}
+
+
+def test_requests_made_while_the_writer_is_busy_travel_together_and_each_gets_its_own_answer(
+    settings: Settings,
+) -> None:
+    """No frame per request: what arrives while a frame is being written goes as the next one; the
+    answers still reach the request they belong to."""
+    with AppServer(settings) as server:
+        site, _ = server.add_site("example.com")
+        process = server.app.state.writer_process
+        assert post(server.url, event(site)).status_code == 202  # the writer is started
+        before = process.frames
+        clients = [str(uuid.UUID(int=i + 1, version=4)) for i in range(64)]
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(
+                pool.map(
+                    lambda c: post(server.url, event(site, f"https://example.com/{c}", visitorId=c)).json(), clients
+                )
+            )
+        assert process.frames - before < len(clients)
+        rows = server.store.read(lambda tx: tx.all(EVENTS + " WHERE v.client_key IS NOT NULL"))
+        stored = {r["path"].strip("/"): (r["visitor_id"], r["session_id"]) for r in rows}
+        assert {c: (a["visitorId"], a["sessionId"]) for c, a in zip(clients, answers, strict=True)} == stored
+        assert len({a["visitorId"] for a in answers}) == len(clients)

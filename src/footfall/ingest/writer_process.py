@@ -120,7 +120,7 @@ class EventWriterProcess:
         self._outbox_events = 0
         self._frame_of: dict[int, int] = {}  # request id -> the frame that carried it
         self._unanswered: dict[int, int] = {}  # frame -> its requests not answered yet
-        self._frames = 0
+        self.frames = 0  # frames sent since start
         self._counter = 0
         self._encode = msgspec.msgpack.Encoder().encode
         self._decode = msgspec.msgpack.Decoder(list[Reply]).decode
@@ -161,10 +161,10 @@ class EventWriterProcess:
         if not self._outbox or (in_flight and (in_flight >= MAX_IN_FLIGHT or self._outbox_events < BIG_FRAME_EVENTS)):
             return
         batch, self._outbox, self._outbox_events = self._outbox, [], 0
-        self._frames += 1
-        self._unanswered[self._frames] = len(batch)
+        self.frames += 1
+        self._unanswered[self.frames] = len(batch)
         for request in batch:
-            self._frame_of[request.id] = self._frames
+            self._frame_of[request.id] = self.frames
         try:
             assert self._proc is not None and self._proc.stdin is not None
             self._proc.stdin.write(frame(self._encode(batch)))
