@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -9,7 +12,7 @@ from footfall import accounts
 from footfall.ids import VisitorSigner, is_uuid
 from footfall.jobs import flush_drops
 from tests.support.collect import EVENTS, event, post
-from tests.support.servers import UA_IPHONE, AppServer
+from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
 
 
 def stored(server: AppServer, sql: str, *params: object) -> list[dict[str, object]]:
@@ -237,6 +240,22 @@ def test_oversized_bodies_get_413(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
     huge = event(site, title="x" * 2_000_000)
     assert post(server.url, huge).status_code == 413
+
+
+def test_bodies_sent_in_chunks_are_read_whole_and_limited_without_a_declared_length(server: AppServer) -> None:
+    """Transfer-Encoding: chunked, no Content-Length: the body arrives in several ASGI messages."""
+    site, _ = server.add_site("example.com")
+    body = json.dumps(event(site, "https://example.com/chunked")).encode()
+
+    def pieces(data: bytes, size: int) -> Iterator[bytes]:
+        yield from (data[i : i + size] for i in range(0, len(data), size))
+
+    headers = {"user-agent": UA_CHROME_MAC, "content-type": "application/json"}
+    r = httpx.post(server.url + "/api/events", content=pieces(body, 7), headers=headers)
+    assert r.status_code == 202
+    assert [row["path"] for row in stored(server, EVENTS + " WHERE st.id = ?", site)] == ["/chunked"]
+    huge = json.dumps(event(site, title="x" * 2_000_000)).encode()
+    assert httpx.post(server.url + "/api/events", content=pieces(huge, 65_536), headers=headers).status_code == 413
 
 
 def test_batch_stores_every_event_and_reports_each(server: AppServer) -> None:

@@ -11,7 +11,6 @@ The rules, in order (documented in docs/enrichment.md):
 from __future__ import annotations
 
 import functools
-
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -101,21 +100,33 @@ def _is_internal(host: str, site_hosts: tuple[str, ...]) -> bool:
 def classify(
     referrer: str | None, params: dict[str, str], click_ids: dict[str, str], site_hosts: tuple[str, ...]
 ) -> Referral:
+    campaign_source = params.get("utm_source") or params.get("ref") or params.get("source") or params.get("via")
+    if any(k in click_ids for k in _PAID_SEARCH_IDS):
+        paid = "Paid Search"
+    elif any(k in click_ids for k in _PAID_SOCIAL_IDS):
+        paid = "Paid Social"
+    else:
+        paid = None
+    return _classify(referrer, campaign_source, params.get("utm_medium", "").lower(), paid, site_hosts)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _classify(
+    referrer: str | None, campaign_source: str | None, medium: str, paid: str | None, site_hosts: tuple[str, ...]
+) -> Referral:
+    """Cached: a site's visits come from a few referrers and campaigns."""
     host = referrer_host(referrer)
     if host and _is_internal(host, site_hosts):
         host = None
-    campaign_source = params.get("utm_source") or params.get("ref") or params.get("source") or params.get("via")
     known = KNOWN_SOURCES.get(_stem(host)) if host else None
     if known is None and campaign_source:
         known = KNOWN_SOURCES.get(campaign_source.strip().lower().split(".")[0])
     source = known[0] if known else (host or campaign_source)
-    return Referral(
-        host, source, _channel(params.get("utm_medium", "").lower(), click_ids, known, host, campaign_source)
-    )
+    return Referral(host, source, _channel(medium, paid, known, host, campaign_source))
 
 
 def _channel(
-    medium: str, click_ids: dict[str, str], known: tuple[str, str] | None, host: str | None, campaign_source: str | None
+    medium: str, paid: str | None, known: tuple[str, str] | None, host: str | None, campaign_source: str | None
 ) -> str:
     if medium in ("email", "e-mail", "e_mail", "newsletter"):
         return "Email"
@@ -129,10 +140,8 @@ def _channel(
         return "Affiliates"
     if medium in ("social", "social-network", "social-media", "sm", "social network", "social media"):
         return "Organic Social"
-    if any(k in click_ids for k in _PAID_SEARCH_IDS):
-        return "Paid Search"
-    if any(k in click_ids for k in _PAID_SOCIAL_IDS):
-        return "Paid Social"
+    if paid:  # an ad click id
+        return paid
     if known:
         return _ORGANIC[known[1]]
     if host or campaign_source:
