@@ -6,7 +6,7 @@ pages, the loaded modules. On the collect path, which allocates a few hundred ob
 and frees nearly all of them by reference counting, those passes cost more than they find.
 `tune_gc` moves everything alive after start-up out of the collector's sight (`gc.freeze`) and
 collects young objects every 50,000 allocations instead. Cycles are still collected.
-Measured (docs/benchmarks.md): single events +30%, batches +10%.
+Measured (docs/benchmarks.md): single events +35%, batches +25%.
 """
 
 from __future__ import annotations
