@@ -57,8 +57,12 @@ class PostgresTx:
         return [r["n"] for r in rows.fetchall()]
 
     def lock(self, keys: Iterable[str]) -> None:
-        for ident in sorted({lock_id(k) for k in keys}):
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (ident,))
+        """All of them in one round trip, in ascending order (unnest yields the sorted array in order,
+        and each row takes its lock as it is produced), so writers never wait on each other in a
+        cycle. One statement per key cost a round trip per visitor: a 500-event batch made 500."""
+        idents = sorted({lock_id(k) for k in keys})
+        if idents:
+            self.conn.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (idents,))
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
