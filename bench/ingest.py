@@ -7,13 +7,15 @@ same load generator: POST /_bench/noop (reads the body, answers 202), single
 events on POST /api/events, and batches of 500 on POST /api/events/batch.
 Payloads vary: distinct and returning visitors, real user agents, client IPs
 through a trusted X-Forwarded-For, pages, referrers and campaigns. The three
-loads run in interleaved rounds and each row shows the median round.
+loads run in interleaved rounds and each row shows the median round, with the CPU time the
+server process (its event loop) and the event writer process spent per event in that round.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import secrets
 import sys
@@ -111,6 +113,27 @@ def requests_for(site: str, path: str, batch: int, count: int, seed: int = 7) ->
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def writer_pid(server_pid: int) -> int | None:
+    """The server's event writer process (`python -m footfall.ingest.writer_process`)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if ppid == server_pid and b"footfall.ingest.writer_process" in command:
+            return int(entry.name)
+    return None
+
+
 def fresh_database(backend: str, workdir: Path, **overrides: Any) -> Settings:
     """Settings for an empty store: a SQLite file under `workdir`, or a new PostgreSQL database
     (`drop_database` removes it)."""
@@ -156,23 +179,29 @@ def bench_backend(
         ("POST /api/events (1 event)", singles, connections, 1),
         ("POST /api/events/batch (500)", batches, 4, 500),
     )
-    results: dict[str, list[Result]] = {name: [] for name, *_ in phases}
+    results: dict[str, list[tuple[Result, float, float]]] = {name: [] for name, *_ in phases}
     try:
         run("127.0.0.1", server.port, noops, connections, 2)  # warm-up
         run("127.0.0.1", server.port, singles, connections, 2)
+        assert server.proc is not None
+        pids = (server.proc.pid, writer_pid(server.proc.pid))
         for _ in range(rounds):  # interleaved, so drift in the machine's speed hits all alike
-            for name, reqs, conns, _per in phases:
+            for name, reqs, conns, per in phases:
+                before = [cpu_seconds(p) if p else 0.0 for p in pids]
                 result = run("127.0.0.1", server.port, reqs, conns, seconds)
+                after = [cpu_seconds(p) if p else 0.0 for p in pids]
                 bad = {s: n for s, n in result.statuses.items() if s != 202}
                 if bad:
                     raise SystemExit(f"{backend} {name}: unexpected statuses {bad}; see {workdir}/{backend}.log")
-                results[name].append(result)
+                events = result.requests * per
+                loop_us, writer_us = ((a - b) / events * 1e6 for a, b in zip(after, before, strict=True))
+                results[name].append((result, loop_us, writer_us))
     finally:
         server.stop()
         drop_database(settings)
     rows: list[dict[str, object]] = []
     for name, _reqs, _conns, per in phases:
-        median = sorted(results[name], key=lambda r: r.rps)[len(results[name]) // 2]
+        median, loop_us, writer_us = sorted(results[name], key=lambda r: r[0].rps)[len(results[name]) // 2]
         rows.append(
             {
                 "backend": backend,
@@ -181,6 +210,8 @@ def bench_backend(
                 "events": median.rps * per,
                 "p50": median.p50,
                 "p99": median.pct(0.99),
+                "loop_us": loop_us,
+                "writer_us": writer_us,
             }
         )
     baseline = float(rows[0]["rps"])  # type: ignore[arg-type]
@@ -200,12 +231,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             rows += bench_backend(backend, args.seconds, args.connections, args.rounds, Path(tmp))
-    print("\n| backend | endpoint | requests/s | events/s | p50 ms | p99 ms | req/s vs do-nothing |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "\n| backend | endpoint | requests/s | events/s | p50 ms | p99 ms | req/s vs do-nothing "
+        "| server CPU µs/event | writer CPU µs/event |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(
             f"| {r['backend']} | {r['endpoint']} | {r['rps']:,.0f} | {r['events']:,.0f} | {r['p50']:.1f} | "
-            f"{r['p99']:.1f} | {'—' if 'batch' in str(r['endpoint']) else format(r['ratio'], '.0%')} |"
+            f"{r['p99']:.1f} | {'—' if 'batch' in str(r['endpoint']) else format(r['ratio'], '.0%')} | "
+            f"{r['loop_us']:.0f} | {r['writer_us']:.0f} |"
         )
 
 
