@@ -65,10 +65,32 @@ class VisitorState:
         return self.root_id or self.id
 
 
-VISITOR_COLUMNS = (
+VISITOR_FIELDS = (
     "v.num, v.id, v.site_id, v.client_key, v.first_seen, v.alias_of, v.alias_confidence, r.id AS root_id, "
-    "COALESCE(r.person_num, v.person_num) AS person_num FROM visitors v LEFT JOIN visitors r ON r.num = v.alias_of"
+    "COALESCE(r.person_num, v.person_num) AS person_num"
 )
+ROOT_JOIN = "LEFT JOIN visitors r ON r.num = v.alias_of"
+
+
+def _visitors_query(dialect: str, column: str, site_id: str, values: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """The visitors of `site_id` whose `column` (id or client_key, each unique per site) is one of
+    `values`. On PostgreSQL, one probe of the unique index per value (`unnest` + LATERAL ... LIMIT 1,
+    which the planner cannot flatten into a join) with the values as one array, so the statement
+    text never changes. With `IN (?, ...)`, psycopg prepared each list length after five uses and
+    PostgreSQL's generic plan, made on a young table's statistics, filtered every visitor of the
+    site (auto_explain: 4 ms for 9 keys on 21,000 visitors); a plain join on `unnest` was hashed
+    against them all the same way."""
+    if dialect == "postgres":
+        return (
+            f"SELECT {VISITOR_FIELDS} FROM unnest(?::text[]) AS k(value) CROSS JOIN LATERAL "
+            f"(SELECT * FROM visitors WHERE site_id = ? AND {column} = k.value LIMIT 1) v {ROOT_JOIN}",
+            (values, site_id),
+        )
+    marks = ",".join("?" * len(values))
+    return (
+        f"SELECT {VISITOR_FIELDS} FROM visitors v {ROOT_JOIN} WHERE v.site_id = ? AND v.{column} IN ({marks})",
+        (site_id, *values),
+    )
 
 
 def _from_row(row: dict[str, Any]) -> VisitorState:
@@ -122,11 +144,7 @@ class VisitorResolver:
         for kind, column in (("id", "id"), ("client", "client_key")):
             wanted = sorted({k for t, k in keys if t == kind})
             for chunk in _chunks(wanted):
-                marks = ",".join("?" * len(chunk))
-                for row in self.tx.all(
-                    f"SELECT {VISITOR_COLUMNS} WHERE v.site_id = ? AND v.{column} IN ({marks})",
-                    (site_id, *chunk),
-                ):
+                for row in self.tx.all(*_visitors_query(self.tx.dialect, column, site_id, chunk)):
                     self._remember(_from_row(row))
         unknown = sorted({k for t, k in keys if t == "id" and k not in self.by_id})
         for chunk in _chunks(unknown):

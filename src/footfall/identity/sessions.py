@@ -10,6 +10,7 @@ parameters never split a session.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,25 @@ SESSION_COLUMNS = (
 )
 
 
+def _latest_sessions_query(dialect: str, visitors: list[int]) -> tuple[str, Sequence[Any]]:
+    """The latest session of each of `visitors`. On PostgreSQL, one backward probe of
+    `sessions_visitor` per visitor (`unnest` + LATERAL ... LIMIT 1), the visitors as one array,
+    instead of the `IN` form, which PostgreSQL's generic plan on a young table's statistics turned
+    into a scan of every session (auto_explain: a hash join over 24,911 sessions for 9 visitors)."""
+    if dialect == "postgres":
+        return (
+            f"SELECT s.* FROM unnest(?::bigint[]) AS v(num) CROSS JOIN LATERAL "
+            f"(SELECT {SESSION_COLUMNS} FROM sessions WHERE visitor_num = v.num ORDER BY num DESC LIMIT 1) s",
+            (visitors,),
+        )
+    marks = ",".join("?" * len(visitors))
+    return (
+        f"SELECT {SESSION_COLUMNS} FROM sessions WHERE num IN "
+        f"(SELECT MAX(num) FROM sessions WHERE visitor_num IN ({marks}) GROUP BY visitor_num)",
+        visitors,
+    )
+
+
 def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
     return SessionState(
         id=row["id"],
@@ -130,13 +150,7 @@ class SessionAssigner:
         wanted = sorted(n for n in by_num if n is not None)
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.tx.all(
-                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE num IN "
-                f"(SELECT MAX(num) FROM sessions WHERE visitor_num IN ({marks}) GROUP BY visitor_num)",
-                chunk,
-            )
-            for row in rows:
+            for row in self.tx.all(*_latest_sessions_query(self.tx.dialect, chunk)):
                 visitor = by_num[row["visitor_num"]]
                 self.current[visitor.id] = _from_row(row, visitor)
 
