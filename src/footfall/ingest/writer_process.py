@@ -180,11 +180,19 @@ class EventWriterProcess:
         except (asyncio.IncompleteReadError, ConnectionError):
             self._fail(list(self._pending))
 
-    def _answer(self, reply: Reply) -> None:
-        frame = self._frame_of.pop(reply.id)
+    def _settle(self, request_id: int) -> bool:
+        """Counts `request_id` as answered; True when that completes its frame."""
+        frame = self._frame_of.pop(request_id, None)
+        if frame is None:
+            return False  # never sent (it waited in the outbox)
         self._unanswered[frame] -= 1
-        if not self._unanswered[frame]:
-            del self._unanswered[frame]
+        if self._unanswered[frame]:
+            return False
+        del self._unanswered[frame]
+        return True
+
+    def _answer(self, reply: Reply) -> None:
+        if self._settle(reply.id):
             self._send()  # a place is free: what waited goes now
         future, events = self._pending.pop(reply.id)
         if future.done():
@@ -201,12 +209,13 @@ class EventWriterProcess:
         future.set_result(events)
 
     def _fail(self, ids: list[int]) -> None:
+        failed = set(ids)
+        # requests still waiting in the outbox leave it: told to send again, they must never also
+        # reach the next writer process
+        self._outbox = [r for r in self._outbox if r.id not in failed]
+        self._outbox_events = sum(len(r.events) for r in self._outbox)
         for request_id in ids:
-            frame = self._frame_of.pop(request_id, None)
-            if frame is not None and frame in self._unanswered:
-                self._unanswered[frame] -= 1
-                if not self._unanswered[frame]:
-                    del self._unanswered[frame]
+            self._settle(request_id)
             future, _ = self._pending.pop(request_id, (None, None))
             if future is not None and not future.done():
                 future.set_exception(WriterGone("the event writer process ended"))
