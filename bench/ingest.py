@@ -134,14 +134,14 @@ def writer_pid(server_pid: int) -> int | None:
     return None
 
 
-def fresh_database(backend: str, workdir: Path, **overrides: Any) -> Settings:
-    """Settings for an empty store: a SQLite file under `workdir`, or a new PostgreSQL database
-    (`drop_database` removes it)."""
+def fresh_database(backend: str, workdir: Path, template: str = "", **overrides: Any) -> Settings:
+    """Settings for an empty store: a SQLite file under `workdir`, or a new PostgreSQL database,
+    a copy of the database `template` when given (`drop_database` removes it)."""
     if backend == "sqlite":
         return Settings.from_env({}, data_dir=str(workdir / "sqlite"), **overrides)
     name = "footfall_bench_" + secrets.token_hex(4)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     return Settings.from_env({}, data_dir=str(workdir / "pg"), database_url=url, **overrides)
 

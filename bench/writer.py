@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 from tests.support.servers import add_site  # noqa: E402
 
 from bench.ingest import (  # noqa: E402
-    PG_ADMIN,
     SHARED_ASN,
     SHARED_CITY,
     USER_AGENTS,
@@ -152,6 +150,8 @@ class Recorder:
             started = time.perf_counter()
             fn(tx)
             self.seconds[kind] += time.perf_counter() - started
+            if kind == "ROLLBACK":  # undone: not part of what the store holds, so not replayed
+                self.statements.pop()
 
         return run
 
@@ -178,11 +178,7 @@ def start_of(settings: Settings, path: str) -> Start:
 def copy_store(settings: Settings, path: str, workdir: Path) -> tuple[Settings, str]:
     """A second empty store with the same sites (SQLite: a file copy; PostgreSQL: a template)."""
     if settings.uses_postgres:
-        name = "footfall_bench_" + secrets.token_hex(4)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {settings.database_url.rsplit('/', 1)[1]}")
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-        return Settings.from_env({}, data_dir=str(workdir / "pg2"), database_url=url), ""
+        return fresh_database("postgres", workdir / "copy", template=settings.database_url.rsplit("/", 1)[1]), ""
     target = workdir / "copy" / "footfall.db"
     target.parent.mkdir()
     shutil.copyfile(path, target)
@@ -215,6 +211,7 @@ def bench_backend(backend: str, count: int, group: int, workdir: Path) -> list[d
         db.tx_type = recorder.tx_type(db.tx_type)
         db.begin = recorder.transaction(db.begin, "BEGIN")
         db.commit = recorder.transaction(db.commit, "COMMIT")
+        db.rollback = recorder.transaction(db.rollback, "ROLLBACK")
 
         def write() -> int:
             events = 0
