@@ -9,7 +9,7 @@ import os
 import secrets
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from footfall.ingest.cookieless import CookielessIds
 from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
-from footfall.ingest.writer_process import EventWriterProcess, Start
+from footfall.ingest.writer_process import DATA_ERRORS, EventWriterProcess, Start, Unwritable, WriterFault
 from footfall.jobs import flush_drops, leased, run_periodically
 from footfall.metrics import Metrics
 from footfall.metrics import endpoint as metrics_endpoint
@@ -104,14 +104,20 @@ def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
                 idle_ms,
                 match_window_ms,
                 list(c.settings.hosting_asns),
-            )
+            ),
+            c.settings.writer_timeout_seconds,
         )
         return process.write, process
     hosting = HostingNetworks(c.settings.hosting_asns)
     writer = EventWriter(c.signer, LinkSigner(c.secret), idle_ms, match_window_ms, hosting)
 
     async def through_store(events: list[Event]) -> list[Event]:
-        return await asyncio.wrap_future(c.store.submit_merged(writer.merge, events))
+        try:
+            return await asyncio.wrap_future(c.store.submit_merged(writer.merge, events))
+        except DATA_ERRORS as exc:
+            raise Unwritable(f"the events cannot be stored ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - the store's fault, not the request's: 503, send again
+            raise WriterFault(str(exc)) from exc
 
     return through_store, None
 
@@ -217,8 +223,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     limiter = fingerprint.RateLimiter(settings.fingerprint_rate, settings.fingerprint_burst)
     hosting = HostingNetworks(settings.hosting_asns)
     app.router.routes.extend(fingerprint.routes(c.store, c.geo, c.clock, limiter, hosting))
-    app.router.routes.append(Route("/healthz", lambda r: PlainTextResponse("ok"), methods=["GET"]))
-    scrape = metrics_endpoint(metrics, c.store, settings.metrics_token)
+    app.router.routes.append(Route("/healthz", _health(writer_process), methods=["GET"]))
+    scrape = metrics_endpoint(metrics, c.store, settings.metrics_token, writer_process)
     app.router.routes.append(Route("/metrics", scrape, methods=["GET"]))
     app.router.routes.append(Route("/flags/{code}.svg", _flag, methods=["GET"]))
     if settings.benchmark_routes:
@@ -248,6 +254,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("footfall", "static")]), name="static")
     _install_error_handlers(app)
     return app
+
+
+def _health(writer: EventWriterProcess | None) -> Callable[[Request], Awaitable[Response]]:
+    """/healthz: 200 "ok" while events get written; 503 with the reason when the event writer has
+    held a request for more than half its timeout (the watchdog restarts it at the full timeout)."""
+
+    async def health(request: Request) -> Response:
+        stalled = writer.stalled_for() if writer is not None else 0.0
+        if writer is not None and stalled > writer.timeout_s / 2:
+            return PlainTextResponse(f"ingestion stalled: the event writer has not answered for {stalled:.0f} s", 503)
+        return PlainTextResponse("ok")
+
+    return health
 
 
 async def _flag(request: Request) -> Response:

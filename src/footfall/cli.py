@@ -132,6 +132,7 @@ def serve(
         workers=s.workers,
         log_level=s.log_level,
         proxy_headers=False,
+        timeout_graceful_shutdown=int(s.writer_timeout_seconds) + 5,  # a stop always finishes
     )
 
 

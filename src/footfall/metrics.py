@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from footfall.ingest.writer_process import EventWriterProcess
 from footfall.store.base import Store
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -45,16 +46,28 @@ class Metrics:
 
 
 class StoreFigures(Collector):
-    """Read at scrape time: the writer's queue and the deliveries by status."""
+    """Read at scrape time: the writers' queues and the deliveries by status."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, writer: EventWriterProcess | None) -> None:
         self.store = store
+        self.writer = writer
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         stats = self.store.stats()
-        queue = GaugeMetricFamily("footfall_write_queue", "Jobs waiting for the database writer.")
-        queue.add_metric([], stats.get("write_queue", 0))
+        waiting = self.writer.waiting if self.writer is not None else 0
+        queue = GaugeMetricFamily(
+            "footfall_write_queue", "Jobs waiting for the database writer and collect requests for the event writer."
+        )
+        queue.add_metric([], stats.get("write_queue", 0) + waiting)
         yield queue
+        stalled = GaugeMetricFamily(
+            "footfall_writer_stalled_seconds", "How long the event writer's oldest unanswered request has waited."
+        )
+        stalled.add_metric([], self.writer.stalled_for() if self.writer is not None else 0.0)
+        yield stalled
+        restarts = GaugeMetricFamily("footfall_writer_restarts", "Event writers restarted by the watchdog.")
+        restarts.add_metric([], self.writer.restarts if self.writer is not None else 0)
+        yield restarts
         groups = GaugeMetricFamily("footfall_write_groups", "Commit groups written since start.")
         groups.add_metric([], stats.get("write_batches", 0))
         yield groups
@@ -66,8 +79,10 @@ class StoreFigures(Collector):
         yield deliveries
 
 
-def endpoint(metrics: Metrics, store: Store, token: str) -> Callable[[Request], Awaitable[Response]]:
-    metrics.registry.register(StoreFigures(store))
+def endpoint(
+    metrics: Metrics, store: Store, token: str, writer: EventWriterProcess | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    metrics.registry.register(StoreFigures(store, writer))
 
     async def scrape(request: Request) -> Response:
         if token:

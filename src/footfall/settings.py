@@ -134,6 +134,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Identify and write events in a process of their own (false: in the store's writer thread).",
         _bool,
     ),
+    Setting(
+        "writer_timeout_seconds",
+        30.0,
+        "The event writer must answer within this long; past it, it is restarted and what it held is answered 503 "
+        "(and /healthz reports it). It also bounds how long a graceful stop waits for requests in flight.",
+        float,
+    ),
     Setting("read_pool_size", 4, "Read connections kept open (SQLite) or the pool maximum (PostgreSQL).", int),
     Setting(
         "fingerprint_rate", 5.0, "Fingerprint Server API: requests a second per key (then 429 with Retry-After).", float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from uvicorn._compat import asyncio_run
 
 from footfall import accounts
 from footfall.app import create_app
@@ -60,7 +62,15 @@ class AppServer:
         self._server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", proxy_headers=False)
         )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the server's loop, once it runs
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()
+            await self._server.serve()
+
+        asyncio_run(serve(), loop_factory=self._server.config.get_loop_factory())
 
     def __enter__(self) -> AppServer:
         self._thread.start()

@@ -26,7 +26,7 @@ from footfall.ingest import pipeline
 from footfall.ingest.cookieless import CookielessIds
 from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
 from footfall.ingest.sites import SiteCache
-from footfall.ingest.writer_process import WriterGone
+from footfall.ingest.writer_process import Unwritable, WriterFault, WriterGone
 from footfall.metrics import Metrics
 from footfall.model import Event
 from footfall.net import Network, client_ip
@@ -147,7 +147,9 @@ class Collector:
         if kept:
             try:
                 await self.sink(kept)
-            except WriterGone:
+            except Unwritable as exc:
+                return self.refuse(request, 400, str(exc))
+            except (WriterGone, WriterFault):
                 return self.refuse(request, 503, "the event writer restarted; nothing was stored, send again")
             self.metrics.accepted.inc(len(kept))
         self.metrics.latency.observe(time.perf_counter() - started)

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from footfall.bounds import OutOfBounds, check_json
 from footfall.enrich.campaign import parse_url, without_link_token
 from footfall.model import CLICK_ID_FIELDS, EVENT_TYPES, Event
 
@@ -27,6 +28,14 @@ GOAL_NAME = re.compile(r"^[a-z0-9_:-]{1,64}$")
 
 class PayloadError(ValueError):
     """A body that cannot be an event; the message names the field."""
+
+
+def _bounded(value: Any, where: str) -> None:
+    """A client's free-form value that a store can keep (footfall.bounds), else a PayloadError."""
+    try:
+        check_json(value, where)
+    except OutOfBounds as exc:
+        raise PayloadError(str(exc)) from None
 
 
 class Size(msgspec.Struct):
@@ -142,8 +151,11 @@ def _size(value: int | None, field: str) -> int | None:
 
 
 def _text(value: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
-    if value is not None and len(value) > limit:
-        raise PayloadError(f"{field}: longer than {limit} characters")
+    if value is not None:
+        if len(value) > limit:
+            raise PayloadError(f"{field}: longer than {limit} characters")
+        if "\x00" in value:
+            raise PayloadError(f"{field}: contains a NUL character")
     return value or None
 
 
@@ -161,16 +173,19 @@ def _goal(extra: dict[str, Any]) -> str:
 def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
     """Validate one wire event and build the canonical Event (not yet enriched)."""
     where = prefix
-    if not wire.websiteId or len(wire.websiteId) > 64:
+    if not _text(wire.websiteId, f"{where}websiteId", 64):
         raise PayloadError(f"{where}websiteId: required, at most 64 characters")
     if wire.type not in EVENT_TYPES:
         raise PayloadError(f"{where}type: must be one of {', '.join(EVENT_TYPES)}")
-    if len(wire.href) > MAX_URL:
-        raise PayloadError(f"{where}href: longer than {MAX_URL} characters")
+    _text(wire.href, f"{where}href", MAX_URL)
     url = parse_url(wire.href)
     if url is None:
         raise PayloadError(f"{where}href: must be an absolute http(s) URL")
     extra = dict(wire.extraData or {})
+    if extra:
+        _bounded(extra, f"{where}extraData")
+    if wire.adClickIds:
+        _bounded(wire.adClickIds, f"{where}adClickIds")
     href = without_link_token(wire.href) if url.link_token else wire.href
     name = _goal(extra) if wire.type == "custom" else None
     if wire.type == "form" and not all(isinstance(v, str) and len(v) <= 255 for v in extra.values()):
@@ -233,6 +248,7 @@ def _device(signals: DeviceSignals | None, where: str) -> tuple[str | None, str 
     """(signature, components as compact JSON text), validated; (None, None) when not sent."""
     if signals is None:
         return None, None
+    _bounded([signals.c, signals.a, signals.q, signals.m], f"{where}device")
     if not _HEX8.match(signals.h):
         raise PayloadError(f"{where}device.h: 8 lowercase hex characters")
     if signals.s is not None and not _HEX8.match(signals.s):

@@ -8,17 +8,26 @@ core to itself and the loop only encodes and decodes (msgpack, ~10 us an event).
 
 The contract is unchanged: one writer, group commit (every request waiting in the
 pipe joins the transaction), and a request is answered only after its commit.
-If the writer process dies, waiting requests fail with 503 (the client retries)
-and the next request starts a new one. If the server dies, the writer sees the
-end of its input, finishes the group it holds and exits.
+
+One request never stops the stream (docs/reliability.md): each request is encoded on
+its own when it is made, so one that cannot cross the pipe is refused alone
+(`Unwritable`, 400); one that the writer cannot store is answered with its own error
+(400 for its data, 503 for a fault) while the rest of its group commits; a watchdog
+kills a writer that has not answered a frame within the timeout, which fails what it
+held with 503. If the writer process dies, waiting requests fail with 503 (the client
+retries) and the next request starts a new one. If the server dies, the writer sees
+the end of its input, finishes the group it holds and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import select
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +38,8 @@ from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest.writer import EventWriter
 from footfall.model import Event
 from footfall.runtime import tune_gc
+
+log = logging.getLogger("footfall.writer")
 
 MAX_GROUP = 2000  # requests in one transaction at most
 # When to send the requests waiting in the outbox to the writer (no timer): at once when it has
@@ -41,7 +52,19 @@ MAX_IN_FLIGHT = 2  # frames, for big ones
 
 
 class WriterGone(RuntimeError):
-    """The writer process ended before answering."""
+    """The writer process ended before answering (503: nothing was stored, send again)."""
+
+
+class Unwritable(ValueError):
+    """This request's events cannot be stored (400); the message says why."""
+
+
+class WriterFault(RuntimeError):
+    """The writer could not store this request for a reason of its own (503, send again)."""
+
+
+# what the writer raises for a request's own data, answered 400; any other failure is a fault (503)
+DATA_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, OverflowError, UnicodeError)
 
 
 class Start(msgspec.Struct, array_like=True):
@@ -66,6 +89,7 @@ class Reply(msgspec.Struct, array_like=True):
     ok: bool
     ids: list[tuple[str, str, int, int, bool, str, float]] = []
     error: str = ""
+    fault: bool = False  # the failure was the writer's, not the request's data
 
 
 class Frames:
@@ -113,22 +137,30 @@ class EventWriterProcess:
     group in one frame. No threads and no locks on this side.
     """
 
-    def __init__(self, start: Start) -> None:
+    def __init__(self, start: Start, timeout_s: float = 30.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._start_frame = msgspec.msgpack.encode(start)
         self._pending: dict[int, tuple[asyncio.Future[list[Event]], list[Event]]] = {}
-        self._outbox: list[Request] = []
+        self._outbox: list[tuple[int, int, msgspec.Raw]] = []  # (request id, events, encoded request)
         self._outbox_events = 0
         self._frame_of: dict[int, int] = {}  # request id -> the frame that carried it
         self._unanswered: dict[int, int] = {}  # frame -> its requests not answered yet
+        self._sent_at: dict[int, float] = {}  # frame -> when it went to the writer
+        self.timeout_s = timeout_s
+        self._monotonic = monotonic
         self.frames = 0  # frames sent since start
+        self._frame_process: dict[int, int] = {}  # frame -> the writer process (generation) it went to
+        self._generation = 0  # writer processes started
+        self.restarts = 0  # writers killed by the watchdog
         self._counter = 0
         self._encode = msgspec.msgpack.Encoder().encode
         self._decode = msgspec.msgpack.Decoder(list[Reply]).decode
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
 
     async def start(self) -> None:
+        self._generation += 1
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -138,18 +170,24 @@ class EventWriterProcess:
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(frame(self._start_frame))
-        self._reader = asyncio.create_task(self._receive(self._proc.stdout))
+        self._reader = asyncio.create_task(self._receive(self._proc.stdout, self._generation))
+        if self._watchdog is None:
+            self._watchdog = asyncio.create_task(self._watch())
 
     async def write(self, events: list[Event]) -> list[Event]:
         if self._closed:
             raise WriterGone("the event writer is closed")
-        if self._proc is None or self._proc.returncode is not None:
+        if self._reader is None or self._reader.done():  # none yet, or the last one's pipe closed
             await self.start()
         loop = asyncio.get_running_loop()
         self._counter += 1
+        try:  # on its own: a request that cannot be encoded fails alone, before it joins a frame
+            encoded = msgspec.Raw(self._encode(Request(self._counter, events)))
+        except Exception as exc:  # noqa: BLE001 - any value msgpack cannot carry
+            raise Unwritable(f"the events cannot be stored ({exc})") from None
         future: asyncio.Future[list[Event]] = loop.create_future()
         self._pending[self._counter] = (future, events)
-        self._outbox.append(Request(self._counter, events))
+        self._outbox.append((self._counter, len(events), encoded))
         self._outbox_events += len(events)
         if len(self._outbox) == 1 or len(events) >= BIG_FRAME_EVENTS:
             loop.call_soon(self._send)  # after this loop iteration: requests made in it travel together
@@ -163,22 +201,52 @@ class EventWriterProcess:
         batch, self._outbox, self._outbox_events = self._outbox, [], 0
         self.frames += 1
         self._unanswered[self.frames] = len(batch)
-        for request in batch:
-            self._frame_of[request.id] = self.frames
+        self._sent_at[self.frames] = self._monotonic()
+        self._frame_process[self.frames] = self._generation
+        for request_id, _, _ in batch:
+            self._frame_of[request_id] = self.frames
         try:
             assert self._proc is not None and self._proc.stdin is not None
-            self._proc.stdin.write(frame(self._encode(batch)))
-        except (ConnectionError, RuntimeError, AssertionError):
-            self._fail([r.id for r in batch])
+            self._proc.stdin.write(frame(self._encode([encoded for _, _, encoded in batch])))
+        except Exception:  # noqa: BLE001 - a broken pipe or anything else: these requests fail, not the stream
+            self._fail([request_id for request_id, _, _ in batch])
 
-    async def _receive(self, stdout: asyncio.StreamReader) -> None:
+    def stalled_for(self) -> float:
+        """Seconds the oldest frame in flight has waited for its answer (0 when none waits)."""
+        if not self._sent_at:
+            return 0.0
+        return max(0.0, self._monotonic() - min(self._sent_at.values()))
+
+    @property
+    def waiting(self) -> int:
+        """Requests handed to the writer and not answered yet (footfall_write_queue)."""
+        return len(self._pending)
+
+    async def _watch(self) -> None:
+        """Kills a writer that holds a frame past the timeout: its requests fail with 503 (the
+        reader sees the pipe close) and the next request starts a new writer."""
+        while not self._closed:
+            await asyncio.sleep(min(1.0, self.timeout_s / 4))
+            if self.stalled_for() > self.timeout_s:
+                log.error("the event writer has not answered for %.0f s: restarting it", self.stalled_for())
+                self.restarts += 1
+                self._fail(list(self._frame_of))  # what it holds: 503 now, whatever the dying writer does
+                if self._proc is not None and self._proc.returncode is None:
+                    self._proc.kill()
+                await self.start()  # what waited in the outbox goes to the new writer
+                self._send()
+
+    async def _receive(self, stdout: asyncio.StreamReader, generation: int) -> None:
         try:
             while True:
                 size = int.from_bytes(await stdout.readexactly(4), "big")
                 for reply in self._decode(await stdout.readexactly(size)):
                     self._answer(reply)
         except (asyncio.IncompleteReadError, ConnectionError):
-            self._fail(list(self._pending))
+            if generation == self._generation:  # the writer died: everything waiting is told to send again
+                self._fail(list(self._pending))
+            else:  # a writer the watchdog replaced: only what was sent to it
+                self._fail([r for r, f in self._frame_of.items() if self._frame_process[f] == generation])
 
     def _settle(self, request_id: int) -> bool:
         """Counts `request_id` as answered; True when that completes its frame."""
@@ -189,6 +257,8 @@ class EventWriterProcess:
         if self._unanswered[frame]:
             return False
         del self._unanswered[frame]
+        del self._sent_at[frame]
+        del self._frame_process[frame]
         return True
 
     def _answer(self, reply: Reply) -> None:
@@ -198,7 +268,7 @@ class EventWriterProcess:
         if future.done():
             return
         if not reply.ok:
-            future.set_exception(RuntimeError(reply.error))
+            future.set_exception(WriterFault(reply.error) if reply.fault else Unwritable(reply.error))
             return
         for event, (visitor_id, session_id, visitor_num, session_num, new, browser_id, confidence) in zip(
             events, reply.ids, strict=True
@@ -212,8 +282,8 @@ class EventWriterProcess:
         failed = set(ids)
         # requests still waiting in the outbox leave it: told to send again, they must never also
         # reach the next writer process
-        self._outbox = [r for r in self._outbox if r.id not in failed]
-        self._outbox_events = sum(len(r.events) for r in self._outbox)
+        self._outbox = [r for r in self._outbox if r[0] not in failed]
+        self._outbox_events = sum(n for _, n, _ in self._outbox)
         for request_id in ids:
             self._settle(request_id)
             future, _ = self._pending.pop(request_id, (None, None))
@@ -221,17 +291,21 @@ class EventWriterProcess:
                 future.set_exception(WriterGone("the event writer process ended"))
 
     async def close(self) -> None:
+        """Lets the writer finish what it holds (up to the timeout), then fails whatever is left."""
         self._closed = True
-        if self._proc is None:
-            return
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()  # the child sees EOF, finishes its group and exits
-        try:
-            await asyncio.wait_for(self._proc.wait(), 30)
-        except TimeoutError:
-            self._proc.kill()
-        if self._reader is not None:
-            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if self._proc is not None:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()  # the child sees EOF, finishes its group and exits
+            try:
+                await asyncio.wait_for(self._proc.wait(), self.timeout_s)
+            except TimeoutError:
+                self._proc.kill()
+                await self._proc.wait()
+            if self._reader is not None:
+                await asyncio.gather(self._reader, return_exceptions=True)
+        self._fail(list(self._pending))  # never sent, or unanswered by a writer that is gone
 
 
 def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
@@ -263,8 +337,11 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
 class _Db:
     """One connection with its dialect's Tx and transaction statements."""
 
-    def __init__(self, conn: Any, tx_type: Any, begin: Any, commit: Any, rollback: Any) -> None:
+    def __init__(
+        self, conn: Any, tx_type: Any, begin: Any, commit: Any, rollback: Any, data_errors: tuple[type, ...]
+    ) -> None:
         self.conn, self.tx_type, self.begin, self.commit, self.rollback = conn, tx_type, begin, commit, rollback
+        self.data_errors = data_errors  # the driver's "this value cannot be stored"
 
     def close(self) -> None:
         self.conn.close()
@@ -280,6 +357,7 @@ def _connect(start: Start) -> _Db:
             postgres._begin,
             postgres._commit,
             postgres._rollback,
+            (postgres.psycopg.DataError,),
         )
     from footfall.store import sqlite
 
@@ -289,6 +367,7 @@ def _connect(start: Start) -> _Db:
         sqlite._begin,
         sqlite._commit,
         sqlite._rollback,
+        (sqlite.sqlite3.DataError,),
     )
 
 
@@ -311,7 +390,8 @@ def _write_group(db: _Db, writer: EventWriter, group: list[Request]) -> list[Rep
             replies.append(_ok(request))
         except Exception as exc:  # noqa: BLE001 - reported to the waiting request
             db.rollback(tx)
-            replies.append(Reply(request.id, False, error=f"{type(exc).__name__}: {exc}"))
+            fault = not isinstance(exc, DATA_ERRORS + db.data_errors)
+            replies.append(Reply(request.id, False, error=f"{type(exc).__name__}: {exc}", fault=fault))
     return replies
 
 
