@@ -78,6 +78,7 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         trusted_proxies=geo_dbs.TRUSTED,
         commit_window_ms=1.0,
         scoring_interval_seconds=0,
+        outbound_allow=("127.0.0.0/8",),  # workflow receivers run on loopback (tests/test_outbound.py: the default)
     )
 
 

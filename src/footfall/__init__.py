@@ -1,3 +1,3 @@
 """footfall: self-hosted website visitor identification."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

@@ -21,7 +21,17 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
 from footfall import __version__
-from footfall.api import analytics, conversions, datafast, fingerprint, floqer, people, postmetric, webhooks
+from footfall.api import (
+    analytics,
+    conversions,
+    datafast,
+    fingerprint,
+    floqer,
+    floqer_workflows,
+    people,
+    postmetric,
+    webhooks,
+)
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.api.ratelimit import CollectLimits, WindowLimiter, floqer_rate_limit, rate_limit
@@ -42,6 +52,7 @@ from footfall.jobs import flush_drops, leased, run_periodically
 from footfall.metrics import Metrics
 from footfall.metrics import endpoint as metrics_endpoint
 from footfall.model import Event
+from footfall.outbound import Outbound, Refused
 from footfall.retention import PURGE_INTERVAL_S, purge
 from footfall.rollups import Rollups
 from footfall.scoring.scorer import Scoring, scoring_loop
@@ -141,6 +152,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         cookieless=CookielessIds(c.store, c.clock, settings.session_idle_minutes * 60_000),
     )
 
+    outbound = Outbound.from_setting(settings.outbound_allow)
+    if settings.enrichment_url:
+        try:
+            outbound.check_url(settings.enrichment_url)
+        except Refused as exc:
+            raise ValueError(f"FOOTFALL_ENRICHMENT_URL: {exc}") from None
     enrichment = (
         EnrichmentProvider(
             c.store,
@@ -149,6 +166,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             settings.enrichment_token,
             settings.enrichment_timeout_ms,
             settings.enrichment_ttl_days,
+            outbound,
         )
         if settings.enrichment_url
         else None
@@ -163,6 +181,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         settings.delivery_timeout_seconds,
         settings.delivery_backoff_ms,
         int(settings.delivery_max_age_hours * 3_600_000),
+        outbound,
     )
 
     @contextlib.asynccontextmanager
@@ -250,7 +269,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         )
     ]
     app.include_router(floqer.router(c.store, auth, c.clock, settings, hosting), dependencies=floqer_limits)
-    app.include_router(dashboard.router(c.store, c.clock, settings, hosting, LinkSigner(c.secret)))
+    app.include_router(floqer_workflows.router(c.store, auth, c.clock, outbound), dependencies=floqer_limits)
+    app.include_router(dashboard.router(c.store, c.clock, settings, hosting, LinkSigner(c.secret), outbound))
     app.mount("/static", StaticFiles(packages=[("footfall", "static")]), name="static")
     _install_error_handlers(app)
     return app

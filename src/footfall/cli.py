@@ -12,6 +12,7 @@ from typing import TypeVar
 import typer
 
 from footfall import __version__, accounts, imports
+from footfall.datadir import AlreadyRunning, lock_instance
 from footfall.ids import LinkSigner
 from footfall.settings import Settings, export_overrides, markdown_table
 from footfall.store import instance_secret, open_store
@@ -120,6 +121,12 @@ def serve(
     s = settings()
     overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
     s = s.replace(**overrides)
+    if not s.uses_postgres:
+        try:
+            lock = lock_instance(s.data_path)  # noqa: F841 - held until the process ends
+        except AlreadyRunning as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
     with_store(lambda store: store.write(lambda tx: _first_run(tx)))
     where = "PostgreSQL" if s.uses_postgres else f"SQLite in {s.data_path}"
     typer.echo(f"footfall {__version__} on http://{s.host}:{s.port} ({where})")
@@ -458,7 +465,7 @@ def settings_cmd(markdown: bool = typer.Option(False, "--markdown", help="Print 
 
     current = settings()
     for s in SETTINGS:
-        typer.echo(f"{s.env:32} = {getattr(current, s.name)!r:24} {s.help}")
+        typer.echo(f"{s.env:32} = {s.shown(getattr(current, s.name))!r:24} {s.help}")
 
 
 def main() -> None:

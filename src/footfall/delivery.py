@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from footfall.clock import Clock
+from footfall.outbound import REFUSED, Outbound, Refused, async_client
 from footfall.sources import row_json
 from footfall.store.base import Row, Store, Tx, loads
 from footfall.workflows import SIGNATURE_HEADER, mapped, render_template, sign
@@ -53,6 +54,7 @@ class Sender:
         timeout_s: float,
         base_backoff_ms: int,
         max_age_ms: int,
+        outbound: Outbound | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
@@ -62,6 +64,7 @@ class Sender:
         self.max_age_ms = max_age_ms
         self.lease_ms = int(timeout_s * 2000) + 5_000  # longer than any send: a lease outlives only a crash
         self.rng = rng or random.Random()
+        self.outbound = outbound or Outbound()
         self._client: httpx.AsyncClient | None = None
 
     async def run_once(self) -> int:
@@ -71,7 +74,7 @@ class Sender:
         if not attempts:
             return 0
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
+            self._client = async_client(self.outbound, self.timeout_s)
         results = await asyncio.gather(*(self._send(a) for a in attempts))
         finished = self.clock.now_ms()
         await asyncio.to_thread(self.store.write, lambda tx: self._record(tx, attempts, results, finished))
@@ -82,12 +85,18 @@ class Sender:
             await self._client.aclose()
 
     async def _send(self, a: Attempt) -> tuple[int | None, str | None]:
+        """(status, footfall's words on a failure). The receiver's body is never kept: it could be
+        an internal service's answer (docs/reliability.md, "Outbound requests")."""
         assert self._client is not None
         try:
-            response = await self._client.post(a.url, content=a.body, headers=a.headers)
+            self.outbound.check_url(a.url, resolve=False)  # the connection itself is checked too
+            async with self._client.stream("POST", a.url, content=a.body, headers=a.headers) as response:
+                status = response.status_code  # the body is not read
+        except Refused as exc:
+            return None, str(exc)
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
-        return response.status_code, None if response.is_success else response.text[:500]
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
 
     def _claim(self, tx: Tx, now: int) -> list[Attempt]:
         due = tx.all(
@@ -128,7 +137,7 @@ class Sender:
         config = loads(workflow["config"])
         inputs = mapped(loads(sync["field_mapping"]), row_json(row))
         if workflow["kind"] == "slack":
-            payload: dict[str, Any] = {"text": render_template(config["template"], inputs)}
+            payload: dict[str, Any] = {"text": render_template(config["template"], inputs)}  # escaped
         else:
             payload = {
                 "id": d["id"],
@@ -160,7 +169,8 @@ class Sender:
                 )
                 continue
             retry_at = now + backoff_ms(tries, self.base_backoff_ms, self.rng)
-            state = "pending" if retry_at <= a.expires_at else "failed"
+            refused = error is not None and error.startswith(REFUSED)  # retrying cannot help
+            state = "pending" if retry_at <= a.expires_at and not refused else "failed"
             tx.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ?, "
                 "leased_until = 0 WHERE id = ? AND status = 'pending'",

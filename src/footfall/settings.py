@@ -22,10 +22,23 @@ class Setting:
     default: Any
     help: str
     parse: Callable[[str], Any] = str
+    secret: bool = False  # shown masked by `footfall settings`
 
     @property
     def env(self) -> str:
         return "FOOTFALL_" + self.name.upper()
+
+    def shown(self, value: Any) -> Any:
+        """The value as `footfall settings` prints it: secrets masked, a URL's password too."""
+        if not self.secret or not value:
+            return value
+        if isinstance(value, str) and "://" in value:
+            scheme, _, rest = value.partition("://")
+            credentials, at, host = rest.rpartition("@")
+            if at and ":" in credentials:
+                return f"{scheme}://{credentials.split(':', 1)[0]}:****@{host}"
+            return value
+        return "****"
 
 
 def _bool(raw: str) -> bool:
@@ -40,6 +53,10 @@ def _bool(raw: str) -> bool:
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
 
 
 def _numbers(raw: str) -> tuple[int, ...]:
@@ -60,7 +77,12 @@ def _rates(raw: str) -> dict[str, float]:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "./footfall-data", "Directory for the SQLite database, secrets and downloaded data."),
-    Setting("database_url", "", "PostgreSQL URL (postgresql://user@host/db). Empty: SQLite in the data directory."),
+    Setting(
+        "database_url",
+        "",
+        "PostgreSQL URL (postgresql://user@host/db). Empty: SQLite in the data directory.",
+        secret=True,
+    ),
     Setting("host", "127.0.0.1", "Address `footfall serve` listens on."),
     Setting("port", 8000, "Port `footfall serve` listens on.", int),
     Setting("workers", 1, "Number of uvicorn worker processes for `footfall serve`.", int),
@@ -69,6 +91,7 @@ SETTINGS: tuple[Setting, ...] = (
         "secret_key",
         "",
         "Secret that signs visitor ids. Empty: generated once and kept in the database, shared by every instance.",
+        secret=True,
     ),
     Setting(
         "trusted_proxies",
@@ -97,7 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Optional enrichment provider footfall POSTs people to (docs/people.md has the contract). Empty: off.",
     ),
-    Setting("enrichment_token", "", "Bearer token sent to the enrichment provider, if it wants one."),
+    Setting("enrichment_token", "", "Bearer token sent to the enrichment provider, if it wants one.", secret=True),
     Setting("enrichment_timeout_ms", 2000, "How long footfall waits for the enrichment provider per request.", int),
     Setting("enrichment_ttl_days", 30, "Days an enrichment provider's answer is kept and reused.", int),
     Setting(
@@ -164,6 +187,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("personal_source_credits", 1, "Credits a personal visitors source costs to create.", int),
     Setting("company_source_credits", 0, "Credits a company visitors source costs to create.", int),
+    Setting(
+        "outbound_allow",
+        (),
+        "Comma-separated networks (CIDRs) that webhooks, Slack and the enrichment provider may reach although they "
+        "are not public (loopback, private, link-local...), or * for any; empty: public addresses only.",
+        _list,
+    ),
     Setting("delivery_timeout_seconds", 10.0, "Workflow deliveries: how long to wait for the receiver.", float),
     Setting("delivery_backoff_ms", 1000, "Workflow deliveries: the first retry's delay (then doubled, jittered).", int),
     Setting("delivery_max_age_hours", 24.0, "Workflow deliveries: retried for this long, then failed.", float),
@@ -201,7 +231,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Collect: events a minute accepted for one site (past it: 429 with Retry-After); 0: no limit.",
         int,
     ),
-    Setting("metrics_token", "", "If set, GET /metrics needs `Authorization: Bearer <token>`; empty: open."),
+    Setting(
+        "metrics_token", "", "If set, GET /metrics needs `Authorization: Bearer <token>`; empty: open.", secret=True
+    ),
     Setting(
         "dashboard_insecure_cookies",
         False,

@@ -54,14 +54,39 @@ def mapped(mapping: dict[str, str], row: dict[str, Any]) -> dict[str, Any]:
     return {name: row.get(field) for name, field in mapping.items()}
 
 
-def render_template(template: str, inputs: dict[str, Any]) -> str:
+def slack_escape(text: str) -> str:
+    """Slack reads `&`, `<` and `>` as markup (`<!channel>`, `<https://x|link>`): a visitor's words
+    are escaped so they stay words (Slack's "Formatting text for app surfaces")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_template(template: str, inputs: dict[str, Any], escape: bool = True) -> str:
+    """The owner's template (its markup kept) with each input's value, escaped for Slack."""
+
     def value(match: re.Match[str]) -> str:
         found = inputs.get(match.group(1))
         if found is None:
             return ""
-        return found if isinstance(found, str) else json.dumps(found)
+        text = found if isinstance(found, str) else json.dumps(found)
+        return slack_escape(text) if escape else text
 
     return PLACEHOLDER.sub(value, template)
+
+
+MASK = "\u2022\u2022\u2022\u2022"  # a secret's place in an answer: header values, a Slack URL's path
+
+
+def masked_url(url: str, kind: str) -> str:
+    """A Slack incoming webhook's URL is its secret: only the host shows."""
+    if kind != "slack":
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{MASK}"
+
+
+def unmask_headers(given: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
+    """Headers from a PATCH: a masked value keeps the stored one of the same name."""
+    return {k: stored[k] if v == MASK else v for k, v in given.items() if v != MASK or k in stored}
 
 
 def workflow_json(row: Row) -> dict[str, Any]:
@@ -71,13 +96,42 @@ def workflow_json(row: Row) -> dict[str, Any]:
         "name": row["name"],
         "kind": row["kind"],
         "inputs": loads(row["inputs"]),
-        "url": config["url"],
+        "url": masked_url(config["url"], row["kind"]),
+        "hold_unverified": bool(config.get("hold_unverified")),
+        "site_id": row.get("site_id"),
     }
     if row["kind"] == "webhook":
-        body |= {"headers": config.get("headers", {}), "has_secret": True}
+        body |= {"headers": {k: MASK for k in config.get("headers", {})}, "has_secret": True}
     else:
         body["template"] = config["template"]
     return body | {"created_at": iso_ms(row["created_at"]), "updated_at": iso_ms(row["updated_at"])}
+
+
+# A site key's workflows: its own, and those fed by at least one sync, every one from its site.
+_SITE_REACH = (
+    "(w.site_id = ? OR (w.site_id IS NULL AND EXISTS (SELECT 1 FROM syncs y WHERE y.workflow_id = w.id) "
+    "AND NOT EXISTS (SELECT 1 FROM syncs y JOIN sources o ON o.id = y.source_id "
+    "WHERE y.workflow_id = w.id AND o.site_id <> ?)))"
+)
+
+
+def reachable_workflows(tx: Tx, account_id: str, site_id: str | None) -> list[Row]:
+    """The workflows a key of `account_id` (limited to `site_id` when set) may see and change."""
+    sql = "SELECT w.* FROM workflows w WHERE w.account_id = ?"
+    params: list[Any] = [account_id]
+    if site_id is not None:
+        sql += " AND " + _SITE_REACH
+        params += [site_id, site_id]
+    return tx.all(sql + " ORDER BY w.created_at, w.id", params)
+
+
+def reachable_workflow(tx: Tx, account_id: str, site_id: str | None, workflow_id: str) -> Row | None:
+    sql = "SELECT w.* FROM workflows w WHERE w.id = ? AND w.account_id = ?"
+    params: list[Any] = [workflow_id, account_id]
+    if site_id is not None:
+        sql += " AND " + _SITE_REACH
+        params += [site_id, site_id]
+    return tx.one(sql, params)
 
 
 def enqueue(tx: Tx, sync: Row, row_nums: list[int], now: int, status: str = "pending") -> None:

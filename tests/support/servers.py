@@ -104,7 +104,9 @@ class ServerProcess:
     def __init__(self, env: dict[str, str], port: int | None = None, log: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "FOOTFALL_LOG_LEVEL": "warning", **env, "FOOTFALL_PORT": str(self.port)}
+        # receivers of workflows run on loopback, which the default outbound rule refuses
+        defaults = {"FOOTFALL_LOG_LEVEL": "warning", "FOOTFALL_OUTBOUND_ALLOW": "127.0.0.0/8"}
+        self.env = {**os.environ, **defaults, **env, "FOOTFALL_PORT": str(self.port)}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 

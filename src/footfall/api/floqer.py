@@ -10,11 +10,11 @@ account key reaches every domain of its account, a site key only its own site's.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from footfall import accounts, ids
 from footfall.accounts import ApiKey
 from footfall.api.auth import Authenticator, bearer
 from footfall.api.errors import ApiError
+from footfall.bounds import OutOfBounds, check_json
 from footfall.clock import Clock, iso_ms
 from footfall.enrich.networks import HostingNetworks
 from footfall.queries.companies import companies
@@ -32,18 +33,7 @@ from footfall.settings import Settings
 from footfall.sources import COMPANY, FIELDS, KINDS, PERSONAL, row_json, score_fields
 from footfall.store.base import Row, Store, Tx, dumps, loads
 from footfall.tracker import pixel_script
-from footfall.workflows import (
-    FORBIDDEN_HEADERS,
-    REFERENCE,
-    RUNS,
-    input_of,
-    new_secret,
-    push_existing,
-    workflow_json,
-)
-from footfall.workflows import (
-    KINDS as WORKFLOW_KINDS,
-)
+from footfall.workflows import RUNS, input_of, push_existing, reachable_workflow
 
 BARE_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 PAGE_SIZE_MAX = 200
@@ -73,9 +63,12 @@ class Problems:
 async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
+        body = msgspec.json.decode(raw or b"{}")
+        check_json(body, "body")
+    except (msgspec.DecodeError, RecursionError):
         raise ApiError(400, "The body must be a JSON object", dialect="floqer") from None
+    except OutOfBounds as exc:
+        raise ApiError(400, str(exc), dialect="floqer") from None
     if not isinstance(body, dict):
         raise ApiError(400, "The body must be a JSON object", dialect="floqer")
     return body
@@ -153,6 +146,13 @@ def grant(tx: Tx, account_id: str, amount: int, now: int, reason: str = "grant")
     return balance(tx, account_id)
 
 
+async def floqer_key(auth: Authenticator, request: Request, scope: str) -> ApiKey:
+    key = await auth.key(bearer(request), "floqer")
+    if not key.allows(scope):
+        raise ApiError(403, f"This API key lacks the '{scope}' scope", dialect="floqer")
+    return key
+
+
 def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, hosting: HostingNetworks) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["Floqer sources and workflows"])
     costs = {PERSONAL: settings.personal_source_credits, COMPANY: settings.company_source_credits}
@@ -161,10 +161,7 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
         return settings.public_url or str(request.base_url)
 
     async def caller(request: Request, scope: str) -> ApiKey:
-        key = await auth.key(bearer(request), "floqer")
-        if not key.allows(scope):
-            raise ApiError(403, f"This API key lacks the '{scope}' scope", dialect="floqer")
-        return key
+        return await floqer_key(auth, request, scope)
 
     def kind_of(source_id: str) -> str:
         if source_id not in KINDS:
@@ -187,12 +184,6 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
         site = tx.one("SELECT * FROM sites WHERE id = ?", (row["site_id"],))
         assert site is not None
         return row, site
-
-    def own_workflow(tx: Tx, key: ApiKey, workflow_id: str) -> Row:
-        row = tx.one("SELECT * FROM workflows WHERE id = ?", (workflow_id,))
-        if row is None or row["account_id"] != key.account_id:
-            raise ApiError(404, f"Workflow {workflow_id} not found", dialect="floqer")
-        return row
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -339,9 +330,11 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
 
         def go(tx: Tx) -> dict[str, Any]:
             source, _ = own_source(tx, key, source_instance_id)
-            workflow = (
-                own_workflow(tx, key, workflow_id) if isinstance(workflow_id, str) and UUID.match(workflow_id) else None
-            )
+            workflow = None
+            if isinstance(workflow_id, str) and UUID.match(workflow_id):
+                workflow = reachable_workflow(tx, key.account_id, key.site_id, workflow_id)
+                if workflow is None:
+                    raise ApiError(404, f"Workflow {workflow_id} not found", dialect="floqer")
             # a job may run twice (group commit retries it alone): the problems are copied each time
             return save_sync(tx, source, workflow, raw_mapping, push, run, Problems(list(problems.items)), now)
 
@@ -373,196 +366,7 @@ def router(store: Store, auth: Authenticator, clock: Clock, settings: Settings, 
         have = await run_in_threadpool(store.read, lambda tx: balance(tx, key.account_id))
         return ok(request, {"unlimited": settings.credits_unlimited, "balance": have, "costs": costs})
 
-    # -- workflows -------------------------------------------------------------------------------
-
-    @api.post("/workflows", summary="Create a workflow (webhook or Slack)")
-    async def make_workflow(request: Request) -> JSONResponse:
-        key = await caller(request, "workflows:write")
-        body, problems = await json_body(request), Problems()
-        fields = workflow_fields(body, problems, False, body.get("kind") if isinstance(body.get("kind"), str) else None)
-        problems.check()
-        now = clock.now_ms()
-        made = await run_in_threadpool(store.write, lambda tx: create_workflow(tx, key.account_id, fields, now))
-        return ok(request, made, 201)
-
-    @api.get("/workflows", summary="The account's workflows")
-    async def list_workflows(request: Request) -> JSONResponse:
-        key = await caller(request, "workflows:read")
-        sql = "SELECT * FROM workflows WHERE account_id = ? ORDER BY created_at, id"
-        rows = await run_in_threadpool(store.read, lambda tx: tx.all(sql, (key.account_id,)))
-        return ok(request, [workflow_json(r) for r in rows])
-
-    @api.get("/workflows/{workflow_id}", summary="A workflow and its syncs")
-    async def get_workflow(workflow_id: str, request: Request) -> JSONResponse:
-        key = await caller(request, "workflows:read")
-
-        def go(tx: Tx) -> dict[str, Any]:
-            row = own_workflow(tx, key, workflow_id)
-            syncs = tx.all("SELECT * FROM syncs WHERE workflow_id = ? ORDER BY created_at, id", (workflow_id,))
-            return workflow_json(row) | {
-                "syncs": [
-                    {
-                        "sync_id": s["id"],
-                        "source_instance_id": s["source_id"],
-                        "field_mapping": {f"input.{k}": v for k, v in loads(s["field_mapping"]).items()},
-                        "push_existing": bool(s["push_existing"]),
-                        "run": s["run"],
-                    }
-                    for s in syncs
-                ]
-            }
-
-        return ok(request, await run_in_threadpool(store.read, go))
-
-    @api.patch("/workflows/{workflow_id}", summary="Change a workflow")
-    async def patch_workflow(workflow_id: str, request: Request) -> JSONResponse:
-        key = await caller(request, "workflows:write")
-        body = await json_body(request)
-        now = clock.now_ms()
-
-        def go(tx: Tx) -> dict[str, Any]:
-            problems = Problems()  # here: a job may run twice (group commit retries it alone)
-            row = own_workflow(tx, key, workflow_id)
-            fields = workflow_fields(body, problems, True, row["kind"])
-            if "inputs" in fields:
-                for s in tx.all("SELECT field_mapping FROM syncs WHERE workflow_id = ?", (workflow_id,)):
-                    missing = sorted(set(loads(s["field_mapping"])) - set(fields["inputs"]))
-                    if missing:
-                        problems.add("inputs", "in_use", f"inputs: mapped by a sync: {', '.join(missing)}")
-            problems.check()
-            config = loads(row["config"]) | {
-                k: fields[k] for k in ("url", "secret", "headers", "template") if k in fields
-            }
-            tx.execute(
-                "UPDATE workflows SET name = ?, inputs = ?, config = ?, updated_at = ? WHERE id = ?",
-                (
-                    fields.get("name", row["name"]),
-                    dumps(fields.get("inputs", loads(row["inputs"]))),
-                    dumps(config),
-                    now,
-                    workflow_id,
-                ),
-            )
-            updated = tx.one("SELECT * FROM workflows WHERE id = ?", (workflow_id,))
-            assert updated is not None
-            return workflow_json(updated)
-
-        return ok(request, await run_in_threadpool(store.write, go))
-
-    @api.delete("/workflows/{workflow_id}", summary="Delete a workflow, its syncs and pending deliveries")
-    async def delete_workflow(workflow_id: str, request: Request) -> JSONResponse:
-        key = await caller(request, "workflows:write")
-
-        def go(tx: Tx) -> dict[str, Any]:
-            own_workflow(tx, key, workflow_id)
-            tx.execute("DELETE FROM deliveries WHERE workflow_id = ?", (workflow_id,))
-            tx.execute("DELETE FROM syncs WHERE workflow_id = ?", (workflow_id,))
-            tx.execute("DELETE FROM workflows WHERE id = ?", (workflow_id,))
-            return {"id": workflow_id, "deleted": True}
-
-        return ok(request, await run_in_threadpool(store.write, go))
-
-    @api.get("/workflows/{workflow_id}/deliveries", summary="A workflow's deliveries")
-    async def deliveries(workflow_id: str, request: Request) -> JSONResponse:
-        key = await caller(request, "workflows:read")
-        page_no, page_size = paging(request)
-        wanted = request.query_params.get("status")
-        if wanted is not None and wanted not in ("pending", "delivered", "failed", "skipped"):
-            raise ApiError(400, "status: pending, delivered, failed or skipped", dialect="floqer")
-
-        def go(tx: Tx) -> dict[str, Any]:
-            own_workflow(tx, key, workflow_id)
-            where, params = "workflow_id = ?", [workflow_id]
-            if wanted:
-                where += " AND status = ?"
-                params.append(wanted)
-            total = tx.one(f"SELECT COUNT(*) AS n FROM deliveries WHERE {where}", params)
-            rows = tx.all(
-                f"SELECT * FROM deliveries WHERE {where} ORDER BY created_at, row_num LIMIT ? OFFSET ?",
-                [*params, page_size, (page_no - 1) * page_size],
-            )
-            return {"total_count": int(total["n"]) if total else 0, "rows": [delivery_json(r) for r in rows]}
-
-        return ok(request, await run_in_threadpool(store.read, go))
-
-    @api.post("/workflows/{workflow_id}/deliveries/{delivery_id}/replay", summary="Send a delivery again")
-    async def replay(workflow_id: str, delivery_id: str, request: Request) -> JSONResponse:
-        key = await caller(request, "workflows:write")
-        now = clock.now_ms()
-
-        def go(tx: Tx) -> dict[str, Any]:
-            own_workflow(tx, key, workflow_id)
-            updated = replay_delivery(tx, workflow_id, delivery_id, now)
-            if updated is None:
-                raise ApiError(404, f"Delivery {delivery_id} not found", dialect="floqer")
-            return delivery_json(updated)
-
-        return ok(request, await run_in_threadpool(store.write, go))
-
     return api
-
-
-def workflow_fields(body: dict[str, Any], problems: Problems, partial: bool, kind: str | None) -> dict[str, Any]:
-    allowed = ("name", "kind", "inputs", "url", "secret", "headers", "template")
-    strict(body, allowed if not partial else tuple(a for a in allowed if a != "kind"), problems)
-    out: dict[str, Any] = {}
-    if not partial or "name" in body:
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip():
-            problems.add("name", "required", "name: required")
-        else:
-            out["name"] = name.strip()
-    if not partial:
-        kind = body.get("kind")
-        if kind not in WORKFLOW_KINDS:
-            problems.add("kind", "invalid", f"kind: one of {', '.join(WORKFLOW_KINDS)}")
-        out["kind"] = kind
-    if not partial or "inputs" in body:
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            problems.add("inputs", "required", "inputs: a list of input references (snake_case)")
-        else:
-            bad = [i for i in inputs if not isinstance(i, str) or not REFERENCE.match(i)]
-            if bad:
-                problems.add("inputs", "invalid", f"inputs: not lowercase snake_case: {', '.join(map(str, bad))}")
-            elif len(set(inputs)) != len(inputs):
-                problems.add("inputs", "duplicate", "inputs: each reference once")
-            else:
-                out["inputs"] = inputs
-    if not partial or "url" in body:
-        url = body.get("url")
-        if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-            problems.add("url", "invalid", "url: an http(s) URL")
-        else:
-            out["url"] = url
-    if "secret" in body:
-        secret = body["secret"]
-        if not isinstance(secret, str) or len(secret) < 16:
-            problems.add("secret", "invalid", "secret: a string of at least 16 characters")
-        else:
-            out["secret"] = secret
-    if "headers" in body:
-        headers = body["headers"]
-        if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            problems.add("headers", "invalid", "headers: an object of header name -> string value")
-        elif forbidden := sorted(k for k in headers if k.lower() in FORBIDDEN_HEADERS):
-            problems.add("headers", "reserved", f"headers: set by footfall: {', '.join(forbidden)}")
-        else:
-            out["headers"] = headers
-    if kind == "slack":
-        if "headers" in body:
-            problems.add("headers", "invalid", "headers: webhook workflows only")
-        if not partial or "template" in body:
-            template = body.get("template")
-            if not isinstance(template, str) or not template.strip():
-                problems.add("template", "required", "template: the Slack message, with {{input.<name>}} places")
-            else:
-                out["template"] = template
-    elif "template" in body:
-        problems.add("template", "invalid", "template: Slack workflows only")
-    return out
 
 
 def save_sync(
@@ -628,51 +432,4 @@ def save_sync(
         "run": run,
         "rows_pushed": counts["pushed"],
         "rows_queued": counts["queued"],
-    }
-
-
-def create_workflow(tx: Tx, account_id: str, fields: dict[str, Any], now: int) -> dict[str, Any]:
-    """A new workflow from checked `fields`; its JSON with the signing secret (shown once)."""
-    secret = fields.get("secret") or new_secret()
-    config = {"url": fields["url"], "secret": secret}
-    config |= (
-        {"headers": fields.get("headers", {})} if fields["kind"] == "webhook" else {"template": fields["template"]}
-    )
-    workflow_id = ids.person_id()
-    tx.execute(
-        "INSERT INTO workflows (id, account_id, name, kind, inputs, config, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (workflow_id, account_id, fields["name"], fields["kind"], dumps(fields["inputs"]), dumps(config), now, now),
-    )
-    row = tx.one("SELECT * FROM workflows WHERE id = ?", (workflow_id,))
-    assert row is not None
-    return workflow_json(row) | {"secret": secret}
-
-
-def replay_delivery(tx: Tx, workflow_id: str, delivery_id: str, now: int) -> Row | None:
-    """Sends a delivery again, with a new retry window from the next attempt; None if unknown."""
-    row = tx.one("SELECT * FROM deliveries WHERE id = ? AND workflow_id = ?", (delivery_id, workflow_id))
-    if row is None:
-        return None
-    tx.execute(
-        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, expires_at = 0, leased_until = 0 WHERE id = ?",
-        (now, delivery_id),
-    )
-    return tx.one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
-
-
-def delivery_json(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "source_instance_id": row["source_id"],
-        "row_id": str(row["row_num"]),
-        "idempotency_key": row["idempotency_key"],
-        "status": row["status"],
-        "attempts": row["attempts"],
-        "last_status": row["last_status"],
-        "last_error": row["last_error"],
-        "created_at": iso_ms(row["created_at"]),
-        "next_attempt_at": iso_ms(row["next_attempt_at"]) if row["status"] == "pending" else None,
-        "expires_at": iso_ms(row["expires_at"] or None),  # none until the first attempt
-        "delivered_at": iso_ms(row["delivered_at"]),
     }

@@ -20,6 +20,7 @@ import httpx
 
 from footfall.clock import Clock
 from footfall.enrich.email import company_domain, email_fields
+from footfall.outbound import Outbound, sync_client
 from footfall.store.base import Row, Store, Tx, dumps, loads
 
 log = logging.getLogger("footfall.enrichment")
@@ -51,14 +52,21 @@ def question(tx: Tx, person: Row) -> Asked | None:
 
 class EnrichmentProvider:
     def __init__(
-        self, store: Store, clock: Clock, url: str, token: str = "", timeout_ms: int = 2000, ttl_days: int = 30
+        self,
+        store: Store,
+        clock: Clock,
+        url: str,
+        token: str = "",
+        timeout_ms: int = 2000,
+        ttl_days: int = 30,
+        outbound: Outbound | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.url = url
         self.ttl_ms = ttl_days * DAY_MS
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(timeout=timeout_ms / 1000, headers=headers)
+        self.client = sync_client(outbound or Outbound(), timeout_ms / 1000, headers=headers)
 
     def run_once(self) -> int:
         """Asks about up to BATCH people; answers how many were enriched or settled."""

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from footfall.datadir import private_dir, private_file
 from footfall.store.base import Job, JobQueue, Row, WriterThread, run_batch
 from footfall.store.migrate import migrate
 
@@ -70,7 +71,7 @@ class SQLiteStore(JobQueue):
     ) -> None:
         if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError(f"sqlite synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(private_dir(path.parent) / path.name)
         self.path = path
         self._writer_conn = connect(path, synchronous)
         migrate(SQLiteTx(self._writer_conn), _begin, _commit, _rollback)
