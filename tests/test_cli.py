@@ -126,4 +126,4 @@ def test_users_add_and_list(settings: Settings) -> None:
         stored = store.read(lambda tx: tx.one("SELECT password_hash FROM users"))
     finally:
         store.close()
-    assert stored["password_hash"].startswith("scrypt$131072$8$1$") and "secret" not in stored["password_hash"]
+    assert stored["password_hash"].startswith("$argon2id$") and "secret" not in stored["password_hash"]

@@ -38,6 +38,7 @@ from footfall.api.ratelimit import CollectLimits, WindowLimiter, floqer_rate_lim
 from footfall.clock import Clock, SystemClock
 from footfall.dashboard import pages as dashboard
 from footfall.delivery import Sender, sender_loop
+from footfall.edge import BodyTooLarge, Edge
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.provider import EnrichmentProvider
@@ -58,7 +59,7 @@ from footfall.rollups import Rollups
 from footfall.scoring.scorer import Scoring, scoring_loop
 from footfall.settings import Settings
 from footfall.store import instance_secret, open_store
-from footfall.store.base import Store
+from footfall.store.base import BadValue, Store
 from footfall.tracker import tracker_routes
 
 
@@ -144,6 +145,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         clock=c.clock,
         sink=sink,
         proxies=tuple(settings.trusted_proxies),
+        real_ip_header=settings.proxy_sets_real_ip,
         max_body=settings.max_body_bytes,
         max_batch=settings.max_batch_events,
         drops=c.drops,
@@ -273,6 +275,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(dashboard.router(c.store, c.clock, settings, hosting, LinkSigner(c.secret), outbound))
     app.mount("/static", StaticFiles(packages=[("footfall", "static")]), name="static")
     _install_error_handlers(app)
+    app.add_middleware(Edge, max_body=settings.max_body_bytes, max_import=settings.max_import_bytes)
     return app
 
 
@@ -313,6 +316,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return render(exc)
+
+    @app.exception_handler(BadValue)
+    async def bad_value(request: Request, exc: BadValue) -> JSONResponse:
+        message = f"a value cannot be stored ({str(exc).splitlines()[0][:200]})"
+        return render(ApiError(400, message, dialect=dialect_for_path(request.url.path)))
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return render(ApiError(413, str(exc), dialect=dialect_for_path(request.url.path)))
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:

@@ -13,6 +13,9 @@ from typing import Any
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 20  # nesting levels inside one client-sent object
+# A payment's amount in major units: more than any real payment (a trillion Indonesian rupiah is about
+# 60 million dollars), and revenue summed over millions of them stays finite and exact to the cent.
+MAX_AMOUNT = 1e12
 
 
 class OutOfBounds(ValueError):
@@ -27,6 +30,11 @@ def check_text(value: str, where: str) -> None:
 def check_int(value: int, where: str) -> None:
     if not INT_MIN <= value <= INT_MAX:
         raise OutOfBounds(f"{where}: integers must be between -2^63 and 2^63-1")
+
+
+def check_amount(value: float, where: str = "amount") -> None:
+    if not math.isfinite(value) or abs(value) > MAX_AMOUNT:
+        raise OutOfBounds(f"{where}: at most {MAX_AMOUNT:.0e} in major units")
 
 
 def check_json(value: Any, where: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 import time
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import TypeVar
 import typer
 
 from footfall import __version__, accounts, imports
+from footfall.csvcells import write_rows
 from footfall.datadir import AlreadyRunning, lock_instance
 from footfall.ids import LinkSigner
 from footfall.settings import Settings, export_overrides, markdown_table
@@ -154,7 +154,11 @@ def _first_run(tx: Tx) -> None:
 def users_add(
     email: str,
     password: str = typer.Option(
-        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters (prompted if absent)."
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 10 characters, not easy to guess (prompted if absent).",
     ),
 ) -> None:
     """Add a user who can log in to the dashboard (of the first account)."""
@@ -170,6 +174,27 @@ def users_add(
         fail(str(exc))
         raise
     typer.echo(f"User {added} added: log in at the server's / (footfall serve).")
+
+
+@users_cli.command("remove")
+def users_remove(email: str) -> None:
+    """Delete a dashboard user; every session they have ends."""
+    from footfall.dashboard import users
+
+    if not write(lambda tx: users.remove_user(tx, email)):
+        fail(f"no user {email}")
+    typer.echo(f"User {email} removed; their sessions ended.")
+
+
+@users_cli.command("revoke")
+def users_revoke(email: str) -> None:
+    """End every dashboard session of a user (they log in again; their password is unchanged)."""
+    from footfall.dashboard import users
+
+    ended = write(lambda tx: users.revoke_sessions(tx, email))
+    if ended is None:
+        fail(f"no user {email}")
+    typer.echo(f"{ended} session{'s' if ended != 1 else ''} of {email} ended.")
 
 
 @users_cli.command("list")
@@ -515,7 +540,5 @@ def contacts_import(
         typer.echo(f"  {error['kind']} row {error['row'] + 1}: {error['message']}", err=True)
     if links:
         with links.open("w", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=["email", "personId", "token"])
-            writer.writeheader()
-            writer.writerows(result.links)
+            write_rows(out, ["email", "personId", "token"], result.links)  # formula-safe cells
         typer.echo(f"email-link tokens written to {links}")

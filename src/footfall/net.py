@@ -1,4 +1,11 @@
-"""The client's IP: the socket peer, or a forwarded header when the peer is a trusted proxy."""
+"""The client's IP: the socket peer, or a forwarded header when the peer is a trusted proxy.
+
+One rule (docs/deploy.md, "Client addresses"): behind a trusted proxy, the right-most address of
+`X-Forwarded-For` that is not itself a trusted proxy (what the last proxy of yours saw; anything to
+its left the client could have written). `X-Real-IP` and DataFast's `x-datafast-real-ip` are read
+only when `FOOTFALL_PROXY_SETS_REAL_IP` says the proxy sets them (a client can send them too, and a
+proxy that does not overwrite them passes them on). From any other peer no header counts.
+"""
 
 from __future__ import annotations
 
@@ -20,14 +27,13 @@ def _trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, proxies: 
     return ip is not None and any(ip in net for net in proxies)
 
 
-def client_ip(peer: str | None, headers: Mapping[str, str], proxies: Sequence[Network]) -> str | None:
-    """`x-datafast-real-ip` or the right-most untrusted X-Forwarded-For hop, only behind a trusted proxy."""
-    return _client_ip(
-        peer,
-        headers.get("x-datafast-real-ip") or headers.get("x-real-ip"),
-        headers.get("x-forwarded-for"),
-        tuple(proxies),
-    )
+def client_ip(
+    peer: str | None, headers: Mapping[str, str], proxies: Sequence[Network], real_ip_header: bool = False
+) -> str | None:
+    """The right-most untrusted X-Forwarded-For hop (or, when the proxy sets it, `x-real-ip` /
+    `x-datafast-real-ip`), only behind a trusted proxy; else the peer."""
+    real = (headers.get("x-datafast-real-ip") or headers.get("x-real-ip")) if real_ip_header else None
+    return _client_ip(peer, real, headers.get("x-forwarded-for"), tuple(proxies))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -96,8 +96,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "trusted_proxies",
         (),
-        "Comma-separated IPs/CIDRs whose X-Forwarded-For / x-datafast-real-ip headers are believed.",
+        "Comma-separated IPs/CIDRs of your reverse proxies: behind them the client is the right-most untrusted "
+        "X-Forwarded-For address (docs/deploy.md).",
         _networks,
+    ),
+    Setting(
+        "proxy_sets_real_ip",
+        False,
+        "Your trusted proxy sets (overwrites) X-Real-IP / x-datafast-real-ip: read them instead of X-Forwarded-For.",
+        _bool,
     ),
     Setting(
         "geoip_city",
@@ -124,7 +131,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("enrichment_timeout_ms", 2000, "How long footfall waits for the enrichment provider per request.", int),
     Setting("enrichment_ttl_days", 30, "Days an enrichment provider's answer is kept and reused.", int),
     Setting(
-        "max_body_bytes", 1_048_576, "Largest request body accepted on the collect endpoints; larger gets 413.", int
+        "max_body_bytes", 1_048_576, "Largest request body accepted, on collect and every API; larger gets 413.", int
+    ),
+    Setting(
+        "max_import_bytes", 16_777_216, "Largest contacts import accepted (API and dashboard); larger gets 413.", int
     ),
     Setting("max_batch_events", 500, "Most events accepted in one POST /api/events/batch.", int),
     Setting(

@@ -33,6 +33,7 @@ class Received:
 class Receiver:
     mode: str = "ok"
     delay: float = 3.0
+    reply: bytes = b""  # the body of every answer (empty: "ok" or "no")
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     requests: list[Received] = field(default_factory=list)
 
@@ -56,7 +57,7 @@ class Receiver:
                     self.send_response(status)
                     self.send_header("content-type", "text/plain")
                     self.end_headers()
-                    self.wfile.write(b"ok" if status == 200 else b"no")
+                    self.wfile.write(receiver.reply or (b"ok" if status == 200 else b"no"))
                 except OSError:
                     pass  # the sender gave up waiting
 

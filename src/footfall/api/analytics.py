@@ -12,6 +12,7 @@ from footfall.api.errors import ApiError
 from footfall.clock import Clock
 from footfall.queries import analytics as a
 from footfall.queries import realtime as live
+from footfall.queries.ranges import BadQuery, integer
 from footfall.store.base import Store, Tx
 
 OVERVIEW_FIELDS = (
@@ -68,9 +69,12 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
             interval = "hour"  # a single day is shown by the hour, as DataFast does
         fields = _fields(request.query_params.get("fields"), TIMESERIES_FIELDS)
         a.default_window(query, interval, clock.now_ms())
-        rows, counts = await run_in_threadpool(
-            store.read, lambda tx: a.timeseries(tx, caller.site.num, query, interval)
-        )
+        try:
+            rows, counts = await run_in_threadpool(
+                store.read, lambda tx: a.timeseries(tx, caller.site.num, query, interval)
+            )
+        except a.BadQuery as exc:  # more points than a series may have
+            raise ApiError(400, str(exc)) from exc
         kept = [
             {f: r[f] for f in fields} | {"timestamp": r["timestamp"], "revenueBreakdown": r["revenueBreakdown"]}
             for r in rows
@@ -100,7 +104,15 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
     async def realtime_map(request: Request) -> dict[str, Any]:
         caller = await auth.site_caller(request, "analytics:read")
         now = clock.now_ms()
-        data = await run_in_threadpool(store.read, lambda tx: live.realtime_map(tx, caller.site.num, now, MAP_MS))
+        q = request.query_params
+        try:  # a page of the visitors (footfall's addition: a busy site has thousands at once)
+            limit = integer(q.get("limit"), "limit", live.MAP_LIMIT, 1, live.MAP_LIMIT_MAX)
+            offset = integer(q.get("offset"), "offset", 0, 0)
+        except BadQuery as exc:
+            raise ApiError(400, str(exc)) from exc
+        data = await run_in_threadpool(
+            store.read, lambda tx: live.realtime_map(tx, caller.site.num, now, MAP_MS, limit, offset)
+        )
         return {"status": "success", "data": data}
 
     @api.get("/metadata", summary="Website metadata")

@@ -21,8 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from footfall import ids
 from footfall.api.auth import Authenticator
+from footfall.api.bodies import json_object
 from footfall.api.errors import ApiError
-from footfall.api.people import identify, json_object
+from footfall.api.people import identify
+from footfall.bounds import MAX_AMOUNT
 from footfall.clock import Clock, iso_ms
 from footfall.identity.people import Claim
 from footfall.ids import VisitorSigner
@@ -236,8 +238,8 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Cloc
 def parse_payment(body: dict[str, Any], now: int) -> dict[str, Any]:
     """DataFast's payment body, validated."""
     amount = body.get("amount")
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
-        raise ApiError(400, "amount is required: a number >= 0 in major units (0 is a free trial)")
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount <= MAX_AMOUNT:
+        raise ApiError(400, f"amount is required: from 0 to {MAX_AMOUNT:.0e} in major units (0 is a free trial)")
     currency = body.get("currency")
     if not isinstance(currency, str) or not CURRENCY.match(currency):
         raise ApiError(400, "currency is required: an ISO 4217 code such as USD")

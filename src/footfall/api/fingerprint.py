@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from footfall import accounts
 from footfall.accounts import ApiKey
+from footfall.bounds import INT_MAX, INT_MIN
 from footfall.clock import Clock, iso_ms
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
@@ -157,12 +158,20 @@ class VisitsQuery:
     before: int | None
 
 
+def whole(raw: str) -> int:
+    """A query's integer within 64 bits (what the stores keep); ValueError otherwise."""
+    value = int(raw[:21])
+    if len(raw) > 21 or not INT_MIN <= value <= INT_MAX:
+        raise ValueError(raw)
+    return value
+
+
 def parse_query(request: Request) -> VisitsQuery | None:
     """None when a parameter is malformed. Unknown parameters (the SDK's `ii`) are ignored."""
     q = request.query_params
     try:
-        limit = int(q.get("limit", SCAN_DEFAULT))
-        before = int(q["before"]) if q.get("before") else None
+        limit = whole(q.get("limit", str(SCAN_DEFAULT)))
+        before = whole(q["before"]) if q.get("before") else None
     except ValueError:
         return None
     if limit < 0:
@@ -272,6 +281,7 @@ def routes(
             return structured(400, "RequestCannotBeParsed", "invalid visitor id")
         now = clock.now_ms()
         deleted = await run_in_threadpool(store.write, lambda tx: delete_visitor_data(tx, key, visitor_id, now))
+        await run_in_threadpool(store.scrub)
         return Response(status_code=200) if deleted else structured(404, "VisitorNotFound", "visitor not found")
 
     async def get_event(request: Request) -> Response:
@@ -483,7 +493,7 @@ def parse_search(q: Any, now_ms: int) -> Search | str:
     """The query, or the message of Fingerprint's 400 for the first bad parameter."""
 
     def number(name: str) -> int | None:
-        return int(q[name]) if q.get(name) is not None else None
+        return whole(q[name]) if q.get(name) is not None else None
 
     try:
         limit = number("limit")

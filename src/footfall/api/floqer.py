@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -22,8 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from footfall import accounts, ids
 from footfall.accounts import ApiKey
 from footfall.api.auth import Authenticator, bearer
+from footfall.api.bodies import json_object
 from footfall.api.errors import ApiError
-from footfall.bounds import OutOfBounds, check_json
+from footfall.bounds import INT_MAX
 from footfall.clock import Clock, iso_ms
 from footfall.enrich.networks import HostingNetworks
 from footfall.queries.companies import companies
@@ -61,17 +61,14 @@ class Problems:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    if not await request.body():
+        return {}
     try:
-        body = msgspec.json.decode(raw or b"{}")
-        check_json(body, "body")
-    except (msgspec.DecodeError, RecursionError):
-        raise ApiError(400, "The body must be a JSON object", dialect="floqer") from None
-    except OutOfBounds as exc:
-        raise ApiError(400, str(exc), dialect="floqer") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "The body must be a JSON object", dialect="floqer")
-    return body
+        return await json_object(request, "floqer")
+    except ApiError as exc:
+        if "JSON" in exc.message or "object" in exc.message:
+            raise ApiError(400, "The body must be a JSON object", dialect="floqer") from None
+        raise
 
 
 def strict(body: dict[str, Any], allowed: tuple[str, ...], problems: Problems) -> None:
@@ -111,7 +108,7 @@ def ok(request: Request, data: Any, status: int = 200) -> JSONResponse:
 def paging(request: Request) -> tuple[int, int]:
     problems = Problems()
     values = []
-    for name, default, high in (("page_no", 1, None), ("page_size", 20, PAGE_SIZE_MAX)):
+    for name, default, high in (("page_no", 1, INT_MAX), ("page_size", 20, PAGE_SIZE_MAX)):
         try:
             values.append(integer(request.query_params.get(name), name, default, 1, high))
         except BadQuery as exc:

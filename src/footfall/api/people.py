@@ -17,7 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from footfall import accounts, ids, imports
 from footfall.api.auth import Authenticator
+from footfall.api.bodies import json_as, json_object
 from footfall.api.errors import ApiError
+from footfall.bounds import INT_MAX
 from footfall.clock import Clock
 from footfall.enrich.campaign import LINK_TOKEN
 from footfall.enrich.networks import HostingNetworks
@@ -104,7 +106,13 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
             tx.execute("UPDATE visitors SET person_num = NULL WHERE num = ?", (root["num"],))
             tx.execute("DELETE FROM visitor_scores WHERE visitor_num = ?", (root["num"],))
     # payments stay in the owner's books, without who paid
-    tx.execute("UPDATE payments SET person_num = NULL, email = NULL, name = NULL WHERE person_num = ?", (num,))
+    tx.execute(
+        "UPDATE payments SET person_num = NULL, email = NULL, name = NULL, customer_id = NULL WHERE person_num = ?",
+        (num,),
+    )
+    emails = tx.all("SELECT value FROM person_ids WHERE person_num = ? AND kind = 'email'", (num,))
+    for email in emails:  # what the enrichment provider said of them
+        tx.execute("DELETE FROM enrichment_cache WHERE key = ?", (f"person:{email['value']}",))
     tx.execute("DELETE FROM person_ids WHERE person_num = ?", (num,))
     tx.execute("DELETE FROM merged_people WHERE into_num = ?", (num,))
     tx.execute("DELETE FROM people WHERE num = ?", (num,))
@@ -168,10 +176,10 @@ def router(
     @api.post("/api/identify", summary="Identify a visitor (PostMetric)")
     async def postmetric_identify(request: Request) -> JSONResponse:
         try:
-            body = msgspec.json.decode(await request.body())
-        except msgspec.DecodeError:
-            body = None
-        if not isinstance(body, dict) or not body.get("site") or not body.get("userId"):
+            body = await json_object(request, "postmetric")
+        except ApiError as exc:
+            return JSONResponse({"error": exc.message}, 400)
+        if not body.get("site") or not body.get("userId"):
             return JSONResponse({"error": "site and userId are required"}, 400)
         site_id = str(body["site"])
         site = await run_in_threadpool(store.read, lambda tx: accounts.get_site(tx, site_id))
@@ -218,10 +226,7 @@ def router(
     @api.post("/api/v1/segments", summary="Make a segment", status_code=201)
     async def make_segment(request: Request) -> dict[str, Any]:
         caller = await auth.site_caller(request, "settings:write")
-        try:
-            given = msgspec.json.decode(await request.body(), type=segments.SegmentBody)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise ApiError(400, f"a segment is {{name, rules}}: {exc}") from exc
+        given = await json_as(request, segments.SegmentBody, "a segment is {name, rules}")
         if not given.name.strip() or len(given.name) > 100:
             raise ApiError(400, "name: 1 to 100 characters")
         row = {"id": "seg_" + ids.site_id(), "name": given.name.strip(), "rules": segments.encode_rules(given.rules)}
@@ -331,10 +336,7 @@ def router(
     @api.post("/api/v1/people/{person_id}/merge", summary="Merge another person into this one")
     async def merge_people(person_id: str, request: Request) -> dict[str, Any]:
         caller = await auth.site_caller(request, "identify:write")
-        try:
-            other_id = msgspec.json.decode(await request.body(), type=MergeBody).personId
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise ApiError(400, f'body must be {{"personId": "..."}}: {exc}') from exc
+        other_id = (await json_as(request, MergeBody, 'body must be {"personId": "..."}')).personId
         kept, gone = await person_or_404(caller.site, person_id), await person_or_404(caller.site, other_id)
         if kept["num"] == gone["num"]:
             raise ApiError(400, "a person cannot be merged into itself")
@@ -354,24 +356,15 @@ def router(
         person = await person_or_404(caller.site, person_id)
         now = clock.now_ms()
         await run_in_threadpool(store.write, lambda tx: erase_person(tx, person, now))
+        await run_in_threadpool(store.scrub)
         return {"status": "success", "data": {"id": person["id"], "deleted": True}}
 
     return api
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = msgspec.json.decode(await request.body())
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "body must be a JSON object")
-    return body
-
-
 def _int(raw: str | None, default: int, low: int, high: int | None, name: str) -> int:
     """`ranges.integer` with the API's error."""
     try:
-        return ranges.integer(raw, name, default, low, high)
+        return ranges.integer(raw, name, default, low, INT_MAX if high is None else high)
     except ranges.BadQuery as exc:
         raise ApiError(400, str(exc)) from exc

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from footfall.api.auth import Authenticator
+from footfall.api.bodies import json_object
 from footfall.api.conversions import TAGS, add_goal, parse_payment, record_payment
 from footfall.api.errors import ApiError
-from footfall.api.people import json_object
 from footfall.clock import Clock, iso_ms
 from footfall.ids import VisitorSigner
 from footfall.queries.visitors import find_visitor, marks, visitor_group

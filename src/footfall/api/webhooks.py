@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from footfall import accounts
 from footfall.api.conversions import record_payment
+from footfall.bounds import MAX_AMOUNT, OutOfBounds, check_json
 from footfall.clock import Clock
 from footfall.ids import VisitorSigner
 from footfall.model import Site
@@ -55,7 +56,7 @@ def stripe_signature_ok(header: str | None, body: bytes, secret: str, now_s: int
     if abs(now_s - int(stamps[0])) > TOLERANCE_S:
         return "timestamp outside the tolerance zone"
     expected = hmac.new(secret.encode(), stamps[0].encode() + b"." + body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, s) for s in signatures):
+    if not any(hmac.compare_digest(expected.encode(), s.encode("utf-8", "replace")) for s in signatures):
         return "no signatures found matching the expected signature for payload"
     return None
 
@@ -67,8 +68,12 @@ def _visitor(meta: Any) -> str | None:
 
 
 def _units(amount: Any, currency: str) -> float:
+    """Minor units (as Stripe and LemonSqueezy send them) to major ones; ValueError past the bound."""
     cents = int(amount or 0)
-    return float(cents) if currency.upper() in ZERO_DECIMAL else cents / 100
+    units = float(cents) if currency.upper() in ZERO_DECIMAL else cents / 100
+    if not 0 <= units <= MAX_AMOUNT:
+        raise ValueError(f"amount: from 0 to {MAX_AMOUNT:.0e} in major units")
+    return units
 
 
 def _payment(transaction: str, amount: float, currency: str, ts: int, **kw: Any) -> dict[str, Any]:
@@ -176,8 +181,9 @@ def router(store: Store, signer: VisitorSigner, clock: Clock) -> APIRouter:
     async def handle(request: Request, provider: str, site_id: str | None) -> JSONResponse:
         body = await request.body()
         try:
-            event = json.loads(body)
-        except ValueError:
+            event = msgspec.json.decode(body)
+            check_json(event, "body")
+        except (msgspec.DecodeError, OutOfBounds, RecursionError):
             return JSONResponse({"error": "body is not JSON"}, 400)
         if not isinstance(event, dict):
             return JSONResponse({"error": "body is not a JSON object"}, 400)
@@ -190,14 +196,17 @@ def router(store: Store, signer: VisitorSigner, clock: Clock) -> APIRouter:
         now = clock.now_ms()
         if provider == "stripe":
             problem = stripe_signature_ok(request.headers.get("stripe-signature"), body, secret, now // 1000)
-            outcome = from_stripe(event, now)
         else:
             expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
             given = request.headers.get("x-signature") or ""
-            problem = None if hmac.compare_digest(expected, given) else "invalid X-Signature"
-            outcome = from_lemonsqueezy(event, now)
+            matches = hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+            problem = None if matches else "invalid X-Signature"
         if problem:
             return JSONResponse({"error": problem}, 400)
+        try:  # only a signed body is read further
+            outcome = from_stripe(event, now) if provider == "stripe" else from_lemonsqueezy(event, now)
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": f"unusable payment: {exc}"}, 400)
         result = await run_in_threadpool(store.write, lambda tx: apply(tx, signer, site, outcome, provider))
         return JSONResponse({"received": True, "result": result})
 

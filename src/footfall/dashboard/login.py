@@ -1,4 +1,5 @@
-"""Logging in and out of the dashboard (docs/dashboard.md)."""
+"""Logging in and out of the dashboard (docs/dashboard.md). Logins are throttled per client
+address and per account, and passwords are checked in a pool of their own (dashboard/throttle.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from footfall.dashboard import users
+from footfall.dashboard.throttle import Busy, Throttled
 from footfall.dashboard.web import COOKIE, LOGIN_CSRF, Forbidden, Web
 
 
@@ -28,18 +30,36 @@ def add_routes(web: Web, api: APIRouter) -> None:
             form = await web.form_of(request, None, request.cookies.get(LOGIN_CSRF))
         except Forbidden:
             return web.html("error.html", None, 403, title="Refused", message="The login form expired: reload it.")
-        email, password = form.get("email", ""), form.get("password", "")
-        user = await run_in_threadpool(web.store.read, lambda tx: users.authenticate(tx, email, password))
+        email, password = form.get("email", "")[:320], form.get("password", "")[:1024]
         target = form.get("next", "/")
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
+        csrf = request.cookies.get(LOGIN_CSRF)
+        address = web.client_ip(request) or "unknown"
+        try:
+            attempt = web.throttle.begin(address, email)
+        except Throttled as exc:
+            message = f"Too many failed logins. Try again in {exc.retry_after} seconds."
+            response = web.html("login.html", None, 429, next=target, csrf=csrf, error=message)
+            response.headers["retry-after"] = str(exc.retry_after)
+            return response
+        row = await run_in_threadpool(web.store.read, lambda tx: users.find_user(tx, email))
+        try:
+            user, rehash = await web.passwords.run(lambda: users.verify(row, password))
+        except Busy:
+            response = web.html("login.html", None, 503, next=target, csrf=csrf, error="Busy: try again in a moment.")
+            response.headers["retry-after"] = "1"
+            return response
         if user is None:
-            csrf = request.cookies.get(LOGIN_CSRF)
             return web.html("login.html", None, 401, next=target, csrf=csrf, error="Wrong email or password.")
+        web.throttle.succeeded(attempt)
+        if rehash:  # a hash of an earlier version, or of weaker settings: replaced now the password is known
+            stronger = await web.passwords.run(lambda: users.hash_password(password))
+            await run_in_threadpool(web.store.write, lambda tx: users.set_password_hash(tx, user.id, stronger))
         now = web.clock.now_ms()
         token = await run_in_threadpool(web.store.write, lambda tx: users.start_session(tx, user, now))
-        response = web.redirect(target)
-        response.set_cookie(
+        done = web.redirect(target)
+        done.set_cookie(
             COOKIE,
             token,
             max_age=users.SESSION_DAYS * 86400,
@@ -48,7 +68,7 @@ def add_routes(web: Web, api: APIRouter) -> None:
             secure=web.secure,
             path="/",
         )
-        return response
+        return done
 
     @api.post("/logout")
     @web.guarded

@@ -46,6 +46,7 @@ PANELS = (  # overview breakdowns: (endpoint, heading, filter dimension)
     ("campaigns", "Campaigns", "utm_source"),
 )
 PEOPLE_PAGE = 50
+REALTIME_PAGE = 50
 SCAN_LIMIT = 2000  # people read to apply segment and score filters
 
 
@@ -174,8 +175,17 @@ def add_routes(web: Web, api: APIRouter) -> None:
     async def realtime(request: Request, site_id: str) -> Response:
         page = await web.page_for(request, site_id)
         num, now = page.here.num, web.clock.now_ms()
-        data = await run_in_threadpool(web.store.read, lambda tx: live.realtime_map(tx, num, now, 10 * 60_000))
-        return web.html("realtime.html", page, data=data)
+        try:
+            offset = max(0, int(request.query_params.get("offset", "0")[:9]))
+        except ValueError:
+            offset = 0
+        data = await run_in_threadpool(
+            web.store.read, lambda tx: live.realtime_map(tx, num, now, 10 * 60_000, REALTIME_PAGE, offset)
+        )
+        more = data["pagination"]["hasMore"]
+        next_page = with_params({}, offset=str(offset + REALTIME_PAGE)) if more else None
+        earlier = with_params({}, offset=str(max(0, offset - REALTIME_PAGE))) if offset else None
+        return web.html("realtime.html", page, data=data, next_page=next_page, earlier=earlier)
 
     # -- people ---------------------------------------------------------------------------------------------
 

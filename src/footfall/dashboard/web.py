@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -26,8 +26,10 @@ from footfall import __version__, accounts
 from footfall.accounts import Site
 from footfall.clock import Clock, iso_ms
 from footfall.dashboard import users
+from footfall.dashboard.throttle import LoginThrottle, PasswordChecks
 from footfall.enrich.networks import HostingNetworks
 from footfall.ids import LinkSigner
+from footfall.net import client_ip
 from footfall.outbound import Outbound
 from footfall.settings import Settings
 from footfall.store.base import Store
@@ -96,6 +98,13 @@ class Web:
     links: LinkSigner
     outbound: Outbound
     env: jinja2.Environment
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    passwords: PasswordChecks = field(default_factory=PasswordChecks)
+
+    def client_ip(self, request: Request) -> str | None:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        peer = request.client.host if request.client else None
+        return client_ip(peer, headers, self.settings.trusted_proxies, self.settings.proxy_sets_real_ip)
 
     @property
     def secure(self) -> bool:

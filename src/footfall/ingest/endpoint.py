@@ -57,6 +57,7 @@ class Collector:
     limits: CollectLimits
     metrics: Metrics
     cookieless: CookielessIds
+    real_ip_header: bool = False  # FOOTFALL_PROXY_SETS_REAL_IP
 
     def routes(self) -> list[Route]:
         return [
@@ -119,7 +120,7 @@ class Collector:
             return self.refuse(request, 400, str(exc))
         headers = header_dict(request)
         info = pipeline.RequestInfo(
-            ip=client_ip(request.client.host if request.client else None, headers, self.proxies),
+            ip=client_ip(request.client.host if request.client else None, headers, self.proxies, self.real_ip_header),
             user_agent=headers.get("user-agent", ""),
             gpc=headers.get("sec-gpc") == "1",
             dnt=headers.get("dnt") == "1",

@@ -25,28 +25,54 @@ YEAR_S, HALF_HOUR_S = 365 * 86_400, 1_800
 TYPES = {"pageview": "pageview", "payment": "payment", "exit_link": "external_link", "custom": "custom"}
 
 
+def _text(data: dict[str, Any], key: str) -> str | None:
+    """A string field of PostMetric's body (absent or empty: None); anything else is refused."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{key}: must be a string")
+    return value
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise PayloadError(f"{key}: must be an object")
+    return value
+
+
+def _size(viewport: dict[str, Any] | None) -> Size | None:
+    if viewport is None:
+        return None
+    sizes = [viewport.get(k) for k in ("width", "height")]
+    if any(v is not None and (isinstance(v, bool) or not isinstance(v, int)) for v in sizes):
+        raise PayloadError("viewport: width and height are integers")
+    return Size(*sizes)
+
+
 def wire_event(data: dict[str, Any], site: str | None, cookies: dict[str, str]) -> WireEvent:
     kind = TYPES.get(str(data.get("type") or "pageview"))
     if kind is None:
         raise PayloadError(f"type: one of {', '.join(TYPES)}")
-    given = data.get("extraData")
-    extra: dict[str, Any] = given if isinstance(given, dict) else {}
+    extra: dict[str, Any] = _object(data, "extraData") or {}
     if kind == "external_link":
         extra = {
             "url": extra.get("exitUrl") or extra.get("url"),
             "text": extra.get("exitLinkText") or extra.get("text"),
         }
-    viewport = data.get("viewport") if isinstance(data.get("viewport"), dict) else None
     return WireEvent(
-        websiteId=str(data.get("websiteId") or site or ""),
-        href=str(data.get("href") or ""),
+        websiteId=_text(data, "websiteId") or site or "",
+        href=_text(data, "href") or "",
         type=kind,
-        referrer=data.get("referrer") if isinstance(data.get("referrer"), str) else None,
-        title=data.get("title") if isinstance(data.get("title"), str) else None,
-        visitorId=data.get("visitorId") or cookies.get("_pm_vid"),
-        sessionId=data.get("sessionId") or cookies.get("_pm_sid"),
-        viewport=Size(viewport.get("width"), viewport.get("height")) if viewport else None,
-        adClickIds=data.get("adClickIds") if isinstance(data.get("adClickIds"), dict) else None,
+        referrer=_text(data, "referrer"),
+        title=_text(data, "title"),
+        visitorId=_text(data, "visitorId") or cookies.get("_pm_vid"),
+        sessionId=_text(data, "sessionId") or cookies.get("_pm_sid"),
+        viewport=_size(_object(data, "viewport")),
+        adClickIds=_object(data, "adClickIds"),
         extraData={k: v for k, v in extra.items() if v is not None},
     )
 

@@ -369,13 +369,22 @@ def default_window(query: Query, interval: str, now: int) -> None:
     query.start, query.end = now - span * 86_400_000 + 1, now
 
 
+MAX_POINTS = 10_000  # a year of hours; an hourly series over centuries is refused, not computed
+APPROX_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000, "month": 28 * 86_400_000}
+
+
 def buckets(query: Query, interval: str) -> list[datetime]:
     """The starts of the buckets that meet the range (the first may start before it)."""
     assert query.start is not None and query.end is not None
+    if (query.end - query.start) // APPROX_MS[interval] > MAX_POINTS:
+        raise BadQuery(f"interval: more than {MAX_POINTS} points of {interval} for this range; use a longer one")
     starts, cursor = [], bucket_start(query.start, interval, query.zone)
     while cursor.timestamp() * 1000 <= query.end:
         starts.append(cursor)
-        cursor = next_bucket(cursor, interval, query.zone)
+        try:
+            cursor = next_bucket(cursor, interval, query.zone)
+        except (ValueError, OverflowError):  # the calendar ends (9999-12-31)
+            break
     return starts
 
 

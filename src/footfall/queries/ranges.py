@@ -12,6 +12,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from footfall.bounds import INT_MAX
+
 
 class BadQuery(ValueError):
     """A parameter that cannot be used; the message names it."""
@@ -28,9 +30,12 @@ class Window:
 
 
 def zone_of(raw: str | None, default: str = "UTC") -> ZoneInfo:
+    name = raw or default or "UTC"
     try:
-        return ZoneInfo(raw or default or "UTC")
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        if len(name) > 64:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise BadQuery("timezone: an IANA name such as Europe/Paris") from exc
 
 
@@ -39,23 +44,29 @@ def moment(raw: str, zone: ZoneInfo, end: bool = False, name: str = "") -> int:
     name = name or ("endAt" if end else "startAt")
     try:
         if len(raw) == 10:
-            day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
+            day = date.fromisoformat(raw)
+            if end and day == date.max:  # the calendar's last day has no next one
+                return int(datetime.combine(day, time.max, zone).timestamp() * 1000)
+            day += timedelta(days=1 if end else 0)
             return int(datetime.combine(day, time(), zone).timestamp() * 1000) - (1 if end else 0)
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadQuery(f"{name}: YYYY-MM-DD or an ISO 8601 time") from exc
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp() * 1000)
+        return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp() * 1000)
+    except (ValueError, OverflowError) as exc:  # 9999-12-31's next day does not exist
+        raise BadQuery(f"{name}: YYYY-MM-DD or an ISO 8601 time between years 1 and 9999") from exc
 
 
-def integer(raw: str | None, name: str, default: int, low: int, high: int | None = None) -> int:
+def integer(raw: str | None, name: str, default: int, low: int, high: int = INT_MAX) -> int:
+    """A query parameter's integer between `low` and `high` (at most 2^63-1: what stores keep)."""
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = int(raw[:20])
+        if len(raw) > 20:
+            raise ValueError(raw)
     except ValueError as exc:
         raise BadQuery(f"{name} must be an integer") from exc
-    if value < low or (high is not None and value > high):
-        raise BadQuery(f"{name} must be between {low} and {high}" if high is not None else f"{name} must be >= {low}")
+    if value < low or value > high:
+        raise BadQuery(f"{name} must be between {low} and {high}")
     return value
 
 

@@ -20,6 +20,11 @@ T = TypeVar("T")
 Row = dict[str, Any]
 
 
+class BadValue(ValueError):
+    """A value the database refused (PostgreSQL: NUL in text, a number out of range). The edges
+    refuse these first (footfall.bounds); this is the net below them, answered 400, never 500."""
+
+
 class Tx(Protocol):
     """A connection inside a transaction (or a read snapshot)."""
 
@@ -44,6 +49,9 @@ class Store(Protocol):
     def submit(self, fn: Callable[[Tx], T]) -> Future[T]: ...
     def submit_merged(self, merge: Merge, payload: Any) -> Future[Any]: ...
     def stats(self) -> dict[str, int]: ...
+    def scrub(self) -> None:
+        """After an erasure: leave no copy of erased rows where the backend can help it."""
+
     def close(self) -> None: ...
 
 

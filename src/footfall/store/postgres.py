@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from footfall.store.base import Job, JobQueue, Row, WriterThread, run_batch
+from footfall.store.base import BadValue, Job, JobQueue, Row, WriterThread, run_batch
 from footfall.store.migrate import migrate
 
 T = TypeVar("T")
@@ -39,18 +39,30 @@ class PostgresTx:
         self.conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.conn.execute(translate(sql), params)
+        try:
+            self.conn.execute(translate(sql), params)
+        except psycopg.DataError as exc:
+            raise BadValue(str(exc)) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(translate(sql), list(rows))
+        try:
+            with self.conn.cursor() as cur:
+                cur.executemany(translate(sql), list(rows))
+        except psycopg.DataError as exc:
+            raise BadValue(str(exc)) from exc
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        row: Row | None = self.conn.execute(translate(sql), params).fetchone()
+        try:
+            row: Row | None = self.conn.execute(translate(sql), params).fetchone()
+        except psycopg.DataError as exc:
+            raise BadValue(str(exc)) from exc
         return row
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(translate(sql), params).fetchall()
+        try:
+            return self.conn.execute(translate(sql), params).fetchall()
+        except psycopg.DataError as exc:
+            raise BadValue(str(exc)) from exc
 
     def allocate(self, table: str, n: int) -> list[int]:
         rows = self.conn.execute(f"SELECT nextval('{table}_num_seq') AS n FROM generate_series(1, %s)", (n,))
@@ -105,6 +117,10 @@ class PostgresStore(JobQueue):
     def read(self, fn: Callable[[Any], T]) -> T:
         with self._pool.connection() as conn:
             return fn(PostgresTx(conn))
+
+    def scrub(self) -> None:
+        """PostgreSQL removes dead row versions itself (autovacuum) and its WAL is recycled; nothing
+        to do on request (docs/reliability.md, "Erasure")."""
 
     def stats(self) -> dict[str, int]:
         return {

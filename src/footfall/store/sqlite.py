@@ -60,6 +60,7 @@ def connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
     return conn
 
 
@@ -91,6 +92,16 @@ class SQLiteStore(JobQueue):
             return fn(SQLiteTx(conn))
         finally:
             self._readers.put(conn)
+
+    def scrub(self) -> None:
+        """After an erasure: the WAL is copied into the database and truncated, so no earlier copy
+        of an erased row stays in it (the database itself overwrote them: secure_delete)."""
+        self.write(lambda tx: None)  # after every write queued before this one
+        conn = connect(self.path, "FULL")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
 
     def stats(self) -> dict[str, int]:
         return {
