@@ -12,6 +12,9 @@ memory. The counts are each server process's own (several instances each throttl
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -70,11 +73,18 @@ class Busy(Exception):
     """More password checks are waiting than the pool takes."""
 
 
+def _lower_priority() -> None:
+    """Each hashing thread runs niced (Linux schedules threads on their own), so a flood of
+    logins takes the CPU the event loop leaves, not the loop's share."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class PasswordChecks:
-    """A small pool for Argon2id and scrypt, with a bound on how many wait."""
+    """A small pool for Argon2id and scrypt, niced, with a bound on how many wait."""
 
     def __init__(self, workers: int = 2, queue: int = 8) -> None:
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="footfall-passwords")
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="footfall-passwords", initializer=_lower_priority)
         self.limit = workers + queue
         self.running = 0
 
