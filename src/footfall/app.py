@@ -116,12 +116,14 @@ def event_sink(c: Components) -> tuple[EventSink, EventWriterProcess | None]:
                 idle_ms,
                 match_window_ms,
                 list(c.settings.hosting_asns),
+                c.settings.link_token_days * 86_400_000,
             ),
             c.settings.writer_timeout_seconds,
         )
         return process.write, process
     hosting = HostingNetworks(c.settings.hosting_asns)
-    writer = EventWriter(c.signer, LinkSigner(c.secret), idle_ms, match_window_ms, hosting)
+    link_ttl_ms = c.settings.link_token_days * 86_400_000
+    writer = EventWriter(c.signer, LinkSigner(c.secret), idle_ms, match_window_ms, hosting, link_ttl_ms)
 
     async def through_store(events: list[Event]) -> list[Event]:
         try:
@@ -169,6 +171,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             settings.enrichment_timeout_ms,
             settings.enrichment_ttl_days,
             outbound,
+            settings.enrich_unverified,
         )
         if settings.enrichment_url
         else None

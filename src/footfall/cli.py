@@ -240,6 +240,11 @@ def sites_set(
     form_capture: bool = typer.Option(
         None, "--form-capture/--no-form-capture", help="Capture contact fields of submitted forms (default off)."
     ),
+    link_tokens_shared: bool = typer.Option(
+        None,
+        "--link-tokens-shared/--link-tokens-first-browser",
+        help="An email link identifies every browser that opens it, or only the first (default).",
+    ),
     stripe_secret: str = typer.Option(None, "--stripe-secret", help="Stripe webhook signing secret (whsec_...)."),
     lemonsqueezy_secret: str = typer.Option(None, "--lemonsqueezy-secret", help="LemonSqueezy webhook signing secret."),
     conversion_goals: str = typer.Option(
@@ -267,6 +272,7 @@ def sites_set(
         "device_signals": device_signals,
         "consent_required": consent_required,
         "form_capture": form_capture,
+        "link_tokens_shared": link_tokens_shared,
         "stripe_webhook_secret": stripe_secret,
         "lemonsqueezy_webhook_secret": lemonsqueezy_secret,
         "conversion_goals": None
@@ -540,5 +546,5 @@ def contacts_import(
         typer.echo(f"  {error['kind']} row {error['row'] + 1}: {error['message']}", err=True)
     if links:
         with links.open("w", newline="") as out:
-            write_rows(out, ["email", "personId", "token"], result.links)  # formula-safe cells
+            write_rows(out, ["email", "personId", "token"], result.links, frozenset({"personId", "token"}))
         typer.echo(f"email-link tokens written to {links}")

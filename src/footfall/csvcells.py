@@ -16,8 +16,11 @@ def cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_rows(out: IO[str], columns: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
+def write_rows(
+    out: IO[str], columns: list[str], rows: Iterable[Mapping[str, Any]], exact: frozenset[str] = frozenset()
+) -> None:
+    """`exact`: columns footfall itself made (ids, tokens: a token may start with `-`), written as they are."""
     writer = csv.writer(out)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([cell(row.get(c)) for c in columns])
+        writer.writerow([str(row.get(c) or "") if c in exact else cell(row.get(c)) for c in columns])

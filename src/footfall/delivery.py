@@ -135,7 +135,8 @@ class Sender:
             tx.execute("DELETE FROM deliveries WHERE id = ?", (d["id"],))
             return None
         config = loads(workflow["config"])
-        inputs = mapped(loads(sync["field_mapping"]), row_json(row))
+        data = row_json(row)
+        inputs = mapped(loads(sync["field_mapping"]), data)
         if workflow["kind"] == "slack":
             payload: dict[str, Any] = {"text": render_template(config["template"], inputs)}  # escaped
         else:
@@ -147,6 +148,8 @@ class Sender:
                 "row_id": str(row["num"]),
                 "inputs": inputs,
             }
+            if "verified" in data:  # a person's row: how they were identified, whatever the mapping
+                payload["identification"] = {k: data.get(k) for k in ("identifiedBy", "identifiedAt", "verified")}
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             **config.get("headers", {}),

@@ -110,30 +110,35 @@ class VisitorSigner:
 
 
 class LinkSigner:
-    """Email-link tokens (`ff_t`): a person's id and an HMAC tag, bound to the site, base64url.
+    """Email-link tokens (`ff_t`): a person's id, when the token was made and an HMAC tag, bound to
+    the site, base64url, 43 characters.
 
     Whoever holds the token is taken to be that person (it was sent to their inbox), so it is
-    unforgeable without the server's secret and useless on another site. 38 characters.
+    unforgeable without the server's secret and useless on another site. It expires
+    (`FOOTFALL_LINK_TOKEN_DAYS` after it was made) and identifies only the first browser that uses
+    it unless the site allows more (ingest/writer.py). Tokens of 0.1.0 (38 characters, no time)
+    never expired: they are no longer accepted.
     """
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
     def _tag(self, site: str, raw: bytes) -> bytes:
-        return hmac.digest(self._secret, b"link|" + site.encode() + b"|" + raw, "sha256")[:12]
+        return hmac.digest(self._secret, b"link2|" + site.encode() + b"|" + raw, "sha256")[:12]
 
-    def token(self, site: str, person_id: str) -> str:
-        raw = uuid.UUID(person_id).bytes
+    def token(self, site: str, person_id: str, now_ms: int) -> str:
+        raw = uuid.UUID(person_id).bytes + (now_ms // 1000).to_bytes(4, "big")
         return base64.urlsafe_b64encode(raw + self._tag(site, raw)).decode().rstrip("=")
 
-    def person_id(self, site: str, token: object) -> str | None:
-        """The person a token names, or None when it is not a valid token for this site."""
-        if not isinstance(token, str) or len(token) != 38:
+    def read(self, site: str, token: object) -> tuple[str, int] | None:
+        """(the person a token names, when it was made in ms), or None when it is not a valid
+        token for this site."""
+        if not isinstance(token, str) or len(token) != 43:
             return None
         try:
-            raw = base64.urlsafe_b64decode(token + "==")
+            raw = base64.urlsafe_b64decode(token + "=")
         except (ValueError, TypeError):
             return None
-        if len(raw) != 28 or not hmac.compare_digest(raw[16:], self._tag(site, raw[:16])):
+        if len(raw) != 32 or not hmac.compare_digest(raw[20:], self._tag(site, raw[:20])):
             return None
-        return str(uuid.UUID(bytes=raw[:16]))
+        return str(uuid.UUID(bytes=raw[:16])), int.from_bytes(raw[16:20], "big") * 1000

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from footfall.enrich.email import registrable_domain
-from footfall.identity.people import Claim, People, lock_keys
+from footfall.identity.claims import Claim, lock_keys
+from footfall.identity.people import People
 from footfall.ids import LinkSigner
 from footfall.model import Site
 from footfall.store.base import Tx
@@ -128,6 +129,6 @@ def import_rows(
             result.contacts_updated += 1
         else:
             result.contacts_created += 1
-        token = links.token(site.id, person["id"])
+        token = links.token(site.id, person["id"], now)
         result.links.append({"email": str(claim.email), "personId": person["id"], "token": token})
     return result

@@ -74,7 +74,7 @@ class StoreFigures(Collector):
         deliveries = GaugeMetricFamily("footfall_deliveries", "Workflow deliveries by status.", labels=["status"])
         rows = self.store.read(lambda tx: tx.all("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status"))
         counts = {r["status"]: int(r["n"]) for r in rows}
-        for status in ("pending", "delivered", "failed", "skipped"):
+        for status in ("pending", "held", "delivered", "failed", "skipped"):
             deliveries.add_metric([status], counts.get(status, 0))
         yield deliveries
 

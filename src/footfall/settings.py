@@ -127,6 +127,13 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Optional enrichment provider footfall POSTs people to (docs/people.md has the contract). Empty: off.",
     ),
+    Setting(
+        "enrich_unverified",
+        False,
+        "Also ask the enrichment provider about people only keyless claims named (tracker identify, forms); "
+        "off: only people a keyed identify, import, payment or email link named.",
+        _bool,
+    ),
     Setting("enrichment_token", "", "Bearer token sent to the enrichment provider, if it wants one.", secret=True),
     Setting("enrichment_timeout_ms", 2000, "How long footfall waits for the enrichment provider per request.", int),
     Setting("enrichment_ttl_days", 30, "Days an enrichment provider's answer is kept and reused.", int),
@@ -147,6 +154,12 @@ SETTINGS: tuple[Setting, ...] = (
         "match_window_days",
         30,
         "Days a browser's device signals are remembered for matching a browser that lost its visitor id.",
+        int,
+    ),
+    Setting(
+        "link_token_days",
+        30,
+        "Days an email-link token (ff_t) identifies its person after it was made; then the link is an ordinary link.",
         int,
     ),
     Setting(

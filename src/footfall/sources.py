@@ -33,6 +33,9 @@ PERSONAL = "track_personal_website_visitors"
 COMPANY = "track_website_visitors"
 KINDS = (PERSONAL, COMPANY)
 SCORE_FIELDS = ("leadScore", "conversionRate", "expectedValue", "scoreConfidence")
+# how the person was identified (docs/people.md, "How sure"): the strongest route, when, whether an
+# authority (keyed identify, import, payment, email link) did it, or only keyless claims
+IDENTIFICATION_FIELDS = ("identifiedBy", "identifiedAt", "verified")
 FIELDS: dict[str, tuple[str, ...]] = {
     PERSONAL: (
         *("firstName", "lastName", "email", "businessEmail", "personalEmail", "title", "location"),
@@ -40,6 +43,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         *("pageUrl", "pageTitle", "referrer", "firstVisitAt", "lastVisitAt"),
         *("utmSource", "utmMedium", "utmCampaign", "utmContent", "utmTerm", "segmentName", "segmentId"),
         *SCORE_FIELDS,
+        *IDENTIFICATION_FIELDS,
     ),
     COMPANY: (
         *("company", "companyDomain", "companyLinkedinUrl", "industry", "country", "visitedPages"),
@@ -147,7 +151,11 @@ class SourceRows:
         data |= {"segmentName": first_segment.get("segmentName"), "segmentId": first_segment.get("segmentId")}
         data["personId"] = body["id"]
         data |= score_fields(body.get("prediction"))
+        how = body["identification"]
+        data |= {"identifiedBy": how["by"], "identifiedAt": how["at"], "verified": how["verified"]}
         old = loads(found["data"]) if found else {}
+        if found is not None and how["verified"] and old.get("verified") is False:
+            release_held(self.tx, found["num"], s.ts)  # an authority confirmed them: held deliveries go
         visit = self.tx.one(
             "SELECT visitor_num, referrer, utm_source, utm_medium, utm_campaign, params FROM sessions WHERE num = ?",
             (s.session_num,),
@@ -258,3 +266,11 @@ class SourceRows:
             (num, source_id, key, person_num, dumps(data), dumps(state), now, now),
         )
         return [num]
+
+
+def release_held(tx: Tx, row_num: int, now: int) -> None:
+    """Deliveries held for an unverified person (a workflow's `hold_unverified`) become due."""
+    tx.execute(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE row_num = ? AND status = 'held'",
+        (now, row_num),
+    )

@@ -136,7 +136,14 @@ def reachable_workflow(tx: Tx, account_id: str, site_id: str | None, workflow_id
 
 def enqueue(tx: Tx, sync: Row, row_nums: list[int], now: int, status: str = "pending") -> None:
     """Deliveries of these rows to the sync's workflow (an existing one for a row is kept). Their
-    retry window (`expires_at`) starts at the first attempt."""
+    retry window (`expires_at`) starts at the first attempt. A workflow that holds unverified people
+    (`hold_unverified`) gets the rows of people only keyless claims named as `held`: sent once an
+    authority confirms them (sources.release_held), never before."""
+    held: set[int] = set()
+    workflow = tx.one("SELECT config FROM workflows WHERE id = ?", (sync["workflow_id"],))
+    if status == "pending" and row_nums and workflow and loads(workflow["config"]).get("hold_unverified"):
+        rows = tx.all(f"SELECT num, data FROM source_rows WHERE num IN ({','.join('?' * len(row_nums))})", row_nums)
+        held = {r["num"] for r in rows if loads(r["data"]).get("verified") is False}
     tx.executemany(
         "INSERT INTO deliveries (id, workflow_id, source_id, row_num, idempotency_key, status, next_attempt_at, "
         "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -147,7 +154,7 @@ def enqueue(tx: Tx, sync: Row, row_nums: list[int], now: int, status: str = "pen
                 sync["source_id"],
                 num,
                 f"{num}:{sync['workflow_id']}",
-                status,
+                "held" if num in held else status,
                 now,
                 now,
             )

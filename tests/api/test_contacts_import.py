@@ -112,7 +112,7 @@ def test_cli_import_writes_link_tokens(settings: Settings, tmp_path: Path) -> No
     assert code == 0 and "contacts: 2 created, 0 updated" in out and "1 rows refused" in out
     with links.open() as f:
         rows = list(csv.DictReader(f))
-    assert [r["email"] for r in rows] == ["ana@acme.com", "bo@globex.io"] and all(len(r["token"]) == 38 for r in rows)
+    assert [r["email"] for r in rows] == ["ana@acme.com", "bo@globex.io"] and all(len(r["token"]) == 43 for r in rows)
     code, out = run(settings, "contacts", "import", str(source), "--site", site_id)
     assert code == 0 and "contacts: 0 created, 2 updated" in out
     code, out = run(settings, "contacts", "import", str(tmp_path / "missing.csv"), "--site", site_id)

@@ -79,7 +79,9 @@ def test_visitor_read_back_has_the_seed_schema_and_real_values(server: AppServer
         "activity",
         "profile",
         "prediction",
+        "resolution",  # footfall's addition: how the browser was resolved
     }
+    assert body["data"]["resolution"] == {"method": "signed_id", "presumed": False, "confidence": 1.0}
     data = body["data"]
     assert data["visitorId"] == vid and data["profile"] is None and data["prediction"] is None
     identity, activity = data["identity"], data["activity"]

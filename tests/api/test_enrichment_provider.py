@@ -48,13 +48,19 @@ def test_provider_fills_empty_fields_caches_and_retries_failures(
     ):
         v = post(server.url, event(site)).json()["visitorId"]
         extra = {"user_id": user, "email": email} | ({"title": title} if title else {})
-        assert post(server.url, event(site, type="identify", visitorId=v, extraData=extra)).status_code == 202
+        keyed = httpx.post(f"{server.url}/api/v1/identify", headers={"authorization": f"Bearer {key}"},
+                           json=extra | {"datafast_visitor_id": v})  # fmt: skip
+        assert keyed.status_code == 200, keyed.text
+    # a keyless claim (anyone may send one, with any email) is not asked about: it may cost the owner
+    v = post(server.url, event(site)).json()["visitorId"]
+    claim = {"user_id": "claimed", "email": "someone@claims.example.com"}
+    assert post(server.url, event(site, type="identify", visitorId=v, extraData=claim)).status_code == 202
     job = server.app.state.enrichment
     assert job.run_once() == 2  # ana (answered) and bo (nothing known); slow timed out, err failed
     headers = {"authorization": f"Bearer {key}"}
     people = {p["userId"]: p for p in httpx.get(f"{server.url}/api/v1/people", headers=headers).json()["data"]}
     ana = people["ana"]
-    assert ana["title"] == "Head of Finance" and ana["sources"]["title"] == "identify"  # given data wins
+    assert ana["title"] == "Head of Finance" and ana["sources"]["title"] == "api"  # given data wins
     assert (ana["location"], ana["firstName"], ana["sources"]["location"]) == ("Lisbon, Portugal", "Ana", "provider")
     assert (ana["company"], ana["industry"]) == ("Acme", "Manufacturing")
     acme = httpx.get(f"{server.url}/api/v1/companies/acme.com", headers=headers).json()["data"]

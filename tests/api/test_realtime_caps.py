@@ -29,7 +29,12 @@ def _arrive(server: AppServer, site: str, n: int) -> None:
 def test_the_realtime_map_pages_its_visitors(server: AppServer) -> None:
     site, key = server.add_site("example.com")
     _arrive(server, site, 1200)
-    goal = {"websiteId": site, "href": "https://example.com/buy", "type": "custom", "extraData": {"eventName": "checkout"}}
+    goal = {
+        "websiteId": site,
+        "href": "https://example.com/buy",
+        "type": "custom",
+        "extraData": {"eventName": "checkout"},
+    }
     CLIENT.post(server.url + "/api/events", json=goal, headers={"user-agent": UA_CHROME_MAC})
     auth = {"authorization": f"Bearer {key}"}
     first = httpx.get(f"{server.url}/api/v1/analytics/realtime/map", params={"websiteId": site}, headers=auth).json()

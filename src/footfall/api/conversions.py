@@ -26,7 +26,7 @@ from footfall.api.errors import ApiError
 from footfall.api.people import identify
 from footfall.bounds import MAX_AMOUNT
 from footfall.clock import Clock, iso_ms
-from footfall.identity.people import Claim
+from footfall.identity.claims import Claim
 from footfall.ids import VisitorSigner
 from footfall.ingest.payloads import GOAL_NAME
 from footfall.model import Site

@@ -19,7 +19,7 @@ from footfall.ids import VisitorSigner, is_uuid
 from footfall.model import PARAM_FIELDS
 from footfall.queries import visitor_list
 from footfall.queries.people import visitor_profile
-from footfall.queries.visitors import VisitorView, params_of, visitor_group, visitor_view
+from footfall.queries.visitors import VisitorView, find_visitor, params_of, resolution, visitor_group, visitor_view
 from footfall.scoring.predictions import visitor_prediction
 from footfall.store.base import Store, Tx, loads
 
@@ -86,20 +86,24 @@ def router(store: Store, auth: Authenticator, signer: VisitorSigner, clock: Cloc
         if not is_uuid(visitorId):
             raise ApiError(400, "Invalid visitorId: expected a UUID")
 
-        def load(tx: Tx) -> tuple[VisitorView | None, dict[str, Any] | None, list[dict[str, Any]], Any]:
+        def load(tx: Tx) -> tuple[VisitorView | None, dict[str, Any] | None, list[dict[str, Any]], Any, Any]:
             view = visitor_view(tx, signer, caller.site.id, visitorId)
             if view is None:
-                return None, None, [], None
+                return None, None, [], None, None
             root, browsers = visitor_group(tx, view.visitor)
             predicted = visitor_prediction(tx, caller.site.num, root["num"])
-            return view, visitor_profile(tx, view.visitor), payment_goals(tx, browsers), predicted
+            browser = find_visitor(tx, signer, caller.site.id, visitorId)
+            how = resolution(browser)
+            # a browser only presumed to be this visitor (device signals) is nobody's: no profile
+            profile = None if how["presumed"] else visitor_profile(tx, view.visitor)
+            return view, profile, payment_goals(tx, browsers), predicted, how
 
-        view, profile, payments, predicted = await run_in_threadpool(store.read, load)
+        view, profile, payments, predicted, how = await run_in_threadpool(store.read, load)
         if view is None:
             raise ApiError(404, "Visitor not found or has no pageviews on this website")
         body = visitor_body(view, visitorId, clock.now_ms())
         goals = body["activity"]["completedGoals"] + payments
         body["activity"]["completedGoals"] = sorted(goals, key=lambda g: g["timestamp"])
-        return {"status": "success", "data": body | {"profile": profile, "prediction": predicted}}
+        return {"status": "success", "data": body | {"profile": profile, "prediction": predicted, "resolution": how}}
 
     return api

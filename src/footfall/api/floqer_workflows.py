@@ -145,8 +145,8 @@ def router(store: Store, auth: Authenticator, clock: Clock, outbound: Outbound) 
         key = await floqer_key(auth, request, "workflows:read")
         page_no, page_size = paging(request)
         wanted = request.query_params.get("status")
-        if wanted is not None and wanted not in ("pending", "delivered", "failed", "skipped"):
-            raise ApiError(400, "status: pending, delivered, failed or skipped", dialect="floqer")
+        if wanted is not None and wanted not in ("pending", "held", "delivered", "failed", "skipped"):
+            raise ApiError(400, "status: pending, held, delivered, failed or skipped", dialect="floqer")
 
         def go(tx: Tx) -> dict[str, Any]:
             own_workflow(tx, key, workflow_id)

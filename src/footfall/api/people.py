@@ -23,8 +23,9 @@ from footfall.bounds import INT_MAX
 from footfall.clock import Clock
 from footfall.enrich.campaign import LINK_TOKEN
 from footfall.enrich.networks import HostingNetworks
-from footfall.identity.devices import lock_key
-from footfall.identity.people import Claim, People, clean_id, find_person, lock_keys
+from footfall.identity.claims import Claim, clean_id, lock_keys
+from footfall.identity.devices import detach_alias, lock_key
+from footfall.identity.people import People, find_person
 from footfall.ids import LinkSigner, VisitorSigner, is_uuid
 from footfall.model import Site
 from footfall.queries import companies, ranges, segments
@@ -47,25 +48,27 @@ ORDERS = {  # the people list's `sort`
 
 
 def identify(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str | None, claim: Claim) -> Row | None:
-    """The person a claim names, linked to the visitor (when it exists): one transaction."""
+    """The person a claim names, linked to the browser (when it exists; a presumed browser first
+    becomes a visitor of its own, and a keyless claim never moves a verified person's browser):
+    one transaction."""
     if visitor_id:  # the writer's order: the visitor first, then the ids
         signed = signer.verify(site.id, visitor_id)
         tx.lock([lock_key(site.id, ("id", visitor_id.lower()) if signed else ("client", visitor_id))])
     tx.lock(lock_keys([claim]))
     people = People(tx)
-    person = people.claim(claim)
     browser = find_visitor(tx, signer, site.id, visitor_id) if visitor_id else None
-    if person is not None and browser is not None:
-        root, nums = visitor_group(tx, browser)
-        people.link(root["num"], person["num"])
-        latest = tx.one(
-            f"SELECT num, person_num FROM sessions WHERE visitor_num IN ({','.join('?' * len(nums))}) "
-            "ORDER BY num DESC LIMIT 1",
-            nums,
-        )
-        if latest is not None:  # the person's rows in the site's Floqer sources
-            touch = Touch(site.id, site.num, claim.ts, "identify", latest["num"], latest["person_num"])
-            on_new_rows(tx, SourceRows(tx, HostingNetworks()).apply([touch]), claim.ts)
+    own = browser["person_num"] if browser is not None else None
+    person = people.claim(claim, browser_person=own)
+    if person is None or browser is None or not people.may_link(own, person, claim):
+        return person
+    if browser["alias_of"] is not None:
+        detach_alias(tx, browser["num"])
+    people.link(browser["num"], person["num"])
+    latest = tx.one("SELECT num, person_num FROM sessions WHERE visitor_num = ? ORDER BY num DESC LIMIT 1",
+                    (browser["num"],))  # fmt: skip
+    if latest is not None:  # the person's rows in the site's Floqer sources
+        touch = Touch(site.id, site.num, claim.ts, "identify", latest["num"], latest["person_num"])
+        on_new_rows(tx, SourceRows(tx, HostingNetworks()).apply([touch]), claim.ts)
     return person
 
 
@@ -167,7 +170,7 @@ def router(
         if not await run_in_threadpool(store.read, lambda tx: has_pageviews(tx, signer, site.id, visitor_id)):
             raise ApiError(404, "Visitor not found or has no pageviews on this website")
         props = {k: v for k, v in body.items() if k != "datafast_visitor_id"}
-        claim = Claim.from_properties(site.num, clock.now_ms(), "identify", props)
+        claim = Claim.from_properties(site.num, clock.now_ms(), "api", props)  # keyed: the owner's word
         person = await run_in_threadpool(store.write, lambda tx: identify(tx, signer, site, visitor_id, claim))
         assert person is not None
         created = {"message": "User profile created successfully", "profileId": person["id"]}
@@ -206,7 +209,7 @@ def router(
         site = caller.site
         person = await run_in_threadpool(store.write, lambda tx: identify(tx, signer, site, None, claim))
         assert person is not None
-        token = links.token(site.id, person["id"])
+        token = links.token(site.id, person["id"], clock.now_ms())
         data = {"personId": person["id"], "token": token, "url": with_token(url, token) if url else None}
         return {"status": "success", "data": data}
 

@@ -20,7 +20,7 @@ from footfall.api.conversions import TAGS, add_goal, parse_payment, record_payme
 from footfall.api.errors import ApiError
 from footfall.clock import Clock, iso_ms
 from footfall.ids import VisitorSigner
-from footfall.queries.visitors import find_visitor, marks, visitor_group
+from footfall.queries.visitors import find_visitor, marks, resolution, visitor_group
 from footfall.store.base import Store, Tx
 
 MAX_SESSIONS, MAX_PAGEVIEWS = 100, 1000  # what PostMetric's implementation reads
@@ -40,6 +40,7 @@ def visitor_json(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -
     browser = find_visitor(tx, signer, site_id, visitor_id)
     if browser is None:
         return body
+    body["resolution"] = resolution(browser)  # footfall's addition: how this browser was resolved
     nums = visitor_group(tx, browser)[1]
     group = marks(nums)
     sessions = tx.all(

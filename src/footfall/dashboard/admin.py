@@ -15,7 +15,15 @@ from footfall.dashboard.web import NotFound, Page, Web
 from footfall.store.base import Tx, dumps
 
 # site settings the settings page turns on and off (docs/tracker.md, docs/identity.md, docs/people.md)
-SITE_FLAGS = ("respect_gpc", "respect_dnt", "consent_required", "device_signals", "form_capture", "truncate_ips")
+SITE_FLAGS = (
+    "respect_gpc",
+    "respect_dnt",
+    "consent_required",
+    "device_signals",
+    "form_capture",
+    "truncate_ips",
+    "link_tokens_shared",
+)
 PRIVACY_FIELDS = ("exclude_ips", "exclude_countries", "exclude_paths", "exclude_hostnames", "retention_days")
 
 

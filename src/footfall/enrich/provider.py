@@ -20,6 +20,7 @@ import httpx
 
 from footfall.clock import Clock
 from footfall.enrich.email import company_domain, email_fields
+from footfall.identity.claims import VERIFIED_SQL
 from footfall.outbound import Outbound, sync_client
 from footfall.store.base import Row, Store, Tx, dumps, loads
 
@@ -60,6 +61,7 @@ class EnrichmentProvider:
         timeout_ms: int = 2000,
         ttl_days: int = 30,
         outbound: Outbound | None = None,
+        unverified: bool = False,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -67,11 +69,16 @@ class EnrichmentProvider:
         self.ttl_ms = ttl_days * DAY_MS
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.client = sync_client(outbound or Outbound(), timeout_ms / 1000, headers=headers)
+        # people only keyless claims named (anyone can make those up) are asked about only if the
+        # owner says so: each question may cost them (FOOTFALL_ENRICH_UNVERIFIED)
+        self.who = "" if unverified else f" AND ({VERIFIED_SQL})"
 
     def run_once(self) -> int:
         """Asks about up to BATCH people; answers how many were enriched or settled."""
         people = self.store.read(
-            lambda tx: tx.all("SELECT * FROM people WHERE enriched_at IS NULL ORDER BY num LIMIT ?", (BATCH,))
+            lambda tx: tx.all(
+                f"SELECT * FROM people WHERE enriched_at IS NULL{self.who} ORDER BY num LIMIT ?", (BATCH,)
+            )
         )
         return sum(self._enrich(person) for person in people)
 

@@ -9,8 +9,11 @@ device match -> new.
   with its own signed id, so it can never join a visitor created with a signed id.
 - Nothing usable, but device signals: `identity.matching` may find the known visitor this
   browser is. The browser then gets an id of its own, an alias whose events count for that
-  visitor, so two browsers never share one stored id. An alias stands alone again as soon as
-  both it and its visitor are seen alive side by side (two storages at once: two browsers).
+  visitor in the analytics, so two browsers never share one stored id (and the matched visitor's
+  id is never handed out). An alias is a presumption: it never carries its visitor's person, so
+  its visits join nobody's timeline, source rows or score. It stands alone again as soon as it
+  and its visitor are seen alive side by side (two storages at once: two browsers), or when it
+  confirms who it is (identifies, follows an email link, pays): then it is a browser of its own.
 - Otherwise: a new visitor.
 """
 
@@ -51,6 +54,7 @@ class VisitorState:
     alias_of: int | None = None
     confidence: float = 1.0  # how sure the resolution is (below 1 for aliases and ambiguous new ones)
     split: bool = False  # an alias that stands alone from this job on
+    confirmed: bool = False  # ...because it identified itself (its visits keep the person it names)
     split_checked: bool = False
     person_num: int | None = None  # who the visitor (an alias's root) is identified as
 
@@ -67,7 +71,7 @@ class VisitorState:
 
 VISITOR_FIELDS = (
     "v.num, v.id, v.site_id, v.client_key, v.first_seen, v.alias_of, v.alias_confidence, r.id AS root_id, "
-    "COALESCE(r.person_num, v.person_num) AS person_num"
+    "v.person_num"  # an alias's own: none (a presumption carries no person)
 )
 ROOT_JOIN = "LEFT JOIN visitors r ON r.num = v.alias_of"
 
@@ -183,19 +187,22 @@ class VisitorResolver:
         if match is not None:
             state.root_id, state.alias_of, state.confidence = match.root_id, match.root, match.confidence
             state.split_checked = True  # a new alias: nothing to tell apart yet
-            if match.root_id is not None:
-                root = self.by_id.get(match.root_id)
-                state.person_num = root.person_num if root else self._person_of(match.root)
         return state
 
-    def _person_of(self, num: int | None) -> int | None:
-        row = self.tx.one("SELECT person_num FROM visitors WHERE num = ?", (num,)) if num is not None else None
-        return row["person_num"] if row else None
+    def confirm(self, state: VisitorState) -> None:
+        """A presumed browser identified itself: from now on a visitor of its own (its visits so
+        far stay out of the matched visitor's history and person)."""
+        if state.root_id is None:
+            return
+        state.root_id = state.alias_of = None
+        state.confidence = 1.0
+        state.person_num = None
+        state.split = state.confirmed = not state.is_new
 
-    def identified(self, root: int, person: int) -> None:
-        """The visitor `root` is now `person`: so are its browsers held in this job."""
+    def identified(self, browser: int, person: int) -> None:
+        """The browser `browser` is now `person`'s."""
         for v in self.by_id.values():
-            if v.root_num == root:
+            if v.num == browser and v.root_id is None:
                 v.person_num = person
 
     def _split_if_seen_apart(self, alias: VisitorState) -> None:
@@ -259,6 +266,14 @@ class VisitorResolver:
             forget_visits(self.tx, f"visitor_num IN ({','.join('?' * len(split))})", [v.num for v in split])
             self.tx.executemany("UPDATE visitors SET alias_of = NULL, alias_confidence = NULL WHERE num = ?", nums)
             # visits only presumed to be the visitor's person leave with the browser; identified ones stay theirs
-            self.tx.executemany("UPDATE sessions SET person_num = NULL WHERE visitor_num = ? AND identified = 0", nums)
+            apart = [(v.num,) for v in split if not v.confirmed]
+            self.tx.executemany("UPDATE sessions SET person_num = NULL WHERE visitor_num = ? AND identified = 0", apart)
         for v in self.by_id.values():
-            v.is_new = v.split = False
+            v.is_new = v.split = v.confirmed = False
+
+
+def detach_alias(tx: Tx, num: int) -> None:
+    """A presumed browser (an alias) that confirmed itself outside the event writer (the payments
+    API, server-side identify) becomes a visitor of its own, as `VisitorResolver.confirm` does."""
+    forget_visits(tx, "visitor_num = ?", (num,))
+    tx.execute("UPDATE visitors SET alias_of = NULL, alias_confidence = NULL WHERE num = ?", (num,))

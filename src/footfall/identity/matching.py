@@ -17,6 +17,12 @@ IP, 0.03 for the very same user-agent string and 0.02 when seen in the last 24 h
 its best candidate's. Exactly one visitor scoring: a match with that confidence. Several
 distinct visitors scoring (identical machines on one network, or two browser profiles of one
 machine already told apart): ambiguous, and nothing is merged.
+
+A signature is evidence only while it is rare: when `COMMON` or more distinct visitors of the site
+carry it in the window, wherever they were seen (the same phone model and system on many
+networks, a company's identical laptops), it names nobody and never matches, whatever the
+network says. An ambiguous or common verdict's confidence is 1/(n+1) for n visitors it could be.
+A match is only ever a presumption (identity/devices.py): it never names a person.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from footfall.store.base import Tx
 
 DAY_MS = 86_400_000
 BASE, CORE_BASE, SAME_IP, SAME_AGENT, RECENT = 0.90, 0.85, 0.04, 0.03, 0.02
-AMBIGUOUS_CONFIDENCE = 0.5  # a new visitor that may be one of several known ones
+COMMON = 2  # distinct visitors carrying a signature from which it identifies nobody
 CANDIDATES = 200  # most recent identification requests with the signature that are compared
 
 
@@ -82,8 +88,14 @@ def score(event: Event, seen: Sighting, base: float = BASE) -> float | None:
     return round(value, 2)
 
 
+def ambiguous(candidates: int) -> Match:
+    """A new visitor that may be one of `candidates` known ones."""
+    return Match(None, None, round(1 / (candidates + 1), 2))
+
+
 def decide(event: Event, sightings: list[Sighting], base: float = BASE) -> Match | None:
     """The visitor these sightings point to, or an ambiguous verdict, or None when none counts."""
+    carriers = {seen.root_id for seen in sightings}
     best: dict[str, tuple[float, int | None]] = {}
     for seen in sightings:
         value = score(event, seen, base)
@@ -91,8 +103,8 @@ def decide(event: Event, sightings: list[Sighting], base: float = BASE) -> Match
             best[seen.root_id] = (value, seen.root)
     if not best:
         return None
-    if len(best) > 1:
-        return Match(None, None, AMBIGUOUS_CONFIDENCE)
+    if len(carriers) >= COMMON:  # a common configuration: it tells nobody apart
+        return ambiguous(len(carriers))
     [(root_id, (value, root))] = best.items()
     return Match(root_id, root, value)
 
@@ -111,6 +123,11 @@ class DeviceMatcher:
         found = decide(event, self._sightings(event, "device_hash", event.device_hash))
         if found is None and event.core_hash is not None:
             found = decide(event, self._sightings(event, "core_hash", event.core_hash), CORE_BASE)
+        elif found is not None and found.root_id is not None and event.core_hash is not None:
+            # the full signature is rare, but the core one may be common (canvas noise that differs)
+            core = {s.root_id for s in self._sightings(event, "core_hash", event.core_hash)}
+            if len(core | {found.root_id}) >= COMMON:
+                return ambiguous(len(core | {found.root_id}))
         return found
 
     def _sightings(self, event: Event, column: str, value: str) -> list[Sighting]:

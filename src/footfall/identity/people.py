@@ -1,7 +1,6 @@
 """People: who a visitor is, when they say so first-party (docs/people.md).
 
-A `Claim` is what one identification says: strong ids (a user id, an email) and traits, with
-where it came from. `People` turns claims into people inside a write transaction:
+`People` turns claims (identity/claims.py) into people inside a write transaction:
 
 - The ids name the person: a known user id or email finds its person; none known creates one.
 - A user id and an email naming two different people merge them when the email's person has no
@@ -9,9 +8,17 @@ where it came from. `People` turns claims into people inside a write transaction
   person has other user ids is another account sharing that address: the user id's person is
   used (or created) and the email stays where it is. Two people with user ids never merge here.
 - A captured form naming nobody known adds its email to the person the visitor already is.
-- The visitor is linked to the person, with its anonymous history (its sessions without a
-  person, across its browsers). A visitor already linked to someone else is a shared computer:
-  it switches to the new person from now on, and what the previous person did stays theirs.
+- The browser is linked to the person, with its anonymous history (its own sessions without a
+  person; a browser only presumed to be it, matched by device signals, is not: it joins when it
+  confirms itself). A browser already linked to someone else is a shared computer: it switches to
+  the new person from now on, and what the previous person did stays theirs.
+- A keyless claim (the tracker's or PostMetric's identify, a form) never overrides an authority
+  (a keyed identify, an import, a payment, an email link). A person an authority named is
+  `verified`; a keyless claim naming any of its ids changes nothing of them (no id, trait, merge
+  or browser), and becomes a person of its own holding the ids nobody holds, with `conflict_of`
+  naming the verified person, for an explicit merge (the same claim finds the same person again).
+  A browser that belongs to a verified person is never moved to another by a keyless claim, and
+  keyless claims never merge two people.
 - Junk ids (empty, "null", "undefined", "anonymous", "0", ...) and malformed emails never
   identify anyone.
 
@@ -21,137 +28,16 @@ naming the same person never create two.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 from footfall import ids
+from footfall.identity.claims import AUTHORITIES, TRAITS, Claim
 from footfall.store.base import Row, Tx, dumps, loads
 
-# Ids that analytics libraries and forms send when they have none (PostHog keeps a similar list).
-JUNK_IDS = frozenset(
-    {
-        "",
-        "0",
-        "-1",
-        "1",
-        "null",
-        "undefined",
-        "none",
-        "nil",
-        "nan",
-        "true",
-        "false",
-        "anonymous",
-        "anon",
-        "guest",
-        "unknown",
-        "user",
-        "userid",
-        "user_id",
-        "id",
-        "email",
-        "distinct_id",
-        "distinctid",
-        "not_authenticated",
-        "[object object]",
-        "{}",
-        "[]",
-        "test",
-    }
-)
-EMAIL = re.compile(r"^[^@\s<>(),;:\"]{1,64}@[a-z0-9-]+(\.[a-z0-9-]+)+$")
-MAX_ID = 255
-MAX_TRAIT = 255
-TRAITS = ("name", "first_name", "last_name", "title", "company", "phone", "image", "location")
-# Property names identify calls and forms use for each field.
-ALIASES = {
-    "user_id": "user_id",
-    "userId": "user_id",
-    "userid": "user_id",
-    "email": "email",
-    "email_address": "email",
-    "emailAddress": "email",
-    "name": "name",
-    "full_name": "name",
-    "fullName": "name",
-    "first_name": "first_name",
-    "firstName": "first_name",
-    "given_name": "first_name",
-    "last_name": "last_name",
-    "lastName": "last_name",
-    "family_name": "last_name",
-    "title": "title",
-    "job_title": "title",
-    "jobTitle": "title",
-    "company": "company",
-    "company_name": "company",
-    "organization": "company",
-    "phone": "phone",
-    "phone_number": "phone",
-    "image": "image",
-    "avatar": "image",
-    "location": "location",
-}
-MAX_METADATA = 20
 
-
-def clean_id(value: Any) -> str | None:
-    """A usable user id, or None for junk."""
-    if value is None or isinstance(value, (dict, list, bool)):
-        return None
-    text = str(value).strip()
-    if text.lower() in JUNK_IDS or len(text) > MAX_ID:
-        return None
-    return text
-
-
-def clean_email(value: Any) -> str | None:
-    """A lower-cased email that looks like one, or None."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    if not EMAIL.match(text) or text.split("@")[0] in JUNK_IDS:
-        return None
-    return text
-
-
-@dataclass
-class Claim:
-    """What one identification says about a visitor."""
-
-    site_num: int
-    ts: int
-    source: str  # identify | form | link | payment | import
-    user_id: str | None = None
-    email: str | None = None
-    traits: dict[str, str] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_properties(cls, site_num: int, ts: int, source: str, props: dict[str, Any]) -> Claim:
-        """From identify-style properties (DataFast's `user_id`, PostMetric's `userId`, traits, the rest)."""
-        claim = cls(site_num, ts, source)
-        for key, value in props.items():
-            name = ALIASES.get(key)
-            if name == "user_id":
-                claim.user_id = clean_id(value)
-            elif name == "email":
-                claim.email = clean_email(value)
-            elif name is not None:
-                if isinstance(value, (str, int, float)) and str(value).strip():
-                    claim.traits[name] = str(value).strip()[:MAX_TRAIT]
-            elif len(claim.metadata) < MAX_METADATA and not isinstance(value, (dict, list)):
-                claim.metadata[key[:64]] = value if isinstance(value, (int, float, bool)) else str(value)[:MAX_TRAIT]
-        return claim
-
-    @property
-    def strong_ids(self) -> list[tuple[str, str]]:
-        return [(k, v) for k, v in (("user_id", self.user_id), ("email", self.email)) if v]
-
-
-def lock_keys(claims: list[Claim]) -> list[str]:
-    return [f"person:{c.site_num}:{kind}:{value}" for c in claims for kind, value in c.strong_ids]
+def verified(person: Row | None) -> bool:
+    """An authority named this person (`people.routes`)."""
+    return person is not None and any(route in AUTHORITIES for route in loads(person["routes"]))
 
 
 class People:
@@ -167,47 +53,105 @@ class People:
             num = self.merged[num]
         return num
 
-    def claim(self, claim: Claim, known: int | None = None) -> Row | None:
+    def claim(self, claim: Claim, known: int | None = None, browser_person: int | None = None) -> Row | None:
         """The person this claim names (created, extended or merged as needed); None without a strong id.
-        `known`: the person the visitor already is, who takes ids nobody holds (a signed-in user
-        giving their email in a form) instead of a new person being made."""
+        `known`: the person the browser already is, who takes ids nobody holds (a signed-in user
+        giving their email in a form) instead of a new person being made. `browser_person`: who
+        the claiming browser belongs to, if anyone (a verified person's own browser naming them
+        again is no conflict)."""
         wanted = claim.strong_ids
         if not wanted:
             return None
-        found: dict[str, int] = {}
-        for kind, value in wanted:
-            row = self.tx.one(
-                "SELECT person_num FROM person_ids WHERE site_num = ? AND kind = ? AND value = ?",
-                (claim.site_num, kind, value),
-            )
-            if row is not None:
-                found[kind] = row["person_num"]
+        found = self._holders(claim)
+        if not claim.authority:
+            guarded = sorted({n for n in found.values() if verified(self._row(n))})
+            if guarded:
+                if set(found.values()) == {browser_person}:  # the browser's own verified person
+                    return self._row(browser_person)
+                return self._conflicting(claim, found, guarded[0])
         by_user, by_email = found.get("user_id"), found.get("email")
         if by_email and claim.user_id and by_user != by_email and self._user_ids(by_email):
             # the email's person has user ids, and not this one: another account sharing the email
             by_email = None
         target = by_user or by_email
         if by_user and by_email and by_user != by_email:
-            self.merge(by_email, by_user)
+            if claim.authority:
+                self.merge(by_email, by_user)
+            else:  # a keyless claim never merges two people: the email stays with its person
+                by_email = None
         holder = found.get("email")
         if holder is not None and holder != target and holder not in self.merged:
             claim = replace(claim, email=None)  # another person's email: not this one's in any way
         if target is None:
             target = known if known is not None and claim.user_id is None else self._create(claim)
+        if not claim.authority and verified(self._row(target)):
+            return self._row(target)  # the browser's verified person: a keyless claim adds nothing
+        self._add_ids(target, claim, found)
+        self._update(target, claim)
+        return self._row(target)
+
+    def _holders(self, claim: Claim) -> dict[str, int]:
+        """The people holding the claim's ids: kind -> person num."""
+        found: dict[str, int] = {}
+        for kind, value in claim.strong_ids:
+            row = self.tx.one(
+                "SELECT person_num FROM person_ids WHERE site_num = ? AND kind = ? AND value = ?",
+                (claim.site_num, kind, value),
+            )
+            if row is not None:
+                found[kind] = row["person_num"]
+        return found
+
+    def _row(self, num: int | None) -> Row | None:
+        return self.tx.one("SELECT * FROM people WHERE num = ?", (num,)) if num is not None else None
+
+    def _add_ids(self, target: int, claim: Claim, found: dict[str, int]) -> None:
         for kind, value in claim.strong_ids:
             if kind not in found:  # an id someone else holds stays theirs
                 self.tx.execute(
                     "INSERT INTO person_ids (site_num, kind, value, person_num) VALUES (?, ?, ?, ?)",
                     (claim.site_num, kind, value, target),
                 )
-        self._update(target, claim)
-        return self.tx.one("SELECT * FROM people WHERE num = ?", (target,))
+
+    def _conflicting(self, claim: Claim, found: dict[str, int], of: int) -> Row | None:
+        """A keyless claim naming a verified person's ids: a person of its own, holding the ids
+        nobody holds, `conflict_of` the verified one; the same claim finds it again."""
+        claimed = "|".join(f"{kind}:{value}" for kind, value in claim.strong_ids)
+        row = self.tx.one(
+            "SELECT num FROM people WHERE site_num = ? AND conflict_of = ? AND claimed = ?",
+            (claim.site_num, of, claimed),
+        )
+        free = replace(
+            claim,
+            user_id=None if "user_id" in found else claim.user_id,
+            email=None if "email" in found else claim.email,
+        )
+        if row is None:
+            num = self._create(free)
+            self.tx.execute("UPDATE people SET conflict_of = ?, claimed = ? WHERE num = ?", (of, claimed, num))
+            self._add_ids(num, free, {})
+        else:
+            num = row["num"]
+        self._update(num, free)
+        return self._row(num)
+
+    def confirmed(self, num: int, claim: Claim) -> Row | None:
+        """`num` named by a claim without ids (an email link's token): its route is recorded."""
+        self._update(num, claim)
+        return self._row(num)
+
+    def may_link(self, browser_person: int | None, person: Row, claim: Claim) -> bool:
+        """Whether this claim may make a browser that is `browser_person`'s `person`'s: a keyless
+        claim never moves a browser away from a verified person."""
+        if claim.authority or browser_person is None or browser_person == person["num"]:
+            return True
+        return not verified(self._row(browser_person))
 
     def _create(self, claim: Claim) -> int:
         [num] = self.tx.allocate("people", 1)
         self.tx.execute(
-            "INSERT INTO people (num, id, site_num, created_at, identified_at, user_id, email, sources) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO people (num, id, site_num, created_at, identified_at, user_id, email, sources, routes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 num,
                 ids.person_id(),
@@ -217,17 +161,20 @@ class People:
                 claim.user_id,
                 claim.email,
                 dumps({kind: claim.source for kind, _ in claim.strong_ids}),
+                dumps({claim.source: claim.ts}),
             ),
         )
         return num
 
     def _update(self, num: int, claim: Claim) -> None:
         """Traits from identify calls and imports replace what is there; forms, links and payments
-        only fill what is missing. Each field written records its source."""
-        person = self.tx.one("SELECT * FROM people WHERE num = ?", (num,))
+        only fill what is missing. Each field written records its source; the route is recorded."""
+        person = self._row(num)
         assert person is not None
-        overwrite = claim.source in ("identify", "import")
+        overwrite = claim.source in ("identify", "api", "import")
         sources = loads(person["sources"])
+        routes = loads(person["routes"])
+        routes.setdefault(claim.source, claim.ts)
         values = dict(claim.traits)
         if claim.user_id and not person["user_id"]:
             values["user_id"] = claim.user_id
@@ -239,8 +186,15 @@ class People:
         metadata = {**loads(person["metadata"]), **claim.metadata}
         assignments = "".join(f", {k} = ?" for k in changes)
         self.tx.execute(
-            f"UPDATE people SET identified_at = ?, metadata = ?, sources = ?{assignments} WHERE num = ?",
-            (max(claim.ts, person["identified_at"]), dumps(metadata), dumps(sources), *changes.values(), num),
+            f"UPDATE people SET identified_at = ?, metadata = ?, sources = ?, routes = ?{assignments} WHERE num = ?",
+            (
+                max(claim.ts, person["identified_at"]),
+                dumps(metadata),
+                dumps(sources),
+                dumps(routes),
+                *changes.values(),
+                num,
+            ),
         )
 
     def _user_ids(self, num: int) -> set[str]:
@@ -257,41 +211,45 @@ class People:
         fill = {k: gone[k] for k in ("user_id", "email", *TRAITS) if gone[k] and not kept[k]}
         sources = {**{k: v for k, v in loads(gone["sources"]).items() if k in fill}, **loads(kept["sources"])}
         metadata = {**loads(gone["metadata"]), **loads(kept["metadata"])}
+        routes = {**loads(gone["routes"]), **loads(kept["routes"])}
+        for route, ts in loads(gone["routes"]).items():
+            routes[route] = min(ts, routes[route])
         assignments = "".join(f", {k} = ?" for k in fill)
         self.tx.execute(
-            f"UPDATE people SET identified_at = ?, created_at = ?, metadata = ?, sources = ?{assignments} "
-            "WHERE num = ?",
+            f"UPDATE people SET identified_at = ?, created_at = ?, metadata = ?, sources = ?, routes = ?, "
+            f"conflict_of = NULL, claimed = NULL{assignments} WHERE num = ?",
             (
                 max(gone["identified_at"], kept["identified_at"]),
                 min(gone["created_at"], kept["created_at"]),
                 dumps(metadata),
                 dumps(sources),
+                dumps(routes),
                 *fill.values(),
                 into,
             ),
         )
+        self.tx.execute("UPDATE people SET conflict_of = ? WHERE conflict_of = ?", (into, source))
         self.tx.execute("UPDATE merged_people SET into_num = ? WHERE into_num = ?", (into, source))
         self.tx.execute("INSERT INTO merged_people (id, into_num) VALUES (?, ?)", (gone["id"], into))
         self.tx.execute("DELETE FROM people WHERE num = ?", (source,))
         self.merged[source] = into
 
-    def link(self, root: int, person: int) -> int | None:
-        """Links the visitor `root` (with its aliases) to `person`; its sessions without a person
-        become the person's. Answers the person it was linked to before (None if anonymous)."""
-        row = self.tx.one("SELECT person_num FROM visitors WHERE num = ?", (root,))
+    def link(self, browser: int, person: int) -> int | None:
+        """Links the browser `browser` (a visitor that is not an alias: a presumed browser confirms
+        itself first) to `person`; its sessions without a person become the person's. Answers the
+        person it was linked to before (None if anonymous)."""
+        row = self.tx.one("SELECT person_num FROM visitors WHERE num = ?", (browser,))
         before = row["person_num"] if row else None
         if before != person:
-            self.tx.execute("UPDATE visitors SET person_num = ? WHERE num = ?", (person, root))
-        browsers = "(SELECT num FROM visitors WHERE num = ? OR alias_of = ?)"
+            self.tx.execute("UPDATE visitors SET person_num = ? WHERE num = ?", (person, browser))
         self.tx.execute(
-            f"UPDATE sessions SET person_num = ? WHERE person_num IS NULL AND visitor_num IN {browsers}",
-            (person, root, root),
+            "UPDATE sessions SET person_num = ? WHERE person_num IS NULL AND visitor_num = ?", (person, browser)
         )
         # the latest visit, if its person was only presumed (a shared computer's next user), is theirs
         self.tx.execute(
-            f"UPDATE sessions SET person_num = ?, identified = 1 WHERE identified = 0 AND num = "
-            f"(SELECT MAX(num) FROM sessions WHERE visitor_num IN {browsers})",
-            (person, root, root),
+            "UPDATE sessions SET person_num = ?, identified = 1 WHERE identified = 0 AND num = "
+            "(SELECT MAX(num) FROM sessions WHERE visitor_num = ?)",
+            (person, browser),
         )
         return before
 

@@ -174,12 +174,12 @@ class SessionAssigner:
         visitor.events += 1
         return session
 
-    def identified(self, root: int, person: int) -> None:
-        """The visitor `root` is now `person`: its visits of this job without a person become theirs,
-        and so does its current visit if its person was only presumed (a shared computer's next
-        user, who signed in during a visit that began as the previous user's)."""
+    def identified(self, browser: int, person: int) -> None:
+        """The browser `browser` is now `person`'s: its visits of this job without a person become
+        theirs, and so does its current visit if its person was only presumed (a shared computer's
+        next user, who signed in during a visit that began as the previous user's)."""
         for s in [*self.touched.values(), *self.current.values()]:
-            if s.visitor.root_num == root and (s.person_num is None or not s.identified):
+            if s.visitor.num == browser and s.visitor.root_id is None and (s.person_num is None or not s.identified):
                 s.person_num = person
 
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:

@@ -161,13 +161,16 @@ def accepted(request: Request, outcome: list[Event | str], single: bool) -> Resp
     def view(item: Event | str) -> dict[str, object]:
         if isinstance(item, str):
             return {"dropped": item}
+        # the browser's own id, always: a browser matched by its device signals is only presumed to
+        # be the visitor it matched, and is never handed that visitor's id (docs/identity.md)
         answer: dict[str, object] = {
-            "visitorId": item.visitor_id,
+            "visitorId": item.browser_id,
             "sessionId": item.session_id,
             "requestId": item.request_id,
         }
-        if item.browser_id != item.visitor_id:  # matched by device signals: the browser keeps its own id
-            answer["browserId"] = item.browser_id
+        if item.browser_id != item.visitor_id:
+            answer["browserId"] = item.browser_id  # 0.1.0's trackers keep this one
+            answer["presumed"] = {"by": "device", "confidence": item.confidence}
         if item.type == "identification":  # what Fingerprint's agent answers
             answer |= {"visitorFound": not item.new_visitor, "confidence": {"score": item.confidence}}
         return answer

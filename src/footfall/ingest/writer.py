@@ -6,19 +6,21 @@ calls in one transaction (group commit) and answers them after the commit.
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from collections.abc import Sequence
 from typing import Any
 
 from footfall.enrich.networks import HostingNetworks
-from footfall.identity.devices import VisitorResolver, lock_key, visitor_key
+from footfall.identity.claims import Claim, lock_keys
+from footfall.identity.devices import VisitorResolver, VisitorState, lock_key, visitor_key
 from footfall.identity.matching import DeviceMatcher
-from footfall.identity.people import Claim, People, find_person, lock_keys
+from footfall.identity.people import People, find_person
 from footfall.identity.sessions import SessionAssigner
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.model import Event
 from footfall.sources import SourceRows, Touch
-from footfall.store.base import Row, Tx, dumps
+from footfall.store.base import Row, Tx, dumps, loads
 from footfall.workflows import on_new_rows
 
 EVENT_COLUMNS = (
@@ -104,17 +106,35 @@ class EventWriter:
         idle_ms: int,
         match_window_ms: int,
         hosting: HostingNetworks | None = None,
+        link_ttl_ms: int = 30 * 86_400_000,
     ) -> None:
         self.signer = signer
         self.links = links
         self.idle_ms = idle_ms
         self.match_window_ms = match_window_ms
         self.hosting = hosting or HostingNetworks()
+        self.link_ttl_ms = link_ttl_ms
 
-    def _linked(self, tx: Tx, event: Event) -> Row | None:
-        """The person an email-link token names, if it is valid for this site and they still exist."""
-        person_id = self.links.person_id(event.site_id, event.link_token)
-        return find_person(tx, event.site_num, person_id) if person_id else None
+    def _linked(self, tx: Tx, event: Event, browser: int, shared: bool) -> Row | None:
+        """The person an email-link token names: a valid token of this site, not expired, whose
+        person still exists, and (unless the site shares links) used by no other browser before."""
+        found = self.links.read(event.site_id, event.link_token)
+        if found is None or event.ts - found[1] > self.link_ttl_ms:
+            return None
+        person = find_person(tx, event.site_num, found[0])
+        if person is None:
+            return None
+        key = hashlib.sha256(f"{event.site_id}|{event.link_token}".encode()).hexdigest()
+        first = tx.one("SELECT visitor_num FROM link_token_uses WHERE token_hash = ?", (key,))
+        if first is None:
+            tx.execute(
+                "INSERT INTO link_token_uses (token_hash, site_num, person_num, visitor_num, first_used_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, event.site_num, person["num"], browser, event.ts),
+            )
+        elif first["visitor_num"] != browser and not shared:
+            return None  # a forwarded email: the link named its first browser, not this one
+        return person
 
     def merge(self, tx: Tx, groups: list[list[Event]]) -> list[list[Event]]:
         """Several requests' events identified and written together (see `Job.merged`)."""
@@ -137,19 +157,11 @@ class EventWriter:
         people = People(tx)
         touched: list[Touch] = []
         for i, (event, visitor) in enumerate(zip(events, resolved, strict=True)):
-            known = visitor.person_num if event.type == "form" else None
-            person = people.claim(claims[i], people.current(known)) if i in claims else None
-            if event.link_token:
-                person = self._linked(tx, event) or person
-            root = visitor.root_num
-            if person is not None and root is not None:
-                people.link(root, person["num"])
-                visitors.identified(root, person["num"])
-                sessions.identified(root, person["num"])
+            _, linked = self._person(tx, people, (visitors, sessions), event, visitor, claims.get(i))
             if event.type == "form":  # the values live on the person; the event keeps which fields
                 event.extra = {"fields": sorted(event.extra)}
             session = sessions.assign(visitor, event)
-            if person is not None and root is not None:
+            if linked:
                 session.identified = True  # its person is known, not presumed
             event.visitor_num = visitor.num  # type: ignore[assignment]
             touched.append(Touch.of(event, session))
@@ -167,3 +179,37 @@ class EventWriter:
         created = SourceRows(tx, self.hosting).apply(touched)  # Floqer sources' rows, and their deliveries
         on_new_rows(tx, created, max(e.ts for e in events))
         return events
+
+    def _person(
+        self,
+        tx: Tx,
+        people: People,
+        browsers: tuple[VisitorResolver, SessionAssigner],
+        event: Event,
+        visitor: VisitorState,
+        claim: Claim | None,
+    ) -> tuple[Row | None, bool]:
+        """Who this event says its browser is, and whether the browser was linked to them. A
+        presumed browser that confirms itself first becomes a visitor of its own; a keyless claim
+        never moves a browser away from a verified person (identity/people.py)."""
+        if claim is None and not event.link_token:
+            return None, False
+        own = people.current(visitor.person_num)
+        person = people.claim(claim, own if event.type == "form" else None, own) if claim is not None else None
+        route = claim
+        if event.link_token:
+            assert visitor.num is not None
+            site = tx.one("SELECT settings FROM sites WHERE num = ?", (event.site_num,))
+            shared = bool(loads(site["settings"] if site else None).get("link_tokens_shared"))
+            if (by_link := self._linked(tx, event, visitor.num, shared)) is not None:
+                route = Claim(event.site_num, event.ts, "link")
+                person = people.confirmed(by_link["num"], route)
+        if person is None or route is None or not people.may_link(own, person, route):
+            return person, False
+        visitors, sessions = browsers
+        visitors.confirm(visitor)
+        assert visitor.num is not None
+        people.link(visitor.num, person["num"])
+        visitors.identified(visitor.num, person["num"])
+        sessions.identified(visitor.num, person["num"])
+        return person, True

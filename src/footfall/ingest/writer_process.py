@@ -77,6 +77,7 @@ class Start(msgspec.Struct, array_like=True):
     idle_ms: int
     match_window_ms: int
     hosting_asns: list[int] = []  # the owner's hosting networks (FOOTFALL_HOSTING_ASNS), for company rows
+    link_ttl_ms: int = 30 * 86_400_000  # FOOTFALL_LINK_TOKEN_DAYS
 
 
 class Request(msgspec.Struct, array_like=True):
@@ -319,6 +320,7 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
         start.idle_ms,
         start.match_window_ms,
         HostingNetworks(tuple(start.hosting_asns)),
+        start.link_ttl_ms,
     )
     decode = msgspec.msgpack.Decoder(list[Request]).decode
     encode = msgspec.msgpack.Encoder().encode

@@ -10,6 +10,7 @@ from nameparser import HumanName
 from footfall.clock import iso_ms
 from footfall.enrich.email import company_domain, email_fields
 from footfall.enrich.titles import classify
+from footfall.identity.claims import AUTHORITIES, ROUTES
 from footfall.queries.segments import segments_of, site_segments
 from footfall.queries.visitors import marks
 from footfall.scoring.predictions import person_prediction
@@ -32,6 +33,26 @@ def strong_ids(tx: Tx, num: int) -> dict[str, list[str]]:
 
 def _primary_first(primary: str | None, values: list[str]) -> list[str]:
     return [primary, *(v for v in values if v != primary)] if primary in values else values
+
+
+def identification(tx: Tx, person: Row) -> dict[str, Any]:
+    """How the person was identified, and when (docs/people.md, "How sure"): every route that named
+    them (oldest first), the strongest (`by`, `at`), whether an authority did (`verified`), and the
+    verified person a keyless claim conflicts with (`conflictsWith`), shown for an explicit merge."""
+    routes = loads(person["routes"])
+    ordered = sorted(routes.items(), key=lambda item: (item[1], ROUTES.index(item[0]) if item[0] in ROUTES else 99))
+    strongest = min(routes, key=lambda r: (ROUTES.index(r) if r in ROUTES else 99, routes[r]), default=None)
+    conflict = None
+    if person["conflict_of"] is not None:
+        row = tx.one("SELECT id FROM people WHERE num = ?", (person["conflict_of"],))
+        conflict = row["id"] if row else None
+    return {
+        "verified": any(r in AUTHORITIES for r in routes),
+        "by": strongest,
+        "at": iso(routes[strongest]) if strongest else None,
+        "routes": [{"route": r, "at": iso(ts)} for r, ts in ordered],
+        "conflictsWith": conflict,
+    }
 
 
 def person_body(tx: Tx, person: Row) -> dict[str, Any]:
@@ -98,6 +119,7 @@ def person_body(tx: Tx, person: Row) -> dict[str, Any]:
         "sources": sources,
         "createdAt": iso(person["created_at"]),
         "identifiedAt": iso(person["identified_at"]),
+        "identification": identification(tx, person),
         "firstVisitAt": iso(activity["first_seen"]),
         "lastVisitAt": iso(activity["last_seen"]),
         "visitCount": activity["visits"],

@@ -41,6 +41,15 @@ def visitor_group(tx: Tx, visitor: Row) -> tuple[Row, list[int]]:
     return visitor, browsers_of(tx, visitor["num"])
 
 
+def resolution(browser: Row | None) -> dict[str, Any]:
+    """How the requested browser was resolved (footfall's addition, docs/identity.md): by its own
+    signed id, by a client-generated id, or presumed from device signals with a confidence."""
+    if browser is not None and browser["alias_of"] is not None:
+        return {"method": "device", "presumed": True, "confidence": browser["alias_confidence"]}
+    method = "client_id" if browser is not None and browser["client_key"] is not None else "signed_id"
+    return {"method": method, "presumed": False, "confidence": 1.0}
+
+
 def browsers_of(tx: Tx, root_num: int) -> list[int]:
     """A visitor's num and its aliases' nums."""
     return [root_num, *(r["num"] for r in tx.all("SELECT num FROM visitors WHERE alias_of = ?", (root_num,)))]
