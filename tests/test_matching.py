@@ -74,6 +74,7 @@ def test_confidence_reflects_network_and_agent_changes(server: AppServer, site: 
     server.clock.advance(minutes=60 * 30)  # more than a day later
     moved = identify(server, site, ip=NEIGHBOUR_IP, ua=UA_CHROME_MAC_NEWER)  # same /24, browser updated
     assert moved["visitorFound"] is True and moved["confidence"]["score"] == 0.9 and "presumed" in moved
+    assert sdk(server, fingerprint_key(server, site)).get_visits(moved["visitorId"]).visitor_id == first["visitorId"]
 
 
 @pytest.mark.parametrize(
