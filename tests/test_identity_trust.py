@@ -20,6 +20,7 @@ import pytest
 
 from footfall import accounts
 from footfall.settings import Settings
+from tests.support import geo_dbs
 from tests.support.collect import event, post
 from tests.support.receiver import Receiver
 from tests.support.servers import AppServer
@@ -230,3 +231,13 @@ def test_person_answers_say_how_and_when(site: Site, kind: str, settings: Settin
     how = site.people()["h-1"]["identification"]
     assert how["by"] == kind and how["verified"] is (kind == "api") and how["at"] is not None
     assert settings.link_token_days == 30
+
+
+def test_companies_come_only_from_networks_one_organisation_runs(site: Site) -> None:
+    """[T2] The network owner names a company only when it positively is one organisation: a
+    university's own network does; a telecom whose name carries "Company", a research and
+    education network serving many institutions and an access provider do not."""
+    for ip in (geo_dbs.MIT_IP, geo_dbs.TELECOM_IP, geo_dbs.NREN_IP, geo_dbs.ISP_IP):
+        post(site.server.url, event(site.id, "https://example.com/pricing"), ip=ip)
+    named = [c["name"] for c in site.api("/companies")]
+    assert named == ["Massachusetts Institute of Technology"]

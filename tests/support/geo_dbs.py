@@ -70,10 +70,17 @@ ASN_RECORDS = {
         "autonomous_system_number": 7922,
         "autonomous_system_organization": "Comcast Cable Communications, Inc.",
     },
+    "49.228.0.0/16": {
+        "autonomous_system_number": 23969,
+        "autonomous_system_organization": "TOT Public Company Limited",
+    },
+    "194.81.0.0/16": {"autonomous_system_number": 786, "autonomous_system_organization": "Jisc Services Limited"},
 }
 CLOUD_IP = "34.64.1.2"  # a hosting network (Google Cloud's AS396982)
 MIT_IP = "18.7.22.69"  # an organisation's own network (AS3)
 ISP_IP = "50.128.1.1"  # an access provider (Comcast, AS7922)
+TELECOM_IP = "49.228.1.1"  # a telecom whose name carries a legal form only ("TOT Public Company Limited")
+NREN_IP = "194.81.1.1"  # a research and education network serving many institutions (Jisc)
 
 
 def write_geolite2_asn(path: Path) -> Path:
