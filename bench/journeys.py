@@ -14,8 +14,15 @@ The population (seeded, so every run replays the same):
 Pairs of signed-in people share a computer (5% of them): each signs in during each of their
 visits there. Every device visits 1-4 times, an hour or more apart, 1-5 pages each, over 30
 days of the server's clock (a ManualClock the script moves); sign-ins and forms happen in a
-random visit after the landing page. No device signals are sent: this measures stitching by
-first-party identity, not device matching (bench/identification.py does that).
+random visit after the landing page. These send no device signals: they measure stitching by
+first-party identity.
+
+Households and offices ([T2]): groups of 2-4 (households) and 5-8 (offices) people on one
+network, each with their own browser of one device model (the same device signals for the whole
+group), half of them signing in; a third of them clear their storage at some point (a new
+browser with the same signals and no id, identified again only if they sign in again). Every
+such browser sends device signals, so device matching is at work: a matched browser is only a
+presumption and must never be attributed to anyone.
 
 Ground truth: every event knows its person. An event is identifiable when its person identified
 (signed in, filled the form, or followed their link) on that device; on a shared computer, in
@@ -73,6 +80,7 @@ class Device:
     users: list[Person]
     visitor_id: str | None = None
     shared: bool = False
+    signature: str | None = None  # device signals (households and offices share one per group)
 
 
 @dataclass
@@ -89,6 +97,7 @@ class Visit:
 class Truth:
     person: str
     identifiable: bool
+    grouped: bool = False  # a household's or an office's event
 
 
 @dataclass
@@ -96,6 +105,33 @@ class Population:
     people: list[Person] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
+
+
+def add_groups(pop: Population, rng: random.Random, households: int, offices: int) -> None:
+    """People on one network with the same device model (see the module's docstring)."""
+    for g in range(households + offices):
+        size = rng.randint(2, 4) if g < households else rng.randint(5, 8)
+        signature, agent, ip = f"{rng.getrandbits(32):08x}", rng.choice(AGENTS), _ip(rng)
+        for m in range(size):
+            p = Person(f"g{g}m{m}", "signin" if rng.random() < 0.5 else "never")
+            if p.kind == "signin":
+                p.user_id, p.email = f"user-g{g}m{m}", f"g{g}m{m}@family{g}.example.com"
+            pop.people.append(p)
+            browsers = [Device(f"{p.key}-d0", agent, ip, [p], signature=signature)]
+            if rng.random() < 1 / 3:  # cleared its storage at some point: a new browser, same signals
+                browsers.append(Device(f"{p.key}-d1", agent, ip, [p], signature=signature))
+            start = rng.randrange(0, 10 * DAY_MS)
+            for k, d in enumerate(browsers):
+                pop.devices.append(d)
+                mine = []
+                for _ in range(rng.randint(1, 3)):
+                    mine.append(Visit(d, p, start, [rng.choice(PAGES) for _ in range(rng.randint(1, 4))], None))
+                    start += rng.randint(3_600_000, 2 * DAY_MS)
+                if p.kind == "signin" and (k == 0 or rng.random() < 0.5):
+                    chosen = rng.choice(mine)
+                    chosen.identify_at, chosen.how = rng.randrange(len(chosen.pages)), "signin"
+                pop.visits += mine
+    pop.visits.sort(key=lambda v: v.start)
 
 
 def make_population(n: int, seed: int) -> Population:
@@ -180,12 +216,14 @@ class Replayer:
         body = {"websiteId": self.site, "href": href, "type": "pageview", **fields}
         if d.visitor_id:
             body["visitorId"] = d.visitor_id
+        if d.signature:  # one device model: the same canvas, WebGL, screen... for the whole group
+            body["device"] = {"h": d.signature, "s": d.signature[::-1], "c": {"model": d.signature}}
         response = self.client.post("/api/events", json=body, headers={"user-agent": d.agent, "x-forwarded-for": d.ip})
         if response.status_code != 202 or "dropped" in response.json():
             raise RuntimeError(f"event refused: {response.status_code} {response.text}")
         answer = response.json()
         d.visitor_id = answer.get("browserId") or answer["visitorId"]
-        self.truth[answer["requestId"]] = Truth(person.key, identifiable)
+        self.truth[answer["requestId"]] = Truth(person.key, identifiable, d.signature is not None)
         self.posted += 1
 
     def replay(self, pop: Population, identified: set[tuple[str, str]]) -> None:
@@ -241,7 +279,13 @@ def score(server: AppServer, truth: dict[str, Truth]) -> dict[str, Any]:
         members.setdefault(sp, set()).add(tp)
     main = {sp: max((n, tp) for (s, tp), n in together.items() if s == sp)[1] for sp in members}
     people_rows = server.store.read(lambda tx: tx.one("SELECT COUNT(*) AS n FROM people"))
+    user_ids = {r["num"]: r["user_id"] for r in server.store.read(lambda tx: tx.all("SELECT num, user_id FROM people"))}
+    grouped = [(stored[r], t) for r, t in truth.items() if t.grouped]
     return {
+        "group_events": len(grouped),
+        "group_wrong": sum(p is not None and user_ids.get(p) != f"user-{t.person}" for p, t in grouped),
+        "group_attributed": sum(p is not None for p, _ in grouped),
+        "group_identifiable": sum(t.identifiable for _, t in grouped),
         "precision": both / same_stored if same_stored else 1.0,
         "recall": recall_both / same_true if same_true else 1.0,
         "events": len(truth),
@@ -291,8 +335,11 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=1000)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--households", type=int, default=40)
+    parser.add_argument("--offices", type=int, default=8)
     args = parser.parse_args()
     pop = make_population(args.people, args.seed)
+    add_groups(pop, random.Random(args.seed + 1), args.households, args.offices)
     kinds = Counter(p.kind for p in pop.people)
     shared = sum(d.shared for d in pop.devices)
     print(
@@ -316,6 +363,11 @@ def main() -> None:
             f"{r['mixed_people']} | {r['seconds']:.0f} |"
         )
     print("\ntargets: precision 100%, recall >= 99% of what is identifiable")
+    print("\n| store | household and office events | identifiable | attributed | to the wrong person |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for backend, r in results.items():
+        print(f"| {backend} | {r['group_events']:,} | {r['group_identifiable']:,} | {r['group_attributed']:,} | "
+              f"{r['group_wrong']} |")  # fmt: skip
 
 
 if __name__ == "__main__":

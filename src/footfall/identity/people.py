@@ -15,8 +15,9 @@
 - A keyless claim (the tracker's or PostMetric's identify, a form) never overrides an authority
   (a keyed identify, an import, a payment, an email link). A person an authority named is
   `verified`; a keyless claim naming any of its ids changes nothing of them (no id, trait, merge
-  or browser), and becomes a person of its own holding the ids nobody holds, with `conflict_of`
-  naming the verified person, for an explicit merge (the same claim finds the same person again).
+  or browser; only from that person's own browser may it add ids nobody holds), and becomes a
+  person of its own holding the ids nobody holds, with `conflict_of` naming the verified person,
+  for an explicit merge (the same claim finds the same person again).
   A browser that belongs to a verified person is never moved to another by a keyless claim, and
   keyless claims never merge two people.
 - Junk ids (empty, "null", "undefined", "anonymous", "0", ...) and malformed emails never
@@ -66,7 +67,8 @@ class People:
         if not claim.authority:
             guarded = sorted({n for n in found.values() if verified(self._row(n))})
             if guarded:
-                if set(found.values()) == {browser_person}:  # the browser's own verified person
+                if set(found.values()) == {browser_person}:  # the verified person's own browser: it may
+                    self._add_ids(browser_person, claim, found)  # add ids nobody holds, never traits
                     return self._row(browser_person)
                 return self._conflicting(claim, found, guarded[0])
         by_user, by_email = found.get("user_id"), found.get("email")
