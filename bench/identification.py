@@ -299,7 +299,7 @@ def two_profiles(pw: Playwright, url: str, trials: list[Device], reader: Fingerp
             a2, b2 = visit(a, url, device), visit(b, url, device)
         apart = reader.visitor(a2["footfall"]) != reader.visitor(b2["footfall"])
         tally.add(apart, a2["fingerprintjs"] != b2["fingerprintjs"])
-        tally.note("first contact taken for A", same_visitor(reader.visitor, a1, b1))
+        tally.note("first contact presumed A (at the time)", bool(b1["found"]))
         a_history = reader.request_ids(a2["footfall"])
         tally.note("B's visits left in A's history", bool(a_history & {b1["requestId"], b2["requestId"]}))
     return tally

@@ -301,12 +301,13 @@ def score(server: AppServer, truth: dict[str, Truth]) -> dict[str, Any]:
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)  # the replayer's X-Forwarded-For is believed
 
 
-def run_backend(backend: str, pop: Population, work: Path) -> dict[str, Any]:
+def run_backend(backend: str, pop: Population, work: Path, links_shared: bool = False) -> dict[str, Any]:
     settings = fresh_database(backend, work, trusted_proxies=LOOPBACK)
     try:
         with AppServer(settings) as server:
             site, key = add_site(server.store, "example.com", server.clock.now_ms(), scopes=("identify:write",))
-            server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"form_capture": True}))
+            changes = {"form_capture": True, "link_tokens_shared": links_shared}
+            server.store.write(lambda tx: accounts.update_site_settings(tx, site, changes))
             contacts = [{"email": p.email, "first_name": p.key} for p in pop.people if p.kind == "link"]
             imported = httpx.post(
                 f"{server.url}/api/v1/contacts/import",
@@ -337,6 +338,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--households", type=int, default=40)
     parser.add_argument("--offices", type=int, default=8)
+    parser.add_argument("--links-shared", action="store_true", help="email links name every browser they open in")
     args = parser.parse_args()
     pop = make_population(args.people, args.seed)
     add_groups(pop, random.Random(args.seed + 1), args.households, args.offices)
@@ -349,7 +351,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for backend in args.backends.split(","):
-            results[backend] = run_backend(backend, pop, Path(work))
+            results[backend] = run_backend(backend, pop, Path(work), args.links_shared)
             for p in pop.people:  # the next store starts from nothing
                 p.token = None
             for d in pop.devices:
