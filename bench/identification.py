@@ -295,7 +295,7 @@ def two_profiles(pw: Playwright, url: str, trials: list[Device], reader: Fingerp
     tally = Tally()
     for device in trials:
         with persistent(pw) as a, persistent(pw) as b:
-            a1, b1 = visit(a, url, device), visit(b, url, device)
+            _, b1 = visit(a, url, device), visit(b, url, device)
             a2, b2 = visit(a, url, device), visit(b, url, device)
         apart = reader.visitor(a2["footfall"]) != reader.visitor(b2["footfall"])
         tally.add(apart, a2["fingerprintjs"] != b2["fingerprintjs"])

@@ -19,7 +19,6 @@ def page(server: AppServer, site: str, title: str) -> str:
     return (
         f"<!doctype html><html><head><title>{title}</title>"
         f'<script defer data-website-id="{site}" data-domain="127.0.0.1" data-allow-localhost="true" '
-        'data-allow-automation="true" '
         f'src="{server.url}/js/script.js"></script></head><body><h1>{title}</h1></body></html>'
     )
 

@@ -97,7 +97,14 @@ def _site(row: dict[str, Any]) -> Site:
 
 
 def create_site(
-    tx: Tx, account_id: str, domain: str, now: int, *, timezone: str = "UTC", allowed_hostnames: tuple[str, ...] = ()
+    tx: Tx,
+    account_id: str,
+    domain: str,
+    now: int,
+    *,
+    timezone: str = "UTC",
+    allowed_hostnames: tuple[str, ...] = (),
+    settings: dict[str, Any] | None = None,
 ) -> Site:
     domain = normalize_domain(domain)
     hosts = tuple(normalize_domain(h) for h in allowed_hostnames)
@@ -107,7 +114,7 @@ def create_site(
     tx.execute(
         "INSERT INTO sites (id, account_id, domain, allowed_hostnames, timezone, settings, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (site_id, account_id, domain, dumps(list(hosts)), timezone, dumps({}), now),
+        (site_id, account_id, domain, dumps(list(hosts)), timezone, dumps(settings or {}), now),
     )
     site = get_site(tx, site_id)
     assert site is not None

@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import secrets
 import socket
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,9 @@ from footfall.edge import BodyTooLarge, Edge
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.provider import EnrichmentProvider
+from footfall.enrich.spam import SPAM_FILE, ReferrerSpam
+from footfall.filtered import Filtered
+from footfall.filtered import flush as flush_filtered
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest import postmetric as postmetric_track
 from footfall.ingest.cookieless import CookielessIds
@@ -49,7 +51,7 @@ from footfall.ingest.endpoint import Collector, EventSink
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer import EventWriter
 from footfall.ingest.writer_process import DATA_ERRORS, EventWriterProcess, Start, Unwritable, WriterFault
-from footfall.jobs import flush_drops, leased, run_periodically
+from footfall.jobs import leased, run_periodically
 from footfall.metrics import Metrics
 from footfall.metrics import endpoint as metrics_endpoint
 from footfall.model import Event
@@ -73,7 +75,7 @@ class Components:
     signer: VisitorSigner
     secret: bytes
     geo: GeoLookup
-    drops: Counter[tuple[str, str]]
+    filtered: Filtered
 
 
 def geo_paths(settings: Settings, kind: str = "city") -> list[Path]:
@@ -87,6 +89,11 @@ def geo_paths(settings: Settings, kind: str = "city") -> list[Path]:
     return found + (sorted(folder.glob("asn*.ranges")) if kind == "asn" else [])
 
 
+def spam_path(settings: Settings) -> Path:
+    """FOOTFALL_REFERRER_SPAM_FILE, else DATA_DIR/referrer-spam.txt (`footfall referrer-spam update`)."""
+    return Path(settings.referrer_spam_file) if settings.referrer_spam_file else settings.data_path / SPAM_FILE
+
+
 def build(settings: Settings, clock: Clock | None = None) -> Components:
     store = open_store(settings)
     secret = settings.secret_key or instance_secret(store, "visitor_signing_key")
@@ -97,7 +104,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
         signer=VisitorSigner(secret.encode()),
         secret=secret.encode(),
         geo=GeoLookup(geo_paths(settings), geo_paths(settings, "asn")),
-        drops=Counter(),
+        filtered=Filtered(),
     )
 
 
@@ -150,7 +157,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         real_ip_header=settings.proxy_sets_real_ip,
         max_body=settings.max_body_bytes,
         max_batch=settings.max_batch_events,
-        drops=c.drops,
+        filtered=c.filtered,
+        hosting=HostingNetworks(settings.hosting_asns),
+        spam=ReferrerSpam.from_file(spam_path(settings)),
         limits=CollectLimits(settings.collect_rate_per_minute_ip, settings.collect_rate_per_minute_site),
         metrics=metrics,
         cookieless=CookielessIds(c.store, c.clock, settings.session_idle_minutes * 60_000),
@@ -193,7 +202,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if writer_process is not None:
             await writer_process.start()
-        tasks = [asyncio.create_task(run_periodically(10.0, lambda: flush_drops(c.store, c.drops, c.clock)))]
+        tasks = [asyncio.create_task(run_periodically(10.0, lambda: flush_filtered(c.store, c.filtered, c.clock)))]
         tasks.append(asyncio.create_task(sender_loop(sender, settings.delivery_interval_seconds)))
         if settings.rollup_interval_seconds > 0:
             fold = leased(c.store, c.clock, "rollups", instance, rollups.fold)
@@ -223,7 +232,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             if scorer_process is not None:
                 scorer_process.terminate()  # a run cut short leaves only whole transactions
                 await asyncio.to_thread(scorer_process.join, 10)
-            await asyncio.to_thread(flush_drops, c.store, c.drops, c.clock)
+            await asyncio.to_thread(flush_filtered, c.store, c.filtered, c.clock)
             if writer_process is not None:
                 await writer_process.close()
             c.store.close()
@@ -236,6 +245,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         description="Self-hosted website visitor identification.",
     )
     app.state.components = c
+    app.state.collector = collector
     app.state.writer_process = writer_process
     app.state.enrichment = enrichment
     app.state.rollups = rollups

@@ -82,10 +82,11 @@ class Event(msgspec.Struct, array_like=True):
     device: str | None = None
     core_hash: str | None = None  # the signature without canvas and audio
     consented: bool = False  # the visitor gave consent for device signals
-    quota_mb: int | None = None  # from the device signals: storage quota, heap limit, automation flags
+    quota_mb: int | None = None  # from the device signals: storage quota, heap limit
     heap_mb: int | None = None
-    webdriver: bool | None = None
-    headless: bool | None = None
+    webdriver: bool | None = None  # from the automation evidence: navigator.webdriver
+    headless: bool | None = None  # the evidence's sign was headless Chrome (enrich/automation.py)
+    automation: str | None = None  # the evidence's sign of automation, on sites that keep automated traffic
     extra: dict[str, Any] = {}
     # filled by identification
     visitor_id: str = ""  # the visitor this browser counts as

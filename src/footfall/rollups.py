@@ -89,10 +89,12 @@ def _campaign(params: str) -> list[Any] | None:
     return campaign if any(campaign) else None
 
 
+UNKNOWN = "unknown"
 VISIT_KEYS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
-    "devices": (("device_type",), lambda d: d or None),
-    "browsers": (("browser",), lambda b: b or None),
-    "operating-systems": (("os",), lambda o: o or None),
+    # a visit whose user agent says nothing of these is "unknown" in their breakdowns, never left out
+    "devices": (("device_type",), lambda d: d or UNKNOWN),
+    "browsers": (("browser",), lambda b: b or UNKNOWN),
+    "operating-systems": (("os",), lambda o: o or UNKNOWN),
     "countries": (("country", "country_code"), lambda name, code: [name, code] if name else None),
     "regions": (("region",), lambda r: r or None),
     "cities": (("city",), lambda c: c or None),

@@ -157,6 +157,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "referrer_spam_file",
+        "",
+        "Referrer-spam list, one domain per line (Matomo's format); empty: DATA_DIR/referrer-spam.txt if it "
+        "exists. `footfall referrer-spam update` downloads Matomo's list there.",
+    ),
+    Setting(
         "link_token_days",
         30,
         "Days an email-link token (ff_t) identifies its person after it was made; then the link is an ordinary link.",

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from footfall import accounts
+from footfall.filtered import flush
 from footfall.ids import VisitorSigner, is_uuid
-from footfall.jobs import flush_drops
 from tests.support.collect import EVENTS, event, post
 from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
 
@@ -147,10 +147,10 @@ def test_a_new_campaign_starts_a_new_session(server: AppServer) -> None:
 
 
 def _drop_count(server: AppServer, reason: str) -> int:
-    """Counted in memory on the collect path, flushed to drop_counts (here at once)."""
+    """Counted in memory on the collect path, flushed to `filtered` (here at once)."""
     c = server.app.state.components
-    flush_drops(server.store, c.drops, c.clock)
-    rows = stored(server, "SELECT SUM(count) AS n FROM drop_counts WHERE reason = ?", reason)
+    flush(server.store, c.filtered, c.clock)
+    rows = stored(server, "SELECT SUM(count) AS n FROM filtered WHERE reason = ?", reason)
     return int(rows[0]["n"] or 0)
 
 
@@ -322,8 +322,12 @@ def test_forwarded_ip_is_ignored_from_untrusted_peers(server: AppServer, setting
 
 def test_identification_events_answer_visitor_found_and_are_recorded(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
-    signals = {"h": "0a1b2c3d", "c": {"tz": "UTC"}, "q": 120, "a": {"wd": False, "hl": True}}
-    first = post(server.url, event(site, type="identification", device=signals, extraData={"linkedId": "u1"}))
+    signals = {"h": "0a1b2c3d", "c": {"tz": "UTC"}, "q": 120}
+    headless = {"wd": False, "b": "HeadlessChrome/126,Chromium/126"}  # on a site that keeps automated traffic
+    first = post(
+        server.url,
+        event(site, type="identification", device=signals, automation=headless, extraData={"linkedId": "u1"}),
+    )
     assert first.status_code == 202
     body = first.json()
     assert body["visitorFound"] is False and body["confidence"] == {"score": 1.0}

@@ -86,9 +86,17 @@ class AppServer:
         return add_site(self.store, domain, self.clock.now_ms(), **kw)
 
 
+# Test sites keep automated traffic: the tests drive headless Chromium with a Mac user agent on
+# Linux and send many page views at one instant of the fake clock. The tests of the automation,
+# hosting-network and speed steps make sites that filter it (settings={}).
+TEST_SITE_SETTINGS = {"keep_automated": True}
+
+
 def add_site(
     store: Store, domain: str, now: int, scopes: tuple[str, ...] = ("analytics:read",), **kw: Any
 ) -> tuple[str, str]:
+    kw.setdefault("settings", dict(TEST_SITE_SETTINGS))
+
     def go(tx: Any) -> tuple[str, str]:
         account, _ = accounts.ensure_account(tx, "test", now)
         site = accounts.create_site(tx, account["id"], domain, now, **kw)

@@ -21,8 +21,9 @@ def browser(chromium_path: str) -> Iterator[Browser]:
 
 
 def tag(server: AppServer, site: str | None, src: str = "/js/script.js", **attrs: str) -> str:
-    """The script tag a site owner pastes, with the opt-ins tests need (loopback, automation)."""
-    base = {"allow-localhost": "true", "allow-automation": "true"}
+    """The script tag a site owner pastes, with the opt-in tests need (loopback). Test sites keep
+    automated traffic (tests/support/servers.py), so Playwright's browser is counted."""
+    base = {"allow-localhost": "true"}
     if site:
         base |= {"website-id": site, "domain": "127.0.0.1"}
     base |= {k.replace("_", "-"): v for k, v in attrs.items()}

@@ -32,7 +32,7 @@ def test_excluded_paths_are_dropped_and_addresses_truncated(server: AppServer, b
         rows = wait_for(server, site, count(1))
         ctx.close()
     assert [r["path"] for r in rows] == ["/pricing"]
-    assert server.app.state.components.drops[(site, "excluded_path")] == 1
+    assert server.app.state.components.filtered.pending(site, "excluded_path") == 1
     stored = server.store.read(lambda tx: tx.all("SELECT ip FROM events"))
     assert [s["ip"] for s in stored] == ["127.0.0.0"]  # 127.0.0.1 cut to its /24
 
@@ -50,7 +50,7 @@ def test_an_excluded_address_sends_nothing_that_is_kept(server: AppServer, brows
         wait_for(server, other, count(1))
         ctx.close()
     assert wait_for(server, site, lambda rows: True) == []
-    assert server.app.state.components.drops[(site, "excluded_ip")] == 1
+    assert server.app.state.components.filtered.pending(site, "excluded_ip") == 1
 
 
 def test_excluded_countries_and_hostnames(server: AppServer, browser: Browser) -> None:
@@ -68,13 +68,13 @@ def test_excluded_countries_and_hostnames(server: AppServer, browser: Browser) -
         rows = wait_for(server, site, count(1))
         for ctx in (london, staging, tokyo):
             ctx.close()
-    drops = server.app.state.components.drops
+    drops = server.app.state.components.filtered
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not (
-        drops[(site, "excluded_country")] and drops[(site, "excluded_hostname")]
+        drops.pending(site, "excluded_country") and drops.pending(site, "excluded_hostname")
     ):
         time.sleep(0.05)  # the other two pages' events arrive in their own time
-    assert drops[(site, "excluded_country")] == 1 and drops[(site, "excluded_hostname")] == 1
+    assert drops.pending(site, "excluded_country") == 1 and drops.pending(site, "excluded_hostname") == 1
     assert [(r["path"], r["country_code"]) for r in wait_for(server, site, count(1))] == [("/tokyo", "JP")]
     assert rows
 

@@ -29,7 +29,6 @@ export function readConfig(script, loc) {
     localhost: on("allow-localhost"),
     file: on("allow-file-protocol"),
     iframe: on("allow-iframe") || on("debug"),
-    automation: on("allow-automation"),
     payments: !on("disable-payments"),
     device: !on("disable-device"),
     consent: on("consent-required"),

@@ -109,7 +109,6 @@ export function deviceSignals(nav, ms) {
       c,
       q, // storage quota in MB: below twice the heap limit in Chromium's private windows
       m: safe(() => Math.round(performance.memory.jsHeapSizeLimit / 1048576)),
-      a: { wd: !!nav.webdriver, hl: /headless/i.test(nav.userAgent) }, // automation signals
     };
   });
 }

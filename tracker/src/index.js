@@ -1,6 +1,7 @@
 // footfall's tracker: page views, goals, identify, payments and outbound links, sent to the
 // footfall server in DataFast's wire format. One file, no configuration beyond the script tag.
 
+import { automation } from "./automation.js";
 import { readConfig } from "./config.js";
 import { deviceSignals } from "./device.js";
 import { watchForms } from "./forms.js";
@@ -21,10 +22,6 @@ function whyNot(cfg, w, loc, nav) {
   if (local && !cfg.localhost) return "localhost is not tracked (data-allow-localhost)";
   if (loc.protocol == "file:" && !cfg.file) return "file: is not tracked (data-allow-file-protocol)";
   if (w != w.top && !cfg.iframe) return "not tracked inside an iframe";
-  const automated = nav.webdriver || w._phantom || w.__nightmare || w.callPhantom;
-  if ((automated || /headless|phantom|bot\b|crawl|spider/i.test(nav.userAgent)) && !cfg.automation) {
-    return "automated browser: not tracked (data-allow-automation)";
-  }
   if (OPT_OUT.some((k) => safe(() => localStorage.getItem(k)) == "true")) return "opted out";
   return "";
 }
@@ -81,6 +78,7 @@ function whyNot(cfg, w, loc, nav) {
       gpc: nav.globalPrivacyControl === true || undefined,
       dnt: nav.doNotTrack == "1" || undefined,
       device: item.device || undefined,
+      automation: safe(() => automation(nav)),
       consent: (cfg.consent && item.device && true) || undefined, // the site asks for it: it was given
       linkToken: item.token || undefined,
       cookieless: COOKIELESS || undefined,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from footfall import filtered
 from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
 from footfall.clock import Clock
@@ -29,7 +31,12 @@ OVERVIEW_FIELDS = (
 TIMESERIES_FIELDS = ("name", "visitors", "sessions", "revenue", "payments", "conversion_rate")
 METADATA_FIELDS = ("domain", "timezone", "name", "currency")
 REALTIME_MS = 5 * 60_000
+DAY_MS = 86_400_000
 MAP_MS = 10 * 60_000
+
+
+def utc_day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def _fields(raw: str | None, known: tuple[str, ...]) -> list[str]:
@@ -132,6 +139,25 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
         values = {"domain": site.domain, "timezone": site.timezone, "name": site.domain}
         values["currency"] = await run_in_threadpool(store.read, currency)
         return {"status": "success", "data": [{f: values[f] for f in fields}]}
+
+    @api.get("/filtered", summary="Filtered traffic: what was not counted, and why")
+    async def filtered_traffic(request: Request) -> dict[str, Any]:
+        """footfall's addition (docs/bots.md): per UTC day, reason and user-agent family, with
+        samples; `startAt`/`endAt` as every route here, the last 30 days without them."""
+        caller, query = await setup(request)
+        now = clock.now_ms()
+        end = query.end if query.end is not None else now
+        start = query.start if query.start is not None else end - 29 * DAY_MS
+        first, last = utc_day(start), utc_day(end)
+        rows = await run_in_threadpool(store.read, lambda tx: filtered.read(tx, caller.site.id, first, last))
+        page = rows[query.offset : query.offset + query.limit]
+        return {
+            "status": "success",
+            "range": {"from": first, "to": last},
+            "totals": filtered.totals(rows),
+            "data": page,
+            "pagination": {"limit": query.limit, "offset": query.offset, "total": len(rows)},
+        }
 
     @api.get("/{breakdown}", summary="Breakdown")
     async def breakdown(breakdown: str, request: Request) -> dict[str, Any]:

@@ -136,9 +136,7 @@ SELLS_IT = re.compile(
 
 
 def names_an_organisation(organization: str) -> bool:
-    return bool(STRONG.search(organization)) or bool(
-        WEAK.search(organization) and not SELLS_IT.search(organization)
-    )
+    return bool(STRONG.search(organization)) or bool(WEAK.search(organization) and not SELLS_IT.search(organization))
 
 
 def kind_of_network(asn: int | None, organization: str | None, hosting: HostingNetworks) -> NetworkKind | None:

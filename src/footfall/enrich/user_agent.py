@@ -1,4 +1,5 @@
-"""User agent -> browser, OS and device, with ua-parser (uap-core rules) and a cache."""
+"""User agent -> browser, OS and device: ua-parser (uap-core's rules, in Rust), footfall's names
+for the browsers it hides behind an engine's, and the device-type rule of enrich/device_type.py."""
 
 from __future__ import annotations
 
@@ -8,22 +9,31 @@ from typing import NamedTuple
 
 from ua_parser import parse
 
-_TABLET = re.compile(r"iPad|Tablet|PlayBook|Silk|Kindle|Nexus (7|9|10)\b|SM-T\d|Tab\b", re.IGNORECASE)
-_MOBILE = re.compile(r"Mobi|iPhone|iPod|Android.+Mobile|Windows Phone|BlackBerry|Opera Mini|IEMobile", re.IGNORECASE)
-_TV = re.compile(r"SmartTV|SMART-TV|Smart TV|HbbTV|AppleTV|GoogleTV|CrKey|Roku|AFT[A-Z]", re.IGNORECASE)
-_CONSOLE = re.compile(r"PlayStation|Xbox|Nintendo", re.IGNORECASE)
-_DESKTOP_OS = {
-    "Windows",
-    "Mac OS X",
-    "macOS",
-    "Linux",
-    "Ubuntu",
-    "Fedora",
-    "Chrome OS",
-    "ChromeOS",
-    "FreeBSD",
-    "Debian",
-}
+from footfall.enrich.device_type import device_type
+
+# Browsers ua-parser names by their engine or not at all (a Chrome WebView, "Safari", "HbbTV"),
+# named by their own token: (pattern with the version as its first group, name). First match wins;
+# each has a test naming a user agent it fixes (tests/enrich/test_user_agent.py).
+NAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), name)
+    for pattern, name in (
+        (r"YaBrowser/(\d[\d.]*) \(lite\)", "Yandex Browser Lite"),
+        (r"YaBrowser/(\d[\d.]*)", "Yandex Browser"),
+        (r"Ya(?:ndex)?SearchBrowser/(\d[\d.]*)", "Yandex Browser"),  # the Yandex app's browser
+        (r"\bQuark/(\d[\d.]*)", "Quark"),
+        (r"LG Browser/(\d[\d.]*)", "LG Browser"),
+        (r"MZBrowser/(\d[\d.]*)", "Meizu Browser"),
+        (r"^TV Bro/(\d[\d.]*)", "TV Bro"),
+        (r"SogouMobileBrowser/(\d[\d.]*)", "Sogou Mobile Browser"),
+        (r"(?:SogouExplorer/|SE \d\.X MetaSr )(\d[\d.]*)", "Sogou Explorer"),
+        (r"\bOdin/(\d[\d.]*)", "Odin"),
+        (r"Tbrowser/(\d[\d.]*)", "T-Browser"),
+        (r"Hawk/QuickBrowser/(\d[\d.]*)", "Hawk Quick Browser"),
+        (r"OPR/(\d[\d.]*) OMI/", "Opera Devices"),  # Opera's TV browser (Vewd)
+    )
+)
+_ANY_NAME = re.compile("|".join(p.pattern.replace("(\\d", "(?:\\d") for p, _ in NAMES))
+_HBBTV = re.compile(r"\s*HbbTV/[\d.]+(?: \([^)]*\))?")
 
 
 class Agent(NamedTuple):
@@ -45,19 +55,20 @@ def _known(value: str | None) -> str | None:
     return None if value in (None, "", "Other", "Generic", "Generic Smartphone") else value
 
 
-def device_type(ua: str, os_name: str | None) -> str | None:
-    """desktop | mobile | tablet | tv | console, by a stated rule; None when nothing says which."""
-    if _TV.search(ua):
-        return "tv"
-    if _CONSOLE.search(ua):
-        return "console"
-    if _TABLET.search(ua) or (os_name == "Android" and "Mobile" not in ua):
-        return "tablet"
-    if _MOBILE.search(ua) or os_name in {"iOS", "Android"}:
-        return "mobile"
-    if os_name in _DESKTOP_OS:
-        return "desktop"
-    return None
+def browser_name(ua: str, family: str | None, major: str | None, minor: str | None, patch: str | None
+                 ) -> tuple[str | None, str | None]:  # fmt: skip
+    """(name, version): the browser's own token where `NAMES` knows it, else ua-parser's; behind
+    the HbbTV standard's token (ua-parser's name for any TV) the browser that carries it."""
+    if _ANY_NAME.search(ua):
+        for pattern, name in NAMES:
+            found = pattern.search(ua)
+            if found:
+                return name, found.group(1)
+    if family == "HbbTV":
+        inner = parse(_HBBTV.sub("", ua)).user_agent
+        if inner is not None and _known(inner.family) and inner.family != "HbbTV":
+            return inner.family, _version(inner.major, inner.minor, inner.patch)
+    return _known(family), _version(major, minor, patch)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -69,9 +80,11 @@ def parse_agent(ua: str) -> Agent:
     os = r.os
     dev = r.device
     os_name = _known(os.family) if os else None
+    name, version = browser_name(ua, *((browser.family, browser.major, browser.minor, browser.patch) if browser
+                                        else (None, None, None, None)))  # fmt: skip
     return Agent(
-        browser=_known(browser.family) if browser else None,
-        browser_version=_version(browser.major, browser.minor, browser.patch) if browser else None,
+        browser=name,
+        browser_version=version,
         os=os_name,
         os_version=_version(os.major, os.minor, os.patch) if os else None,
         device_type=device_type(ua, os_name),

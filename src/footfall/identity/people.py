@@ -67,8 +67,8 @@ class People:
         if not claim.authority:
             guarded = sorted({n for n in found.values() if verified(self._row(n))})
             if guarded:
-                if set(found.values()) == {browser_person}:  # the verified person's own browser: it may
-                    self._add_ids(browser_person, claim, found)  # add ids nobody holds, never traits
+                if browser_person is not None and set(found.values()) == {browser_person}:  # their own browser:
+                    self._add_ids(browser_person, claim, found)  # it may add ids nobody holds, never traits
                     return self._row(browser_person)
                 return self._conflicting(claim, found, guarded[0])
         by_user, by_email = found.get("user_id"), found.get("email")

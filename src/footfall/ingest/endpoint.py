@@ -11,7 +11,7 @@ import base64
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 from starlette.requests import ClientDisconnect, Request
@@ -22,9 +22,13 @@ from footfall import ids
 from footfall.api.ratelimit import CollectLimits
 from footfall.clock import Clock
 from footfall.enrich.geo import GeoLookup
+from footfall.enrich.networks import HostingNetworks
+from footfall.enrich.spam import ReferrerSpam
+from footfall.filtered import Filtered
 from footfall.ingest import pipeline
 from footfall.ingest.cookieless import CookielessIds
-from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, from_query, to_event
+from footfall.ingest.pace import Pace
+from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, evidence, from_query, to_event
 from footfall.ingest.sites import SiteCache
 from footfall.ingest.writer_process import Unwritable, WriterFault, WriterGone
 from footfall.metrics import Metrics
@@ -53,11 +57,16 @@ class Collector:
     proxies: tuple[Network, ...]
     max_body: int
     max_batch: int
-    drops: Counter[tuple[str, str]]
+    filtered: Filtered
     limits: CollectLimits
     metrics: Metrics
     cookieless: CookielessIds
     real_ip_header: bool = False  # FOOTFALL_PROXY_SETS_REAL_IP
+    hosting: HostingNetworks = field(default_factory=HostingNetworks)
+    spam: ReferrerSpam = field(default_factory=ReferrerSpam)
+
+    def __post_init__(self) -> None:
+        self.context = pipeline.Context(self.geo, self.hosting, self.spam, Pace())
 
     def routes(self) -> list[Route]:
         return [
@@ -116,6 +125,7 @@ class Collector:
         now = self.clock.now_ms()
         try:
             events = [to_event(w, now, "" if single else f"events[{i}].") for i, w in enumerate(wire)]
+            shown = [evidence(w, "" if single else f"events[{i}].") for i, w in enumerate(wire)]
         except PayloadError as exc:
             return self.refuse(request, 400, str(exc))
         headers = header_dict(request)
@@ -131,18 +141,19 @@ class Collector:
             return self.refuse(request, 429, f"{why}; try again in {wait} s", {"retry-after": str(wait)})
         kept: list[Event] = []
         outcome: list[Event | str] = []
-        for event, w in zip(events, wire, strict=True):
+        for event, w, seen in zip(events, wire, shown, strict=True):
             event.request_id = ids.request_id(now)
             if w.cookieless:  # nothing from the browser: the visitor is a daily salted key
                 event.client_visitor_id = await self.cookieless.key(event.site_id, info.ip, info.user_agent)
                 event.cross_domain_visitor_id = event.client_session_id = None
             sender = info if not (w.gpc or w.dnt) else info.with_signals(bool(w.gpc), bool(w.dnt))
-            reason = pipeline.run(pipeline.Candidate(event, await self.sites.get(event.site_id), sender, self.geo))
+            site = await self.sites.get(event.site_id)
+            reason = pipeline.run(pipeline.Candidate(event, site, sender, self.context, seen))
             if reason is None:
                 kept.append(event)
                 outcome.append(event)
             else:
-                self.drops[("" if reason == "unknown_site" else event.site_id, reason)] += 1
+                self.filtered.add("" if reason == "unknown_site" else event.site_id, reason, info.user_agent)
                 self.metrics.dropped.labels(reason).inc()
                 outcome.append(reason)
         if kept:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from footfall.bounds import OutOfBounds, check_json
+from footfall.enrich.automation import Evidence
 from footfall.enrich.campaign import parse_url, without_link_token
 from footfall.model import CLICK_ID_FIELDS, EVENT_TYPES, Event
 
@@ -51,7 +52,16 @@ class DeviceSignals(msgspec.Struct):
     c: dict[str, Any] = {}  # components, each a short value or a hash
     q: int | None = None  # storage quota in MB (small in private windows)
     m: int | None = None  # JavaScript heap limit in MB (Chromium)
-    a: dict[str, bool] = {}  # automation signals
+    a: dict[str, Any] = {}  # 0.1.0's trackers: automation signals, now sent as `automation`
+
+
+class WireAutomation(msgspec.Struct):
+    """footfall's tracker: automation evidence (tracker/src/automation.js, enrich/automation.py)."""
+
+    wd: bool | None = None  # navigator.webdriver
+    b: str | None = None  # navigator.userAgentData's brands, "brand/version,..."
+    p: str | None = None  # navigator.platform
+    w: list[int] | None = None  # outerWidth, outerHeight, screen.availHeight
 
 
 class WireEvent(msgspec.Struct, omit_defaults=True):
@@ -82,6 +92,7 @@ class WireEvent(msgspec.Struct, omit_defaults=True):
     device: DeviceSignals | None = None
     consent: bool | None = None  # the visitor consented to device signals (sites that ask for it)
     linkToken: str | None = None  # an email link's ff_t, which the tracker took off the address bar
+    automation: WireAutomation | None = None
 
 
 class WireBatch(msgspec.Struct):
@@ -229,8 +240,22 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         consented=bool(wire.consent),
         quota_mb=signals.q if signals else None,
         heap_mb=signals.m if signals else None,
-        webdriver=signals.a.get("wd") if signals else None,
-        headless=signals.a.get("hl") if signals else None,
+        webdriver=wire.automation.wd if wire.automation else None,
+    )
+
+
+def evidence(wire: WireEvent, where: str = "") -> Evidence | None:
+    """The tracker's automation evidence, checked; None when it sent none."""
+    a = wire.automation
+    if a is None:
+        return None
+    if a.w is not None and (len(a.w) > 3 or not all(0 <= n <= 100_000 for n in a.w)):
+        raise PayloadError(f"{where}automation.w: at most 3 sizes between 0 and 100000")
+    return Evidence(
+        webdriver=a.wd,
+        brands=_text(a.b, f"{where}automation.b", 256),
+        platform=_text(a.p, f"{where}automation.p", 64),
+        window=tuple(a.w or ()),
     )
 
 

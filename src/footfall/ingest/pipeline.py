@@ -14,10 +14,14 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from footfall.enrich import automation
 from footfall.enrich.bots import is_bot
 from footfall.enrich.geo import GeoLookup
+from footfall.enrich.networks import HostingNetworks, kind_of_network
 from footfall.enrich.referrer import classify
+from footfall.enrich.spam import ReferrerSpam
 from footfall.enrich.user_agent import parse_agent
+from footfall.ingest.pace import Pace
 from footfall.model import Event, Site
 
 
@@ -36,11 +40,23 @@ class RequestInfo:
 
 
 @dataclass(slots=True)
+class Context:
+    """What the steps consult beyond the event: the geo databases, the hosting networks, the
+    referrer-spam list and the pace of each browser (the one step with memory)."""
+
+    geo: GeoLookup
+    hosting: HostingNetworks = field(default_factory=HostingNetworks)
+    spam: ReferrerSpam = field(default_factory=ReferrerSpam)
+    pace: Pace = field(default_factory=Pace)
+
+
+@dataclass(slots=True)
 class Candidate:
     event: Event
     site: Site | None
     request: RequestInfo
-    geo: GeoLookup = field(repr=False, default=None)  # type: ignore[assignment]
+    context: Context = field(repr=False, default=None)  # type: ignore[assignment]
+    evidence: automation.Evidence | None = None  # the tracker's automation evidence
 
 
 Step = Callable[[Candidate], str | None]
@@ -63,6 +79,59 @@ def drop_hostname_not_allowed(c: Candidate) -> str | None:
 
 def drop_bot(c: Candidate) -> str | None:
     return "bot" if is_bot(c.request.user_agent) else None
+
+
+def filters_automated(site: Site) -> bool:
+    """Whether the site drops automated traffic (`keep_automated` off, the default): automated
+    browsers, script-less traffic from hosting networks and impossible speed. Crawlers that say
+    so in their user agent are dropped on every site."""
+    return not site.settings.get("keep_automated")
+
+
+def drop_automated(c: Candidate) -> str | None:
+    """The tracker's automation evidence shows a sign of a driven browser (enrich/automation.py)."""
+    assert c.site is not None
+    e, ua = c.event, c.request.user_agent
+    if c.evidence is None:
+        return None
+    screen = automation.Screen(e.viewport_width, e.viewport_height, e.screen_width, e.screen_height)
+    sign = automation.sign(c.evidence, ua, screen, parse_agent(ua).device_type == "desktop")
+    if sign is None:
+        return None
+    e.automation, e.headless = sign, sign in ("headless", "headless_window")
+    return "automated" if filters_automated(c.site) else None
+
+
+def drop_datacenter(c: Candidate) -> str | None:
+    """From a hosting network, and the page's script never ran: no automation evidence, no device
+    signals, no viewport (the GIF, a scraper posting events, a server)."""
+    assert c.site is not None
+    e = c.event
+    if e.asn is None or not filters_automated(c.site):
+        return None
+    if c.evidence is not None or e.device_hash is not None or e.viewport_width is not None:
+        return None
+    return "datacenter" if kind_of_network(e.asn, e.as_organization, c.context.hosting) == "hosting" else None
+
+
+def drop_referrer_spam(c: Candidate) -> str | None:
+    """The referrer is on the referrer-spam list or the site's own `spam_referrers`."""
+    assert c.site is not None
+    host = c.event.referrer_host
+    if host and c.context.spam.is_spam(host, tuple(c.site.settings.get("spam_referrers") or ())):
+        return "referrer_spam"
+    return None
+
+
+def drop_too_fast(c: Candidate) -> str | None:
+    """A page view that makes its browser faster than a person (ingest/pace.py). Last, so that only
+    page views otherwise kept count towards the pace."""
+    assert c.site is not None
+    e = c.event
+    if e.type != "pageview" or not filters_automated(c.site):
+        return None
+    browser = (e.site_id, e.client_visitor_id) if e.client_visitor_id else (e.site_id, e.ip or "", e.user_agent)
+    return "too_fast" if c.context.pace.too_fast(browser, e.ts) else None
 
 
 def drop_opted_out(c: Candidate) -> str | None:
@@ -179,12 +248,12 @@ def put_geo(c: Candidate) -> None:
         e.postal_code,
         e.geo_timezone,
         e.accuracy_radius,
-    ) = c.geo.lookup(e.ip)
+    ) = c.context.geo.lookup(e.ip)
     return None
 
 
 def put_network(c: Candidate) -> None:
-    c.event.asn, c.event.as_organization, _ = c.geo.network(c.event.ip)
+    c.event.asn, c.event.as_organization, _ = c.context.geo.network(c.event.ip)
     return None
 
 
@@ -200,6 +269,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_unknown_site", drop_unknown_site),
     ("drop_hostname_not_allowed", drop_hostname_not_allowed),
     ("drop_bot", drop_bot),
+    ("drop_automated", drop_automated),
     ("drop_opted_out", drop_opted_out),
     ("drop_excluded_ip", drop_excluded_ip),
     ("drop_excluded_page", drop_excluded_page),
@@ -210,8 +280,11 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("put_geo", put_geo),
     ("drop_excluded_country", drop_excluded_country),
     ("put_network", put_network),
+    ("drop_datacenter", drop_datacenter),
     ("truncate_ip", truncate_ip),
     ("put_referrer", put_referrer),
+    ("drop_referrer_spam", drop_referrer_spam),
+    ("drop_too_fast", drop_too_fast),
 )
 
 
