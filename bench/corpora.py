@@ -50,6 +50,10 @@ def version(package: str) -> str:
     return metadata.version(package)
 
 
+def version_npm(package: str) -> str:
+    return str(json.loads((BENCH / "node_modules" / package / "package.json").read_text())["version"])
+
+
 def npm_ready() -> None:
     if not INTOLI.exists():
         subprocess.run(["npm", "ci", "--silent"], cwd=BENCH, check=True)

@@ -171,6 +171,12 @@ def privacy_changes(given: dict[str, str | None]) -> dict[str, Any]:
         out["exclude_paths"] = paths
     if given.get("exclude_hostnames") is not None:
         out["exclude_hostnames"] = [h.lower() for h in _list(given["exclude_hostnames"] or "")]
+    if given.get("spam_referrers") is not None:
+        domains = [d.lower().removeprefix("www.") for d in _list(given["spam_referrers"] or "")]
+        bad = [d for d in domains if "." not in d or "/" in d or " " in d]
+        if bad:
+            raise InvalidInput(f"not domain names: {', '.join(bad)} (spam referrers are domains, such as spam.example)")
+        out["spam_referrers"] = domains
     if given.get("retention_days") is not None:
         raw = (given["retention_days"] or "0").strip() or "0"
         if not raw.isdigit():

@@ -1,4 +1,4 @@
-"""The `footfall` command: serve, init, sites, keys, contacts, migrate, geo, version, settings."""
+"""The `footfall` command: serve, init, sites, keys, contacts, migrate, geo, referrer-spam, version, settings."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import typer
 
 from footfall import __version__, accounts, imports
 from footfall.csvcells import write_rows
 from footfall.datadir import AlreadyRunning, lock_instance
+from footfall.enrich.spam import MATOMO_LIST
 from footfall.ids import LinkSigner
 from footfall.settings import Settings, export_overrides, markdown_table
 from footfall.store import instance_secret, open_store
@@ -29,10 +31,12 @@ cli = typer.Typer(
 sites_cli = typer.Typer(help="Add and list sites.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 geo_cli = typer.Typer(help="Geolocation databases.", no_args_is_help=True)
+spam_cli = typer.Typer(help="The referrer-spam list (docs/bots.md).", no_args_is_help=True)
 cli.add_typer(sites_cli, name="sites")
 cli.add_typer(keys_cli, name="keys")
 contacts_cli = typer.Typer(help="Import contacts and companies.", no_args_is_help=True)
 cli.add_typer(geo_cli, name="geo")
+cli.add_typer(spam_cli, name="referrer-spam")
 cli.add_typer(contacts_cli, name="contacts")
 credits_cli = typer.Typer(help="The account's credits (spent by Floqer sources).", no_args_is_help=True)
 cli.add_typer(credits_cli, name="credits")
@@ -245,6 +249,15 @@ def sites_set(
         "--link-tokens-shared/--link-tokens-first-browser",
         help="An email link identifies every browser that opens it, or only the first (default).",
     ),
+    keep_automated: bool = typer.Option(
+        None,
+        "--keep-automated/--filter-automated",
+        help="Count automated browsers, script-less traffic from hosting networks and impossible speed "
+        "(default: filtered; crawlers that say so are filtered always).",
+    ),
+    spam_referrers: str = typer.Option(
+        None, "--spam-referrers", help="Referrer domains dropped as spam, beside the list (comma-separated)."
+    ),
     stripe_secret: str = typer.Option(None, "--stripe-secret", help="Stripe webhook signing secret (whsec_...)."),
     lemonsqueezy_secret: str = typer.Option(None, "--lemonsqueezy-secret", help="LemonSqueezy webhook signing secret."),
     conversion_goals: str = typer.Option(
@@ -273,6 +286,7 @@ def sites_set(
         "consent_required": consent_required,
         "form_capture": form_capture,
         "link_tokens_shared": link_tokens_shared,
+        "keep_automated": keep_automated,
         "stripe_webhook_secret": stripe_secret,
         "lemonsqueezy_webhook_secret": lemonsqueezy_secret,
         "conversion_goals": None
@@ -288,6 +302,7 @@ def sites_set(
                 "exclude_paths": exclude_paths,
                 "exclude_hostnames": exclude_hostnames,
                 "retention_days": None if retention_days is None else str(retention_days),
+                "spam_referrers": spam_referrers,
             }
         )
     except accounts.InvalidInput as exc:
@@ -299,7 +314,7 @@ def sites_set(
             "nothing to change: give --respect-gpc, --respect-dnt, --device-signals, --consent-required "
             "or --form-capture (or their --ignore-/--no- forms), --stripe-secret, --lemonsqueezy-secret, "
             "--conversion-goals, --exclude-ips, --exclude-countries, --exclude-paths, --exclude-hostnames, "
-            "--truncate-ips/--keep-ips, --retention-days",
+            "--truncate-ips/--keep-ips, --retention-days, --keep-automated/--filter-automated, --spam-referrers",
             2,
         )
     site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
@@ -478,6 +493,23 @@ def geo_install(
         fail(str(exc))
         return
     typer.echo("footfall uses them from the next start.")
+
+
+@spam_cli.command("update")
+def referrer_spam_update(
+    url: str = typer.Option(MATOMO_LIST, "--url", help="Where to read the list (Matomo's referrer-spam-list)."),
+) -> None:
+    """Download the referrer-spam list (one domain per line) to FOOTFALL_REFERRER_SPAM_FILE."""
+    from footfall.app import spam_path
+    from footfall.enrich.spam import download
+
+    target = spam_path(settings())
+    try:
+        count = download(url, target)
+    except (httpx.HTTPError, ValueError) as exc:
+        fail(f"could not read {url}: {exc}")
+        return
+    typer.echo(f"{count:,} referrer-spam domains written to {target}; footfall uses them from the next start.")
 
 
 @cli.command()

@@ -19,7 +19,9 @@ from playwright.sync_api import Browser, Page
 from footfall import accounts
 from footfall.dashboard import users
 from tests.api.test_floqer import Floqer, account_key, identify
+from footfall.filtered import flush
 from tests.support.browser import PageServer, chromium
+from tests.support.collect import event, post
 from tests.support.receiver import Receiver
 from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
 from tests.tracker.conftest import context, count, html, tag, wait_for
@@ -197,6 +199,19 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
     assert tab.locator("[data-imported]").inner_text().startswith("Contacts: 1 new")
     assert api(server, key, "/people", email="ada@analytical.org")["data"][0]["name"] == "Ada Lovelace"
     shoot(tab, backend, "contacts")
+
+    # filtered traffic: a crawler's and a script's hits, with the reason in words and their samples
+    for ua in ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "python-requests/2.32.3"):
+        post(server.url, event(site, "http://127.0.0.1/pricing"), ua=ua)
+    c = server.app.state.components
+    flush(server.store, c.filtered, c.clock)
+    tab.goto(base + "/filtered")
+    assert tab.get_by_text("Crawler, monitor or script").count() >= 1
+    assert tab.locator("table.by-day tbody tr", has_text="Googlebot").count() == 1
+    assert tab.locator("table.by-day tbody tr", has_text="python-requests").count() == 1
+    tab.locator("details summary").first.click()
+    assert tab.get_by_text("python-requests/2.32.3", exact=True).count() == 1
+    shoot(tab, backend, "filtered")
 
     tab.goto(base + "/settings")
     tab.fill("#conversion_goals", "signup, demo")

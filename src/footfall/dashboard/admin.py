@@ -1,7 +1,8 @@
-"""The dashboard's administration pages: contacts import, API keys and site settings."""
+"""The dashboard's administration pages: contacts import, API keys, filtered traffic and site settings."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,9 +10,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from footfall import accounts, imports
+from footfall import accounts, filtered, imports
 from footfall.accounts import Site
 from footfall.dashboard.web import NotFound, Page, Web
+from footfall.enrich.user_agent import parse_agent
 from footfall.store.base import Tx, dumps
 
 # site settings the settings page turns on and off (docs/tracker.md, docs/identity.md, docs/people.md)
@@ -23,8 +25,17 @@ SITE_FLAGS = (
     "form_capture",
     "truncate_ips",
     "link_tokens_shared",
+    "keep_automated",
 )
-PRIVACY_FIELDS = ("exclude_ips", "exclude_countries", "exclude_paths", "exclude_hostnames", "retention_days")
+PRIVACY_FIELDS = (
+    "exclude_ips",
+    "exclude_countries",
+    "exclude_paths",
+    "exclude_hostnames",
+    "retention_days",
+    "spam_referrers",
+)
+FILTERED_DAYS = (1, 7, 30, 90)
 
 
 def add_routes(web: Web, api: APIRouter) -> None:
@@ -92,6 +103,34 @@ def add_routes(web: Web, api: APIRouter) -> None:
         except accounts.InvalidInput:
             raise NotFound from None
         return web.redirect("/keys")
+
+    # -- filtered traffic -----------------------------------------------------------------------------------
+
+    @api.get("/sites/{site_id}/filtered")
+    @web.guarded
+    async def filtered_traffic(request: Request, site_id: str) -> Response:
+        page = await web.page_for(request, site_id)
+        site = page.here
+        raw = request.query_params.get("days", "30")
+        days = int(raw) if raw.isdigit() and int(raw) in FILTERED_DAYS else 30
+        now = web.clock.now_ms()
+        first = datetime.fromtimestamp((now - (days - 1) * 86_400_000) / 1000, UTC).strftime("%Y-%m-%d")
+        last = datetime.fromtimestamp(now / 1000, UTC).strftime("%Y-%m-%d")
+
+        def read(tx: Tx) -> tuple[list[dict[str, Any]], int]:
+            rows = filtered.read(tx, site.id, first, last)
+            since = now - days * 86_400_000
+            kept = tx.one("SELECT COUNT(*) AS n FROM events WHERE site_num = ? AND ts >= ?", (site.num, since))
+            return rows, int(kept["n"]) if kept else 0
+
+        rows, kept = await run_in_threadpool(web.store.read, read)
+        for row in rows:  # what the samples say they are: real phones would show here
+            kinds = {parse_agent(ua).device_type or "unknown" for ua in row["samples"]}
+            row["devices"] = ", ".join(sorted(kinds))
+        return web.html(
+            "filtered.html", page, rows=rows, totals=filtered.totals(rows), kept=kept, days=days,
+            choices=FILTERED_DAYS, first=first, last=last,
+        )  # fmt: skip
 
     # -- site settings --------------------------------------------------------------------------------------
 

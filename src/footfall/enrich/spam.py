@@ -10,7 +10,10 @@ footfall reads that list's format, one domain per line, from FOOTFALL_REFERRER_S
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
+
+import httpx
 
 SPAM_FILE = "referrer-spam.txt"  # in the data directory
 MATOMO_LIST = "https://raw.githubusercontent.com/matomo-org/referrer-spam-list/master/spammers.txt"
@@ -49,3 +52,17 @@ def _parents(host: str) -> tuple[str, ...]:
     """news.spam.example -> (news.spam.example, spam.example): the host and its parent domains."""
     labels = host.lower().split(".")
     return tuple(".".join(labels[i:]) for i in range(len(labels) - 1))
+
+
+def download(url: str, target: Path) -> int:
+    """Reads the list at `url` into `target` (replaced whole, never half-written); its size."""
+    answer = httpx.get(url, timeout=60, follow_redirects=True)
+    answer.raise_for_status()
+    domains = parse_list(answer.text)
+    if not domains:
+        raise ValueError("no domains in it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_text("\n".join(sorted(domains)) + "\n", encoding="utf-8")
+    os.replace(partial, target)
+    return len(domains)

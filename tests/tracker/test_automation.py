@@ -1,0 +1,28 @@
+"""[T1] acceptance: page loads of Playwright-driven headless Chromium, with its own and with normal
+desktop user agents, with and without navigator.webdriver hidden, are flagged as automated in at
+least 99% of loads (BotD measured in the same run, printed beside), and create no visitor.
+bench/automation.py runs the same measurement with more loads."""
+
+from __future__ import annotations
+
+import pytest
+from bench import automation, corpora
+
+from tests.support.servers import AppServer
+
+pytestmark = pytest.mark.browser
+LOADS = 17  # per set-up: 102 loads, so 99% allows one miss
+
+
+def test_automated_loads_are_flagged_and_create_no_visitor(
+    server: AppServer, chromium_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpora.npm_ready()
+    site, _ = server.add_site("127.0.0.1", settings={})  # an owner's defaults: automated traffic filtered
+    rows = automation.measure(chromium_path, server.url, site, LOADS)
+    with capsys.disabled():
+        print("\n" + automation.table(rows))
+    loads, flagged = sum(r.loads for r in rows), sum(r.footfall for r in rows)
+    assert loads == LOADS * len(automation.SCENARIOS) and flagged >= 0.99 * loads
+    visitors = server.store.read(lambda tx: tx.one("SELECT COUNT(*) AS n FROM visitors")["n"])
+    assert visitors == loads - flagged  # a flagged load left nothing behind
