@@ -190,3 +190,34 @@ def test_the_filtered_api_needs_a_key_and_reads_a_range(server: AppServer, filte
     empty = filtered_api(server, key, startAt="2020-01-01", endAt="2020-01-31")
     assert empty["data"] == [] and empty["range"] == {"from": "2020-01-01", "to": "2020-01-31"}
     assert LONDON_IP  # the default sender's address: a residential one in the test databases
+
+
+def test_the_referrer_spam_list_is_downloaded_and_used_from_the_next_start(settings: Any) -> None:
+    from footfall.app import spam_path
+    from tests.support.browser import PageServer
+    from tests.support.servers import AppServer as Server
+    from tests.test_cli import run
+
+    listed = "# Matomo's referrer-spam-list format\nbest-seo-offer.example\nfree-traffic.example\n\n"
+    with PageServer({"/spammers.txt": listed}) as lists:
+        code, out = run(settings, "referrer-spam", "update", "--url", lists.url + "/spammers.txt")
+        assert code == 0 and "2 referrer-spam domains" in out, out
+        code, out = run(settings, "referrer-spam", "update", "--url", lists.url + "/missing.txt")
+        assert code != 0 and "could not read" in out
+    assert spam_path(settings).read_text().split() == ["best-seo-offer.example", "free-traffic.example"]
+    with Server(settings) as started:
+        site, _ = started.add_site("example.com", settings={})
+        spam = event(site, referrer="https://www.best-seo-offer.example/?ref=1")
+        assert post(started.url, spam).json() == {"dropped": "referrer_spam"}
+
+
+def test_the_pace_forgets_the_least_recent_browsers() -> None:
+    from footfall.ingest.pace import Pace
+
+    pace = Pace(limit=2, window_ms=1000, capacity=2)
+    assert not pace.too_fast(("a",), 0) and not pace.too_fast(("a",), 10)
+    assert pace.too_fast(("a",), 20)  # a third within the second
+    assert not pace.too_fast(("a",), 1010)  # the window moved on
+    pace.too_fast(("b",), 0)
+    pace.too_fast(("c",), 0)  # past the capacity: "a", the least recent, is forgotten
+    assert not pace.too_fast(("a",), 1020) and not pace.too_fast(("a",), 1030)

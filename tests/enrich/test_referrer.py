@@ -30,6 +30,30 @@ SITE = ("example.com",)
         (None, "https://example.com/?via=partner42", "partner42", "Referral"),
         (None, "https://example.com/?ttclid=1", None, "Paid Social"),
         (None, "https://example.com/?utm_source=x&utm_medium=display", "X", "Display"),
+        # webmail is email, not a search engine's results
+        ("https://mail.google.com/", "https://example.com/", "Gmail", "Email"),
+        ("https://outlook.live.com/mail/0/inbox", "https://example.com/", "Outlook", "Email"),
+        ("https://mail.yahoo.com/d/folders/1", "https://example.com/", "Yahoo! Mail", "Email"),
+        ("https://webmail.acme-corp.com/", "https://example.com/", "Email", "Email"),
+        # Telegram's t.me is not X's t.co
+        ("https://t.me/somechannel/12", "https://example.com/", "Telegram", "Organic Social"),
+        # AI assistants
+        ("https://chatgpt.com/", "https://example.com/", "ChatGPT", "AI assistants"),
+        ("https://chat.openai.com/", "https://example.com/", "ChatGPT", "AI assistants"),
+        ("https://claude.ai/chat/1", "https://example.com/", "Claude", "AI assistants"),
+        ("https://www.perplexity.ai/search?q=x", "https://example.com/", "Perplexity", "AI assistants"),
+        ("https://copilot.microsoft.com/", "https://example.com/", "Copilot", "AI assistants"),
+        ("https://gemini.google.com/app", "https://example.com/", "Gemini", "AI assistants"),
+        ("https://chat.deepseek.com/", "https://example.com/", "DeepSeek", "AI assistants"),
+        (None, "https://example.com/?utm_source=chatgpt.com", "ChatGPT", "AI assistants"),
+        # search and social networks beyond the usual few
+        ("https://www.sogou.com/web?query=x", "https://example.com/", "Sogou", "Organic Search"),
+        ("https://m.vk.com/wall-1_2", "https://example.com/", "VK", "Organic Social"),
+        ("https://weibo.com/u/1", "https://example.com/", "Weibo", "Organic Social"),
+        ("https://search.naver.com/search.naver?query=x", "https://example.com/", "Naver", "Organic Search"),
+        ("https://mastodon.social/@someone/1", "https://example.com/", "Mastodon", "Organic Social"),
+        ("https://fosstodon.org/@someone/1", "https://example.com/", "Mastodon", "Organic Social"),
+        ("https://mastodon.example-town.org/@x", "https://example.com/", "Mastodon", "Organic Social"),
     ],
 )
 def test_classify(referrer, url, source, channel) -> None:
