@@ -27,6 +27,14 @@ from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, ServerProcess
 TRANSIENT = {"job_leases"}
 # API answers of the release that this version deliberately changed, by (path, key): each names why
 CHANGED: dict[tuple[str, str], str] = {}
+# tables a migration replaced, with where their rows went: new table and old column -> new column
+MOVED = {
+    "drop_counts": ("filtered", {"site_id": "site_id", "reason": "reason", "day": "day", "count": "count"}),  # 0004
+}
+# derived tables a migration emptied for their job to compute again from the rows (0004: the
+# rollups fold visits without a device type as "unknown"); the API answers read from them are
+# still compared below
+REBUILT = {"rollups", "rollup_columns", "rollup_codes", "rollup_state"}
 MOVING = {"timeSinceFirstVisit", "timeSinceCurrentVisit"}  # seconds since, read at different times
 
 
@@ -83,6 +91,8 @@ def _fill(url: str, key: str, site: str, receiver: Receiver) -> dict[str, str]:
           geo_dbs.LONDON_IP)  # fmt: skip
     phone = _post(url, {**page, "href": "https://example.com/blog"}, geo_dbs.TOKYO_IP, UA_IPHONE)["visitorId"]
     _post(url, {**page, "href": "https://example.com/about", "referrer": "https://www.google.com/"}, geo_dbs.MIT_IP)
+    crawler = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"  # counted in drop_counts
+    assert _post(url, {**page, "href": "https://example.com/"}, geo_dbs.LONDON_IP, crawler) == {"dropped": "bot"}
     q = {"websiteId": site}
     for call in (
         api.post("/api/v1/identify", params=q, json={"user_id": "u-2", "datafast_visitor_id": phone,
@@ -181,8 +191,15 @@ def test_a_database_of_the_previous_release_upgrades_with_every_row(
             new.stop()
         rows_after = tables(tmp_path / "data", database_url)
 
+    assert rows_before["drop_counts"], "the release counted the crawler's hit"
     for table, rows in rows_before.items():
-        if table in TRANSIENT:
+        if table in TRANSIENT or table in REBUILT:
+            continue
+        if table in MOVED:
+            target, renamed = MOVED[table]
+            moved = [tuple(sorted((renamed[c], v) for c, v in row if c in renamed)) for row in rows]
+            landed = {tuple(sorted(p for p in row if p[0] in renamed.values())) for row in rows_after[target]}
+            assert set(moved) <= landed, f"{table}: rows lost on the way to {target}"
             continue
         assert table in rows_after, f"table {table} is gone"
         columns = {c for row in rows[:1] for c, _ in row}
