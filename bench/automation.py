@@ -132,7 +132,8 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items()))
         lines.append(
-            f"| {r.scenario} | {r.loads} | {100 * r.footfall / r.loads:.1f}% | {100 * r.botd / r.loads:.1f}% | {reasons} |"
+            f"| {r.scenario} | {r.loads} | {100 * r.footfall / r.loads:.1f}% "
+            f"| {100 * r.botd / r.loads:.1f}% | {reasons} |"
         )
     total = sum(r.loads for r in rows)
     ours, theirs = sum(r.footfall for r in rows), sum(r.botd for r in rows)

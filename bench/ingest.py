@@ -109,7 +109,7 @@ def make_event(rng: random.Random, site: str, visitors: list[str], ua: str) -> d
         "viewport": {"width": width, "height": height},
         "screenWidth": 1920,
         "screenHeight": 1080,
-        "automation": evidence(ua, width, height),
+        "ffAutomation": evidence(ua, width, height),
         "language": rng.choice(["en-US", "en-GB", "de-DE", "fr-FR"]),
         "timezone": rng.choice(["Europe/London", "America/New_York", "Europe/Berlin"]),
     }

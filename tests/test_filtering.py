@@ -74,8 +74,8 @@ def test_each_sign_of_automation_drops_the_event_and_is_kept_where_the_site_asks
     site, key = filtering
     screen = SCREEN if sign != "headless_window" else {"viewport": {"width": 1280, "height": 720},
                                                         "screenWidth": 1280, "screenHeight": 720}  # fmt: skip
-    person = {**PERSON, "websiteId": site, "automation": evidence, "href": "https://example.com/", **screen}
-    for body in (event(site, automation=evidence, **screen), person):
+    person = {**PERSON, "websiteId": site, "ffAutomation": evidence, "href": "https://example.com/", **screen}
+    for body in (event(site, ffAutomation=evidence, **screen), person):
         answer = post(server.url, body, ua=ua)
         assert answer.status_code == 202 and answer.json() == {"dropped": "automated"}
     assert nothing_stored(server)  # no visitor, no session, no person from the identify
@@ -85,7 +85,7 @@ def test_each_sign_of_automation_drops_the_event_and_is_kept_where_the_site_asks
     # the owner who wants them (their own synthetic tests) keeps them, with the sign recorded
     server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"keep_automated": True}))
     server.app.state.collector.sites.forget(site)  # the collect path reads sites again within 5 s
-    kept = post(server.url, event(site, type="identification", automation=evidence, **screen), ua=ua)
+    kept = post(server.url, event(site, type="identification", ffAutomation=evidence, **screen), ua=ua)
     assert "dropped" not in kept.json()
     [row] = rows(server, "SELECT webdriver, headless FROM identifications")
     assert (row["webdriver"], row["headless"]) == (
@@ -99,18 +99,18 @@ def test_a_real_browsers_evidence_is_kept(server: AppServer, filtering: tuple[st
     for ua, platform in ((UA_CHROME_MAC, "MacIntel"), (UA_WINDOWS, "Win32"), (UA_LINUX, "Linux x86_64")):
         chrome = UA_CHROME_MAC.split("Chrome/")[1].split(".")[0] if ua == UA_CHROME_MAC else "131"
         evidence = {**REAL, "b": f"Google Chrome/{chrome},Chromium/{chrome},Not_A Brand/24", "p": platform}
-        answer = post(server.url, event(site, automation=evidence, **SCREEN), ua=ua)
+        answer = post(server.url, event(site, ffAutomation=evidence, **SCREEN), ua=ua)
         assert "dropped" not in answer.json(), (ua, answer.json())
     phone = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
              "Mobile Safari/537.36")  # fmt: skip
     full_screen_phone = {"wd": False, "b": "Chromium/131", "p": "Linux armv81", "w": [412, 915, 915]}
     screen = {"viewport": {"width": 412, "height": 915}, "screenWidth": 412, "screenHeight": 915}
-    assert "dropped" not in post(server.url, event(site, automation=full_screen_phone, **screen), ua=phone).json()
+    assert "dropped" not in post(server.url, event(site, ffAutomation=full_screen_phone, **screen), ua=phone).json()
     iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
               "Version/18.1 Mobile/15E148 Safari/604.1")  # fmt: skip
     assert (
         "dropped"
-        not in post(server.url, event(site, automation={"p": "iPhone", "w": [390, 844, 844]}), ua=iphone).json()
+        not in post(server.url, event(site, ffAutomation={"p": "iPhone", "w": [390, 844, 844]}), ua=iphone).json()
     )
     assert rows(server, "SELECT COUNT(*) AS n FROM visitors")[0]["n"] == 5
 
@@ -123,7 +123,7 @@ def test_scriptless_traffic_from_a_hosting_network_is_dropped(server: AppServer,
     assert post(server.url, event(site), ua=UA_WINDOWS, ip=CLOUD_IP).json() == {"dropped": "datacenter"}
     # the same from an access provider, or the tracker's page from a cloud VPN, is a visit
     assert "dropped" not in post(server.url, event(site), ua=UA_WINDOWS, ip=ISP_IP).json()
-    ran = event(site, automation={**REAL, "p": "Win32"}, **SCREEN)
+    ran = event(site, ffAutomation={**REAL, "p": "Win32"}, **SCREEN)
     assert "dropped" not in post(server.url, ran, ua=UA_WINDOWS, ip=CLOUD_IP).json()
     [total] = filtered_api(server, key)["totals"]
     assert (total["reason"], total["count"], total["userAgentFamilies"]) == (

@@ -141,9 +141,9 @@ def test_a_presumed_browser_joins_nobody_until_it_confirms_itself(site: Site) ->
     """Alice's browser; then a fresh browser of the same device and network (cleared storage, or
     someone else on that machine) is matched: presumed, never handed her id, never in her
     timeline; when it identifies as Bob it is Bob's browser, and Alice's history is untouched."""
-    alice = site.visit("/alice-home", device=DEVICE)["visitorId"]
+    alice = site.visit("/alice-home", ffSignals=DEVICE)["visitorId"]
     site.keyless_identify(alice, user_id="alice")
-    answer = post(site.server.url, event(site.id, "https://example.com/private-page", device=DEVICE)).json()
+    answer = post(site.server.url, event(site.id, "https://example.com/private-page", ffSignals=DEVICE)).json()
     assert answer["visitorId"] != alice and answer["presumed"]["by"] == "device"  # never her id
     fresh = answer["visitorId"]
     assert site.api(f"/visitors/{fresh}")["profile"] is None
@@ -161,16 +161,16 @@ def test_a_presumed_browser_joins_nobody_until_it_confirms_itself(site: Site) ->
 
 
 def test_a_device_configuration_several_visitors_share_names_nobody(site: Site, server: AppServer) -> None:
-    first = site.visit("/", device=DEVICE)["visitorId"]
+    first = site.visit("/", ffSignals=DEVICE)["visitorId"]
     server.clock.advance(seconds=30)
-    second = site.visit("/", device=DEVICE)  # matched: one visitor carries it
+    second = site.visit("/", ffSignals=DEVICE)  # matched: one visitor carries it
     assert second["presumed"]["by"] == "device"
     server.clock.advance(seconds=30)
     site.visit("/", first)  # both browsers alive: two visitors now carry it
     server.clock.advance(seconds=30)
     site.visit("/", second["visitorId"])
     server.clock.advance(seconds=30)
-    third = site.visit("/", device=DEVICE)
+    third = site.visit("/", ffSignals=DEVICE)
     assert "presumed" not in third and third["visitorId"] not in (first, second["visitorId"])
 
 

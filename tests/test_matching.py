@@ -27,7 +27,7 @@ def signals(h: str = "0a1b2c3d", s: str = "c0c0c0c0", **extra: Any) -> dict[str,
 def identify(server: AppServer, site: str, visitor: str | None = None, **kw: Any) -> dict[str, Any]:
     """A footfall('device') call as the tracker sends it, with the browser's stored id (if any)."""
     device = kw.pop("device", signals())
-    body = event(site, kw.pop("href", "https://example.com/"), type="identification", device=device)
+    body = event(site, kw.pop("href", "https://example.com/"), type="identification", ffSignals=device)
     if visitor:
         body["visitorId"] = visitor
     response = post(server.url, body, **kw)
@@ -175,9 +175,9 @@ def test_page_views_of_a_matched_browser_count_for_the_visitor(
     server: AppServer, site_and_key: tuple[str, str]
 ) -> None:
     site, key = site_and_key
-    first = post(server.url, event(site, "https://example.com/a", device=signals())).json()
+    first = post(server.url, event(site, "https://example.com/a", ffSignals=signals())).json()
     server.clock.advance(minutes=40)  # a new session
-    second = post(server.url, event(site, "https://example.com/b", device=signals())).json()
+    second = post(server.url, event(site, "https://example.com/b", ffSignals=signals())).json()
     assert second["visitorId"] == second["browserId"] != first["visitorId"] and "presumed" in second
     view = datafast_visitor(server, key, second["browserId"])
     assert view["visitorId"] == first["visitorId"]
@@ -192,10 +192,10 @@ def test_a_split_browser_takes_its_presumed_visits_away_from_the_person(
     """Profile A signs in as Alice; profile B (same machine) is first taken for A, so its visit is
     presumed Alice's; once both are seen alive, B's visit leaves Alice."""
     site, key = site_and_key
-    a = post(server.url, event(site, "https://example.com/a", device=signals())).json()["visitorId"]
+    a = post(server.url, event(site, "https://example.com/a", ffSignals=signals())).json()["visitorId"]
     post(server.url, event(site, "https://example.com/a", type="identify", visitorId=a, extraData={"user_id": "alice"}))
     server.clock.advance(seconds=10)
-    b = post(server.url, event(site, "https://example.com/b-landing", device=signals())).json()["browserId"]
+    b = post(server.url, event(site, "https://example.com/b-landing", ffSignals=signals())).json()["browserId"]
     server.clock.advance(seconds=10)
     post(server.url, event(site, "https://example.com/a-again", visitorId=a))
     server.clock.advance(seconds=10)

@@ -92,17 +92,17 @@ def test_a_split_browser_leaves_the_folded_slots_of_its_visitor(
     own, and the folded range counts two."""
     site, key = site_and_key
     start = server.clock.now_ms()
-    a = pageview(server, site, device=signals())["visitorId"]
+    a = pageview(server, site, ffSignals=signals())["visitorId"]
     server.clock.advance(minutes=40)
-    b = pageview(server, site, device=signals())
+    b = pageview(server, site, ffSignals=signals())
     assert b["visitorId"] == b["browserId"] != a and "presumed" in b  # counted as A's
     server.clock.advance(minutes=120)
     fold(server)
     assert folded(server)[slot_of(start + 40 * 60_000)] == 1
     assert overview(server, key, start, start + HOUR)["visitors"] == 1
-    pageview(server, site, a, device=signals())
+    pageview(server, site, a, ffSignals=signals())
     server.clock.advance(seconds=10)
-    assert "presumed" not in pageview(server, site, b["browserId"], device=signals())  # split
+    assert "presumed" not in pageview(server, site, b["browserId"], ffSignals=signals())  # split
     assert slot_of(start + 40 * 60_000) not in folded(server)  # dropped with the split
     assert overview(server, key, start, start + HOUR)["visitors"] == 2  # computed raw meanwhile
     server.clock.advance(minutes=120)

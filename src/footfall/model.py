@@ -87,6 +87,9 @@ class Event(msgspec.Struct, array_like=True):
     webdriver: bool | None = None  # from the automation evidence: navigator.webdriver
     headless: bool | None = None  # the evidence's sign was headless Chrome (enrich/automation.py)
     automation: str | None = None  # the evidence's sign of automation, on sites that keep automated traffic
+    app_platform: str | None = None  # DataFast's SDK: the app's platform (ios, android, web), OS version
+    app_os_version: str | None = None  # and device model, preferred over the user agent's
+    app_model: str | None = None
     extra: dict[str, Any] = {}
     # filled by identification
     visitor_id: str = ""  # the visitor this browser counts as

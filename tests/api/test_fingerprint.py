@@ -132,8 +132,9 @@ def test_too_many_requests_surface_as_the_sdks_429_with_retry_after(settings: Se
 
 def test_get_event_has_identification_botd_and_ip_info(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
-    signals = {"h": "0a1b2c3d", "c": {}, "a": {"wd": False, "hl": True}}
-    answer = post(server.url, event(site, type="identification", device=signals, extraData={"linkedId": "L"})).json()
+    headless = {"wd": False, "b": "HeadlessChrome/131,Chromium/131"}  # what headless Chromium's tracker reports
+    body = event(site, type="identification", ffSignals={"h": "0a1b2c3d", "c": {}}, ffAutomation=headless)
+    answer = post(server.url, body | {"extraData": {"linkedId": "L"}}).json()
     products = sdk(server, fingerprint_key(server, site)).get_event(answer["requestId"]).products
     ident = products.identification.data
     assert (ident.visitor_id, ident.request_id, ident.linked_id) == (answer["visitorId"], answer["requestId"], "L")
@@ -151,9 +152,9 @@ def test_get_event_has_identification_botd_and_ip_info(server: AppServer) -> Non
 
 def test_hosting_networks_are_bad_bots_and_data_centres(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
-    clean = {"h": "0a1b2c3d", "c": {}, "a": {"wd": False, "hl": False}}
-    home = post(server.url, event(site, type="identification", device=clean)).json()
-    cloud = post(server.url, event(site, type="identification", device=clean), ip=CLOUD_IP).json()
+    clean = {"h": "0a1b2c3d", "c": {}}
+    home = post(server.url, event(site, type="identification", ffSignals=clean)).json()
+    cloud = post(server.url, event(site, type="identification", ffSignals=clean), ip=CLOUD_IP).json()
     api = sdk(server, fingerprint_key(server, site))
     at_home = api.get_event(home["requestId"]).products
     assert at_home.botd.data.bot.result == "notDetected"
@@ -183,8 +184,8 @@ def test_incognito_is_chromiums_private_window_quota(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
     api = sdk(server, fingerprint_key(server, site))
     for quota, heap, expected in ((10240, 4096, False), (4000, 4096, True), (100, None, False)):
-        signals = {"h": "0a1b2c3d", "c": {}, "q": quota, "m": heap, "a": {}}
-        answer = post(server.url, event(site, type="identification", device=signals)).json()
+        signals = {"h": "0a1b2c3d", "c": {}, "q": quota, "m": heap}
+        answer = post(server.url, event(site, type="identification", ffSignals=signals)).json()
         assert api.get_event(answer["requestId"]).products.identification.data.incognito is expected
 
 
@@ -233,12 +234,12 @@ def test_delete_visitor_removes_everything_and_the_browser_gets_a_new_id(server:
 def test_search_events_filters_and_pages_by_timestamp(server: AppServer) -> None:
     site, _ = server.add_site("example.com")
     other_site, _ = server.add_site("other.example.com")
-    robot = {"h": "0a1b2c3d", "c": {}, "a": {"wd": True, "hl": False}}
+    robot = {"wd": True}  # navigator.webdriver, as the tracker reports it
     answers = []
     for i in range(6):
         body = event(site, type="identification", extraData={"linkedId": f"L{i % 2}"})
         if i == 5:
-            body["device"] = robot
+            body["ffAutomation"] = robot
         ip = LONDON_IP if i < 3 else "2001:218::7"
         answers.append(post(server.url, body, ip=ip).json())
         server.clock.advance(seconds=1)

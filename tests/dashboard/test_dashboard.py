@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, Page
 
 from footfall import accounts
 from footfall.dashboard import users
-from tests.api.test_floqer import Floqer, account_key, identify
 from footfall.filtered import flush
+from tests.api.test_floqer import Floqer, account_key, identify
 from tests.support.browser import PageServer, chromium
 from tests.support.collect import event, post
 from tests.support.receiver import Receiver

@@ -130,13 +130,13 @@ NAMED = [
      "Safari/537.36 HbbTV/1.6.1 (+DRM;Hisense;SmartTV_2022_2;V0000.01.00L.L0607;55A69FEVS;SmartTV_2022_2;)",
      "Odin", "88.4324.2.10"),  # HbbTV
     ("Opera/9.80 NETTV/4.5.0 Mozilla/5.0 (Linux armv7i; CE-HTML/1.0; U; en) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/49.0.2623.75 Safari/537.36 NETRANGEMMH Tbrowser/2.0 _TV_NT563/V8-NT563LA-LF1V391 (Pioneer,43D1202,wireless)",
+     "Chrome/49.0.2623.75 Safari/537.36 NETRANGEMMH Tbrowser/2.0 _TV_NT563/V8-NT563LA-LF1V391 (Pioneer,43D1202,wireless)",  # noqa: E501
      "T-Browser", "2.0"),  # Opera
     ("Mozilla/5.0 (Linux; U; Android 8.1.0; tr-tr; GM 6 d Build/O11019) AppleWebKit/537.36 (KHTML, like Gecko) "
      "Version/4.0 Chrome/73.0.3683.90 Mobile Safari/537.36 Hawk/QuickBrowser/2.4.21.22910",
      "Hawk Quick Browser", "2.4.21.22910"),
     ("Mozilla/5.0 (Linux ) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/77.0.3865.120 Safari/537.36 OPR/46.0.2207.0 "
-     "OMI/4.20.5.61.LIMA.179 Model/Vestel-MB180 VSTVB MB100 HbbTV/1.5.1 (+DRM; DAEWOO; MB180; 1.64.1.0; ; _TV_G32_2020;)",
+     "OMI/4.20.5.61.LIMA.179 Model/Vestel-MB180 VSTVB MB100 HbbTV/1.5.1 (+DRM; DAEWOO; MB180; 1.64.1.0; ; _TV_G32_2020;)",  # noqa: E501
      "Opera Devices", "46.0.2207.0"),  # HbbTV
     ("Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0.4280.88 Safari/537.36 "
      "HbbTV/1.6.1 (+DRM; LGE/ATMACA/AXEN; AX32DAL540-0276; WEBOS22 03.34.35; W22_K8AP; DTV_C22L;)",
@@ -166,7 +166,7 @@ TYPES = [
      "Gecko) Version/4.0 Chrome/112.0.5615.136 YaBrowser/24.1.2.86 (lite) TV Safari/537.36", "tv"),
     ("Mozilla/5.0 (Linux armv7l) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/84.0.4147.140 Safari/537.36 "
      "OPR/46.0.2207.0 OMI/4.21.4.112.Catcher4.69 Model/Hisense-MT9602 VIDAA/5.0(Hisense;SmartTV;55A6GTUK)", "tv"),
-    ("Opera/9.80 (Linux armv6l; Opera TV Store/5606) Presto/2.12.362 Version/12.11 SonyCEBrowser/1.0 (BDP9G_AXD)", "tv"),
+    ("Opera/9.80 (Linux armv6l; Opera TV Store/5606) Presto/2.12.362 Version/12.11 SonyCEBrowser/1.0 (BDP9G_AXD)", "tv"),  # noqa: E501
     ("Mozilla/5.0 (Linux; Android 9; BRAVIA 4K GB ATV3 Build/PTT1.190515.001.S52) AppleWebKit/537.36 (KHTML, like "
      "Gecko) Chrome/103.0.5060.129 Safari/537.36", "tv"),
     ("Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 85.0.4183.93/6.0 TV "

@@ -226,7 +226,7 @@ def test_privacy_flags_in_a_batch_drop_only_their_own_event(server: AppServer) -
             "stripe_session_id",
         ),
         (b'{"websiteId": "x", "href": "https://example.com/", "device": {"h": "XYZ", "c": {}}}', "device.h"),
-        (b'{"websiteId": "x", "href": "https://example.com/", "device": {"c": {}}}', "device"),
+        (b'{"websiteId": "x", "href": "https://example.com/", "ffSignals": {"c": {}}}', "ffSignals"),
     ],
 )
 def test_malformed_bodies_get_400_naming_the_field(server: AppServer, body: bytes, field: str) -> None:
@@ -326,7 +326,7 @@ def test_identification_events_answer_visitor_found_and_are_recorded(server: App
     headless = {"wd": False, "b": "HeadlessChrome/126,Chromium/126"}  # on a site that keeps automated traffic
     first = post(
         server.url,
-        event(site, type="identification", device=signals, automation=headless, extraData={"linkedId": "u1"}),
+        event(site, type="identification", ffSignals=signals, ffAutomation=headless, extraData={"linkedId": "u1"}),
     )
     assert first.status_code == 202
     body = first.json()
@@ -341,3 +341,17 @@ def test_identification_events_answer_visitor_found_and_are_recorded(server: App
     assert (rows[0]["webdriver"], rows[0]["headless"]) == (0, 1) and rows[1]["device_hash"] is None
     bad = post(server.url, event(site, type="identification", extraData={"linkedId": 5}))
     assert bad.status_code == 400 and "extraData.linkedId" in bad.json()["error"]["message"]
+
+
+def test_a_cached_0_1_0_tracker_still_sends_its_signals_as_device(server: AppServer) -> None:
+    """Browsers that cached 0.1.0's script send footfall's signals under `device`; they keep counting,
+    while DataFast's SDK's `device` ({platform, osVersion, model}) is read as its app."""
+    site, _ = server.add_site("example.com")
+    old = {"h": "0a1b2c3d", "c": {"tz": "UTC"}, "q": 120, "a": {"wd": False, "hl": False}}
+    assert post(server.url, event(site, type="identification", device=old)).status_code == 202
+    [row] = stored(server, "SELECT device_hash, quota_mb FROM identifications")
+    assert (row["device_hash"], row["quota_mb"]) == ("0a1b2c3d", 120)
+    broken = post(server.url, event(site, device={"h": 5}))
+    assert broken.status_code == 400 and "device" in broken.json()["error"]["message"]
+    app = post(server.url, event(site, device={"platform": "android", "osVersion": 14, "model": "Pixel 8"}))
+    assert app.status_code == 400 and "device.osVersion: a string" in app.json()["error"]["message"]

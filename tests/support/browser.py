@@ -49,7 +49,8 @@ class PageServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 body = pages_.get(self.path.split("?", 1)[0])
                 self.send_response(200 if body is not None else 404)
-                kind = "application/javascript" if self.path.split("?", 1)[0].endswith(".js") else "text/html"
+                script = self.path.split("?", 1)[0].endswith((".js", ".mjs"))
+                kind = "application/javascript" if script else "text/html"
                 self.send_header("content-type", f"{kind}; charset=utf-8")
                 self.end_headers()
                 self.wfile.write((body or "not found").encode())

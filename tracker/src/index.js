@@ -77,8 +77,8 @@ function whyNot(cfg, w, loc, nav) {
       extraData: item.data,
       gpc: nav.globalPrivacyControl === true || undefined,
       dnt: nav.doNotTrack == "1" || undefined,
-      device: item.device || undefined,
-      automation: safe(() => automation(nav)),
+      ffSignals: item.device || undefined, // footfall's own fields: ff*, never DataFast's `device`
+      ffAutomation: safe(() => automation(nav)),
       consent: (cfg.consent && item.device && true) || undefined, // the site asks for it: it was given
       linkToken: item.token || undefined,
       cookieless: COOKIELESS || undefined,

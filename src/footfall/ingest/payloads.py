@@ -89,10 +89,12 @@ class WireEvent(msgspec.Struct, omit_defaults=True):
     # cannot send as headers; the site's settings decide whether they drop the event.
     gpc: bool | None = None
     dnt: bool | None = None
-    device: DeviceSignals | None = None
+    # DataFast's SDK: the app's {platform, osVersion, model}; 0.1.0's tracker sent its signals here
+    device: dict[str, Any] | None = None
+    ffSignals: DeviceSignals | None = None  # footfall's tracker: device signals (tracker/src/device.js)
+    ffAutomation: WireAutomation | None = None  # footfall's tracker: automation evidence
     consent: bool | None = None  # the visitor consented to device signals (sites that ask for it)
     linkToken: str | None = None  # an email link's ff_t, which the tracker took off the address bar
-    automation: WireAutomation | None = None
 
 
 class WireBatch(msgspec.Struct):
@@ -207,10 +209,10 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         raise PayloadError(f"{where}extraData: a payment needs one of {', '.join(PAYMENT_KEYS)}")
     click_ids = {k: str(v)[:256] for k, v in (wire.adClickIds or {}).items() if k in CLICK_ID_FIELDS and v}
     viewport = wire.viewport or Size()
-    device_hash, device = _device(wire.device, where)
+    signals, app = _signals_and_app(wire, where)
+    device_hash, device = _device(signals, f"{where}{'ffSignals' if wire.ffSignals else 'device'}.")
     if wire.type == "identification":
         _identification(extra, where)
-    signals = wire.device
     return Event(
         site_id=wire.websiteId,
         type=wire.type,
@@ -240,23 +242,57 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
         consented=bool(wire.consent),
         quota_mb=signals.q if signals else None,
         heap_mb=signals.m if signals else None,
-        webdriver=wire.automation.wd if wire.automation else None,
+        webdriver=wire.ffAutomation.wd if wire.ffAutomation else None,
+        app_platform=app[0],
+        app_os_version=app[1],
+        app_model=app[2],
     )
 
 
 def evidence(wire: WireEvent, where: str = "") -> Evidence | None:
     """The tracker's automation evidence, checked; None when it sent none."""
-    a = wire.automation
+    a = wire.ffAutomation
     if a is None:
         return None
     if a.w is not None and (len(a.w) > 3 or not all(0 <= n <= 100_000 for n in a.w)):
-        raise PayloadError(f"{where}automation.w: at most 3 sizes between 0 and 100000")
+        raise PayloadError(f"{where}ffAutomation.w: at most 3 sizes between 0 and 100000")
     return Evidence(
         webdriver=a.wd,
-        brands=_text(a.b, f"{where}automation.b", 256),
-        platform=_text(a.p, f"{where}automation.p", 64),
+        brands=_text(a.b, f"{where}ffAutomation.b", 256),
+        platform=_text(a.p, f"{where}ffAutomation.p", 64),
         window=tuple(a.w or ()),
     )
+
+
+APP_PLATFORMS = ("ios", "android", "web")
+
+
+def _signals_and_app(wire: WireEvent, where: str) -> tuple[DeviceSignals | None, tuple[str | None, ...]]:
+    """footfall's device signals (`ffSignals`, or 0.1.0's tracker's `device`), and the app DataFast's
+    SDK describes in `device` ({platform, osVersion, model}): (signals, (platform, OS version, model))."""
+    raw = wire.device
+    if raw is None:
+        return wire.ffSignals, (None, None, None)
+    if "h" in raw:  # 0.1.0's tracker, cached in a browser since the upgrade
+        try:
+            return msgspec.convert(raw, DeviceSignals), (None, None, None)
+        except msgspec.ValidationError as exc:
+            raise PayloadError(f"{where}device: {str(exc).split(' - at ')[0]}") from None
+    platform = raw.get("platform")
+    texts: list[str | None] = []
+    for name in ("platform", "osVersion", "model"):
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            raise PayloadError(f"{where}device.{name}: a string")
+        if value is not None and "\x00" in value:
+            raise PayloadError(f"{where}device.{name}: contains a NUL character")
+        texts.append(value)
+    if platform not in ("ios", "android"):
+        # the web build writes the whole user agent as its osVersion and "Browser" as its model: the
+        # user agent itself says more; an unknown platform says nothing
+        return wire.ffSignals, (platform if platform in APP_PLATFORMS else None, None, None)
+    version, model = (texts[1] or "")[:32] or None, (texts[2] or "")[:64] or None
+    return wire.ffSignals, (platform, version, None if model == "Unknown" else model)
 
 
 def _identification(extra: dict[str, Any], where: str) -> None:
@@ -270,15 +306,16 @@ def _identification(extra: dict[str, Any], where: str) -> None:
 
 
 def _device(signals: DeviceSignals | None, where: str) -> tuple[str | None, str | None]:
-    """(signature, components as compact JSON text), validated; (None, None) when not sent."""
+    """(signature, components as compact JSON text), validated; (None, None) when not sent.
+    `where` ends with the field's name and a dot: "events[2].ffSignals."."""
     if signals is None:
         return None, None
-    _bounded([signals.c, signals.a, signals.q, signals.m], f"{where}device")
+    _bounded([signals.c, signals.a, signals.q, signals.m], where.rstrip("."))
     if not _HEX8.match(signals.h):
-        raise PayloadError(f"{where}device.h: 8 lowercase hex characters")
+        raise PayloadError(f"{where}h: 8 lowercase hex characters")
     if signals.s is not None and not _HEX8.match(signals.s):
-        raise PayloadError(f"{where}device.s: 8 lowercase hex characters")
+        raise PayloadError(f"{where}s: 8 lowercase hex characters")
     text = _encode.encode({"c": signals.c, "q": signals.q, "m": signals.m, "a": signals.a}).decode()
     if len(text) > MAX_DEVICE:
-        raise PayloadError(f"{where}device: components longer than {MAX_DEVICE} bytes")
+        raise PayloadError(f"{where.rstrip('.')}: components longer than {MAX_DEVICE} bytes")
     return signals.h, text

@@ -228,11 +228,24 @@ def put_request(c: Candidate) -> None:
     return None
 
 
+APP_OS = {"ios": "iOS", "android": "Android"}
+
+
 def put_user_agent(c: Candidate) -> None:
+    """Browser, OS and device from the user agent; an app's own account of its OS and model
+    (DataFast's SDK's `device`) wins over the user agent it builds."""
     e = c.event
     (e.browser, e.browser_version, e.os, e.os_version, e.device_type, e.device_vendor, e.device_model) = parse_agent(
         e.user_agent
     )
+    if e.app_platform in APP_OS:
+        e.os = APP_OS[e.app_platform]
+        e.os_version = e.app_os_version or e.os_version
+        e.device_model = e.app_model or e.device_model
+        if (e.app_model or "").startswith("iPad"):  # the SDK writes an iPhone's user agent on iPads too
+            e.device_type = "tablet"
+        elif e.device_type not in ("mobile", "tablet"):
+            e.device_type = "mobile"
     return None
 
 
