@@ -83,7 +83,7 @@ def first_account(tx: Tx) -> dict[str, Any] | None:
     return tx.one("SELECT * FROM accounts ORDER BY created_at LIMIT 1")
 
 
-def _site(row: dict[str, Any]) -> Site:
+def site_of_row(row: dict[str, Any]) -> Site:
     return Site(
         id=row["id"],
         num=row["num"],
@@ -123,13 +123,16 @@ def create_site(
 
 def get_site(tx: Tx, site_id: str) -> Site | None:
     row = tx.one("SELECT * FROM sites WHERE id = ?", (site_id,))
-    return _site(row) if row else None
+    return site_of_row(row) if row else None
 
 
 def list_sites(tx: Tx, account_id: str | None = None) -> list[Site]:
     if account_id is None:
-        return [_site(r) for r in tx.all("SELECT * FROM sites ORDER BY created_at, id")]
-    return [_site(r) for r in tx.all("SELECT * FROM sites WHERE account_id = ? ORDER BY created_at, id", (account_id,))]
+        return [site_of_row(r) for r in tx.all("SELECT * FROM sites ORDER BY created_at, id")]
+    return [
+        site_of_row(r)
+        for r in tx.all("SELECT * FROM sites WHERE account_id = ? ORDER BY created_at, id", (account_id,))
+    ]
 
 
 def update_site_settings(tx: Tx, site_id: str, changes: dict[str, Any]) -> Site:

@@ -56,6 +56,8 @@ from footfall.metrics import Metrics
 from footfall.metrics import endpoint as metrics_endpoint
 from footfall.model import Event
 from footfall.outbound import Outbound, Refused
+from footfall.pending_goals import INTERVAL_S as PENDING_GOALS_INTERVAL_S
+from footfall.pending_goals import attach as attach_goals
 from footfall.retention import PURGE_INTERVAL_S, purge
 from footfall.rollups import Rollups
 from footfall.scoring.scorer import Scoring, scoring_loop
@@ -216,6 +218,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 daemon=True,
             )
             scorer_process.start()
+        attach = leased(
+            c.store, c.clock, "pending_goals", instance, lambda: attach_goals(c.store, c.signer, c.clock.now_ms())
+        )
+        tasks.append(asyncio.create_task(run_periodically(PENDING_GOALS_INTERVAL_S, attach)))
         purge_job = leased(c.store, c.clock, "retention", instance, lambda: purge(c.store, c.clock))
         tasks.append(asyncio.create_task(run_periodically(PURGE_INTERVAL_S, purge_job)))
         if enrichment is not None:

@@ -48,6 +48,11 @@ def purge_site(store: Store, site_num: int, site_id: str, cutoff: int) -> int:
             f"num IN (SELECT num FROM sessions WHERE site_num = ? AND last_seen < ? LIMIT {CHUNK})",
             (site_num, cutoff),
         ),
+        (
+            "pending_goals",
+            f"num IN (SELECT num FROM pending_goals WHERE site_num = ? AND ts < ? LIMIT {CHUNK})",
+            (site_num, cutoff),
+        ),
         ("rollup_columns", "site_num = ? AND slot < ?", (site_num, cutoff - SLOT_MS)),
         ("rollups", "site_num = ? AND slot < ?", (site_num, cutoff - SLOT_MS)),
     )

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from footfall import pending_goals
 from tests.support.collect import event, post
 from tests.support.servers import AppServer
 
@@ -45,7 +46,8 @@ def test_visitor_as_postmetric_shows_it(server: AppServer, site: tuple[str, str]
     )
     assert older["country"] == "GB" and data["firstVisit"] == older["firstVisitAt"]
     assert [p["path"] for p in data["pageViews"]] == ["/docs", "/pricing", "/"]  # newest first
-    assert data["pageViews"][2]["referrer"] == "https://google.com/" and data["pageViews"][2]["title"] == "Home"
+    assert data["pageViews"][2]["referrer"] == "google.com" and data["pageViews"][2]["title"] == "Home"
+    assert data["pageViews"][0]["referrer"] == "direct" and data["pageViews"][0]["title"] == ""
 
 
 def test_unknown_visitor_is_200_with_empty_arrays(server: AppServer, site: tuple[str, str]) -> None:
@@ -55,9 +57,7 @@ def test_unknown_visitor_is_200_with_empty_arrays(server: AppServer, site: tuple
         "visitorId": "visitor_123",
         "sessionCount": 0,
         "pageViewCount": 0,
-        "firstVisit": None,
-        "lastVisit": None,
-        "sessions": [],
+        "sessions": [],  # firstVisit and lastVisit are left out, as PostMetric's are (undefined)
         "pageViews": [],
     }
 
@@ -121,3 +121,101 @@ def test_goal_and_payment(server: AppServer, site: tuple[str, str]) -> None:
     assert (payment["amount"], payment["currency"], payment["email"]) == (49.0, "USD", "pat@acme.com") and payment[
         "visitor_num"
     ]
+
+
+# PostMetric's field lists (../shared/specs/postmetric.md, its visitor route and models): every
+# documented field, with the JSON type a typed client expects. footfall's own additions may follow.
+VISITOR_FIELDS = {"visitorId": str, "sessionCount": int, "pageViewCount": int, "firstVisit": str, "lastVisit": str,
+                  "sessions": list, "pageViews": list}  # fmt: skip
+SESSION_FIELDS = {"sessionId": str, "firstVisitAt": str, "lastSeenAt": str, "pageViews": int, "duration": int,
+                  "device": str, "browser": str, "os": str, "country": str}  # fmt: skip
+PAGEVIEW_FIELDS = {"path": str, "title": str, "timestamp": str, "referrer": str}
+
+
+def typed(value: dict[str, Any], fields: dict[str, type]) -> dict[str, str]:
+    """The documented fields that are missing or of the wrong JSON type."""
+    return {k: type(value.get(k)).__name__ for k, t in fields.items() if not isinstance(value.get(k), t)}
+
+
+def test_the_visitor_contract_holds_even_for_a_visit_footfall_knows_little_about(
+    server: AppServer, site: tuple[str, str]
+) -> None:
+    site_id, key = site
+    bare = event(site_id, "https://example.com/", title=None, referrer=None)  # no title, no referrer
+    vid = post(server.url, bare, ip="127.0.0.1").json()["visitorId"]  # an address with no location
+    data = call(server, key, "GET", "/api/v1/visitor", params={"visitorId": vid}).json()["data"]
+    assert typed(data, VISITOR_FIELDS) == {}
+    assert [typed(s, SESSION_FIELDS) for s in data["sessions"]] == [{}]
+    assert [typed(p, PAGEVIEW_FIELDS) for p in data["pageViews"]] == [{}]
+    assert data["sessions"][0]["country"] == "unknown" and data["pageViews"][0]["referrer"] == "direct"
+
+
+def goals_of(server: AppServer) -> list[dict[str, Any]]:
+    return server.store.read(
+        lambda tx: tx.all(
+            "SELECT e.name, e.extra, v.id AS visitor_id, s.id AS session_id FROM events e "
+            "JOIN visitors v ON v.num = e.visitor_num JOIN sessions s ON s.num = e.session_num "
+            "WHERE e.type = 'custom' ORDER BY e.id"
+        )
+    )
+
+
+def attach(server: AppServer) -> int:
+    return pending_goals.attach(server.store, server.app.state.components.signer, server.clock.now_ms())
+
+
+def test_a_goal_with_only_a_session_joins_that_visit(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    visit = post(server.url, event(site_id, "https://example.com/pricing")).json()
+    sent = call(server, key, "POST", "/api/v1/goal", json={"event": "demo_booked", "sessionId": visit["sessionId"],
+                                                          "plan": "pro", "seats": 5})  # fmt: skip
+    assert sent.status_code == 200
+    [goal] = goals_of(server)
+    assert (goal["visitor_id"], goal["session_id"]) == (visit["visitorId"], visit["sessionId"])
+    assert json.loads(goal["extra"]) == {"eventName": "demo_booked", "server": True, "plan": "pro", "seats": "5",
+                                         "path": "/"}  # fmt: skip
+
+
+def test_a_goal_for_a_visitor_not_seen_yet_waits_for_its_page_view(server: AppServer, site: tuple[str, str]) -> None:
+    """The server's goal raced the browser's first page view: it is kept, counted, and joins the
+    visit once the page view arrives (PostMetric's tracker's visitor ids are the browser's own)."""
+    site_id, key = site
+    browser_id = "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
+    sent = call(server, key, "POST", "/api/v1/goal", json={"event": "signup", "visitorId": browser_id})
+    assert sent.status_code == 200 and sent.json()["data"] == {"message": "Goal event tracked successfully"}
+    assert attach(server) == 0 and goals_of(server) == []
+    analytics = call(server, key, "GET", "/api/v1/analytics/goals").json()["data"]
+    assert analytics == [{"goal": "signup", "completions": 1, "visitors": 1}]  # counted while it waits
+    post(server.url, event(site_id, "https://example.com/welcome", visitorId=browser_id))
+    assert attach(server) == 1
+    [goal] = goals_of(server)
+    visitor = call(server, key, "GET", "/api/v1/visitor", params={"visitorId": browser_id}).json()["data"]
+    assert goal["session_id"] == visitor["sessions"][0]["sessionId"]
+    assert call(server, key, "GET", "/api/v1/analytics/goals").json()["data"] == analytics  # counted once
+
+
+def test_a_goal_that_names_nobody_counts_only_in_the_totals(server: AppServer, site: tuple[str, str]) -> None:
+    site_id, key = site
+    post(server.url, event(site_id, "https://example.com/"))
+    assert call(server, key, "POST", "/api/v1/goal", json={"event": "webhook_signup", "value": 10}).status_code == 200
+    assert attach(server) == 0 and goals_of(server) == []
+    analytics = call(server, key, "GET", "/api/v1/analytics/goals").json()["data"]
+    assert analytics == [{"goal": "webhook_signup", "completions": 1, "visitors": 0}]  # no visitor made up
+
+
+@pytest.mark.parametrize("how", ["sessionId", "metadata.visitorId", "metadata.sessionId"])
+def test_payments_are_attributed_by_session_and_metadata(server: AppServer, site: tuple[str, str], how: str) -> None:
+    site_id, key = site
+    visit = post(server.url, event(site_id, "https://example.com/checkout")).json()
+    ids = {"visitorId": visit["visitorId"], "sessionId": visit["sessionId"]}
+    where, _, name = how.rpartition(".")
+    body: dict[str, Any] = {"provider": "stripe", "providerPaymentId": f"pi_{name}", "amount": 19.5}
+    if where:
+        body["metadata"] = {name: ids[name]}
+    else:
+        body[name] = ids[name]
+    assert call(server, key, "POST", "/api/v1/payment", json=body).status_code == 200
+    row = server.store.read(
+        lambda tx: tx.one("SELECT v.id FROM payments p JOIN visitors v ON v.num = p.visitor_num")
+    )  # fmt: skip
+    assert row is not None and row["id"] == visit["visitorId"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Route
 
@@ -247,3 +249,27 @@ def test_localhost_and_iframes_are_not_tracked_unless_allowed(server: AppServer,
         rows = wait_for(server, site, count(2))
         ctx.close()
     assert [r["path"] for r in rows] == ["/framed-ok", "/top"]
+
+
+def test_a_postmetric_tag_keeps_postmetric_cookies(server: AppServer, browser: Browser) -> None:
+    """PostMetric's tag names its site `pmid_<id>`: the visitor's ids then live in `_pm_vid` and
+    `_pm_sid`, which its users' servers read and pass to /api/v1/payment and /api/v1/goal."""
+    site, key = server.add_site("127.0.0.1", scopes=("analytics:read",))
+    page = html(tag(server, f"pmid_{site}"))
+    with PageServer({"/": page, "/b": page}) as web:
+        ctx = context(browser)
+        tab = ctx.new_page()
+        tab.goto(web.url + "/")
+        [first] = wait_for(server, site, count(1))
+        tab.wait_for_function("document.cookie.includes('_pm_sid=')")
+        cookies = {c["name"]: c for c in ctx.cookies()}
+        assert cookies["_pm_vid"]["value"] == first["visitor_id"] and "datafast_visitor_id" not in cookies
+        assert cookies["_pm_sid"]["value"] == first["session_id"]
+        assert 1700 < cookies["_pm_sid"]["expires"] - time.time() <= 1800  # half an hour, renewed by each event
+        tab.goto(web.url + "/b")
+        rows = wait_for(server, site, count(2))
+        ctx.close()
+    assert rows[1]["visitor_id"] == first["visitor_id"]
+    answer = httpx.get(f"{server.url}/api/v1/visitor", params={"visitorId": cookies["_pm_vid"]["value"]},
+                       headers={"authorization": f"Bearer {key}"}).json()["data"]  # fmt: skip
+    assert answer["pageViewCount"] == 2

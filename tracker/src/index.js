@@ -39,7 +39,7 @@ function whyNot(cfg, w, loc, nav) {
     return expose(off);
   }
 
-  const store = makeStorage(doc, loc, cfg.domain, LOCAL.test(loc.hostname));
+  const store = makeStorage(doc, loc, cfg.domain, LOCAL.test(loc.hostname), /^pmid_/.test(cfg.site));
   const replaceState = history.replaceState;
   const arrived = arrivingIds(loc, replaceState);
   if (arrived) store.remember(arrived[0], arrived[1]);

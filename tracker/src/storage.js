@@ -1,8 +1,8 @@
 // First-party storage: a cookie on data-domain (shared by its subdomains), with localStorage
 // as the fallback when cookies are blocked or cleared.
 
-export const VISITOR = "datafast_visitor_id";
-export const SESSION = "datafast_session_id";
+// PostMetric's tag (a `pmid_` website id) keeps its own cookie names, which its users' servers read
+const NAMES = [["datafast_visitor_id", "datafast_session_id"], ["_pm_vid", "_pm_sid"]];
 const YEAR = 365 * 86400;
 const HALF_HOUR = 1800;
 
@@ -14,10 +14,11 @@ export function safe(fn) {
   }
 }
 
-export function makeStorage(doc, loc, domain, local) {
+export function makeStorage(doc, loc, domain, local, pm) {
   // the cookieless script keeps nothing: the server knows the visitor by a daily salted hash
   if (COOKIELESS) return { ls: null, get: () => null, visitor: () => null, session: () => null, remember() {} };
   const ls = safe(() => window.localStorage);
+  const [VISITOR, SESSION] = NAMES[+pm];
   const cookie = (name) => {
     const m = doc.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
     return m ? decodeURIComponent(m[1]) : null;

@@ -122,15 +122,18 @@ def latest_visit(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str) -> 
 
 def add_goal(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str, event: dict[str, Any], now: int) -> str | None:
     found = latest_visit(tx, signer, site, visitor_id)
-    if found is None:
-        return None
-    _, session = found
+    return None if found is None else insert_goal(tx, site, found[1], event, now)
+
+
+def insert_goal(tx: Tx, site: Site, session: Row, event: dict[str, Any], ts: int) -> str:
+    """A server-side goal, `{name, extra}`, as a custom event of `session` (a visit with a page
+    view) on the page the visitor saw last in it."""
     page = tx.one(
         "SELECT href, hostname, path FROM events WHERE session_num = ? AND type = 'pageview' ORDER BY ts DESC LIMIT 1",
         (session["num"],),
     )
     assert page is not None
-    request_id = ids.request_id(now)
+    request_id = ids.request_id(ts)
     tx.execute(
         "INSERT INTO events (request_id, site_num, visitor_num, session_num, ts, type, name, href, hostname, path, "
         "user_agent, extra) VALUES (?, ?, ?, ?, ?, 'custom', ?, ?, ?, ?, '', ?)",
@@ -139,7 +142,7 @@ def add_goal(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str, event: 
             site.num,
             session["visitor_num"],
             session["num"],
-            now,
+            ts,
             event["name"],
             page["href"],
             page["hostname"],

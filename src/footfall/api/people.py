@@ -27,6 +27,7 @@ from footfall.identity.claims import Claim, clean_id, lock_keys
 from footfall.identity.devices import detach_alias, lock_key
 from footfall.identity.people import People, find_person
 from footfall.ids import LinkSigner, VisitorSigner, is_uuid
+from footfall.ingest.payloads import POSTMETRIC_PREFIX
 from footfall.model import Site
 from footfall.queries import companies, ranges, segments
 from footfall.queries.people import person_body, person_detail
@@ -184,7 +185,7 @@ def router(
             return JSONResponse({"error": exc.message}, 400)
         if not body.get("site") or not body.get("userId"):
             return JSONResponse({"error": "site and userId are required"}, 400)
-        site_id = str(body["site"])
+        site_id = str(body["site"]).removeprefix(POSTMETRIC_PREFIX)
         site = await run_in_threadpool(store.read, lambda tx: accounts.get_site(tx, site_id))
         if site is None:
             return JSONResponse({"error": "Website not found"}, 404)

@@ -214,7 +214,7 @@ def to_event(wire: WireEvent, ts: int, prefix: str = "") -> Event:
     if wire.type == "identification":
         _identification(extra, where)
     return Event(
-        site_id=wire.websiteId,
+        site_id=wire.websiteId.removeprefix(POSTMETRIC_PREFIX),  # PostMetric's tag names its site `pmid_<id>`
         type=wire.type,
         ts=ts,
         name=name,
@@ -265,6 +265,7 @@ def evidence(wire: WireEvent, where: str = "") -> Evidence | None:
 
 
 APP_PLATFORMS = ("ios", "android", "web")
+POSTMETRIC_PREFIX = "pmid_"
 
 
 def _signals_and_app(wire: WireEvent, where: str) -> tuple[DeviceSignals | None, tuple[str | None, ...]]:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from footfall import rollups
+from footfall import pending_goals, rollups
 from footfall.queries.ranges import BadQuery, window
 from footfall.rollups import Tally
 from footfall.store.base import Row, Tx, loads
@@ -324,12 +324,17 @@ def goals(tx: Tx, site_num: int, query: Query) -> list[dict[str, Any]]:
         kept = {v["num"] for v in load(tx, site_num, query).visits}
         found = [e for e in found if e["session_num"] in kept]
     completions: Counter[str] = Counter()
-    visitors: dict[str, set[int]] = defaultdict(set)
+    roots: dict[str, set[int]] = defaultdict(set)
     for e in found:
         completions[e["name"]] += 1
-        visitors[e["name"]].add(e["root"])
+        roots[e["name"]].add(e["root"])
+    visitors = Counter({name: len(nums) for name, nums in roots.items()})
+    if not query.filters:  # goals waiting for their visit have no visit to filter (pending_goals.py)
+        for row in pending_goals.totals(tx, site_num, query.start, query.end):
+            completions[row["name"]] += row["completions"]
+            visitors[row["name"]] += row["visitors"]
     ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
-    return [{"goal": g, "completions": n, "visitors": len(visitors[g])} for g, n in ordered]
+    return [{"goal": g, "completions": n, "visitors": visitors[g]} for g, n in ordered]
 
 
 def bucket_start(ms: int, interval: str, zone: ZoneInfo) -> datetime:
