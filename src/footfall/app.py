@@ -357,6 +357,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if fingerprint.owns(request.url.path):
+            return fingerprint.framework_error(request.url.path, exc.status_code, str(exc.detail))
         dialect = dialect_for_path(request.url.path)
         return JSONResponse(
             RENDERERS[dialect](exc.status_code, str(exc.detail)), exc.status_code, headers=getattr(exc, "headers", None)

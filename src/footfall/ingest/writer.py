@@ -58,8 +58,8 @@ def event_row(e: Event) -> list[Any]:
 
 INSERT_IDENTIFICATION = (
     "INSERT INTO identifications (request_id, site_num, visitor_num, ts, url, ip, user_agent, linked_id, tag, "
-    "visitor_found, confidence, device_hash, core_hash, quota_mb, heap_mb, webdriver, headless, asn) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "visitor_found, confidence, device_hash, core_hash, quota_mb, heap_mb, webdriver, headless, asn, timezone, "
+    "ip_timezone, automation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -88,6 +88,9 @@ def identification_row(e: Event) -> tuple[Any, ...]:
         _flag(e.webdriver),
         _flag(e.headless),
         e.asn,
+        e.timezone,
+        e.geo_timezone,
+        e.automation,
     )
 
 
