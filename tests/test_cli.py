@@ -65,6 +65,12 @@ def test_init_sites_and_keys(settings: Settings) -> None:
     assert "retention_days=30" in out and "exclude_paths=/admin/*" in out, out
     bad = run(settings, "sites", "set", site_id, "--exclude-ips", "10.0.0.0/8, nope")
     assert bad[0] == 2 and "not an IP address or network: 'nope'" in bad[1]
+    code, out = run(settings, "sites", "set", site_id, "--name", "The Shop", "--kpi-color", "teal", "--currency", "eur",
+                    "--polar-secret", "polar_whs_x", "--logo", "")  # fmt: skip
+    assert code == 0 and "name=The Shop" in out and "kpi_color_scheme=teal" in out and "currency=EUR" in out, out
+    assert "polar_webhook_secret=set" in out and "logo=cleared" in out and "polar_whs_x" not in out, out
+    bad = run(settings, "sites", "set", site_id, "--kpi-color", "magenta")
+    assert bad[0] == 2 and "KPI colour is one of" in bad[1]
 
     code, out = run(settings, "keys", "create", "--scope", "analytics:read", "--site", site_id, "--name", "ro")
     key = re.search(r"ff_[A-Za-z0-9]{40}", out).group(0)

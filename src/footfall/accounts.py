@@ -29,6 +29,14 @@ SCOPES = (
     "api-keys:write",
     "settings:read",
     "settings:write",
+    # DataFast's other token permissions: accepted so its clients can create tokens; footfall has
+    # no team or alerts routes, and funnels answer under analytics:read
+    "team:read",
+    "team:write",
+    "alerts:read",
+    "alerts:write",
+    "funnels:read",
+    "funnels:write",
     "fingerprint:read",
     "fingerprint:write",
     "sources:read",

@@ -24,6 +24,7 @@ from footfall.api import (
     analytics,
     conversions,
     datafast,
+    datafast_admin,
     fingerprint,
     floqer,
     floqer_workflows,
@@ -273,6 +274,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     limited = [Depends(rate_limit(WindowLimiter(settings.api_rate_per_minute), c.clock))]
     for api in (
         datafast.router(c.store, auth, c.signer, c.clock),
+        datafast_admin.router(c.store, auth, c.clock),
         conversions.router(c.store, auth, c.signer, c.clock),
         postmetric.router(c.store, auth, c.signer, c.clock),
         analytics.router(c.store, auth, c.clock),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,14 +10,15 @@ import httpx
 import typer
 
 from footfall import __version__, accounts, imports
+from footfall.cli_common import account_id, fail, now, settings, with_store, write
+from footfall.cli_sites import keys_cli, sites_cli
 from footfall.csvcells import write_rows
 from footfall.datadir import AlreadyRunning, lock_instance
 from footfall.enrich.spam import MATOMO_LIST
 from footfall.ids import LinkSigner
-from footfall.settings import Settings, export_overrides, markdown_table
-from footfall.store import instance_secret, open_store
+from footfall.settings import export_overrides, markdown_table
+from footfall.store import instance_secret
 from footfall.store.base import Store, Tx
-from footfall.tracker import pixel_script, snippet
 
 T = TypeVar("T")
 cli = typer.Typer(
@@ -28,8 +27,6 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-sites_cli = typer.Typer(help="Add and list sites.", no_args_is_help=True)
-keys_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 geo_cli = typer.Typer(help="Geolocation databases.", no_args_is_help=True)
 spam_cli = typer.Typer(help="The referrer-spam list (docs/bots.md).", no_args_is_help=True)
 cli.add_typer(sites_cli, name="sites")
@@ -44,54 +41,6 @@ users_cli = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 score_cli = typer.Typer(help="Lead scoring: train a site's model now, evaluate the trainer.", no_args_is_help=True)
 cli.add_typer(score_cli, name="score")
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        fail(str(exc), 2)
-        raise
-
-
-def now() -> int:
-    return int(time.time() * 1000)
-
-
-def with_store(fn: Callable[[Store], T]) -> T:
-    try:
-        store = open_store(settings())
-    except Exception as exc:  # noqa: BLE001 - a CLI reports, it does not trace back
-        fail(f"cannot open the database: {exc}")
-        raise
-    try:
-        return fn(store)
-    finally:
-        store.close()
-
-
-def account_id(tx: Tx) -> str:
-    account = accounts.first_account(tx)
-    if account is None:
-        raise accounts.InvalidInput("no account yet: run `footfall init` first")
-    return str(account["id"])
-
-
-def write(fn: Callable[[Tx], T]) -> T:
-    try:
-        return with_store(lambda store: store.write(fn))
-    except accounts.InvalidInput as exc:
-        fail(str(exc))
-        raise
-
-
-def public_url(s: Settings) -> str:
-    return s.public_url or f"http://{s.host}:{s.port}"
 
 
 @cli.command()
@@ -209,178 +158,6 @@ def users_list() -> None:
         typer.echo("No users yet: footfall users add EMAIL")
     for r in rows:
         typer.echo(r["email"])
-
-
-@sites_cli.command("add")
-def sites_add(
-    domain: str,
-    timezone: str = typer.Option("UTC", help="IANA timezone for reports."),
-    allowed_hostname: list[str] = typer.Option(
-        [], "--allowed-hostname", help="Extra root domain for cross-domain tracking."
-    ),
-) -> None:
-    """Add a site and print the snippet to paste in its <head>."""
-    site = write(
-        lambda tx: accounts.create_site(
-            tx, account_id(tx), domain, now(), timezone=timezone, allowed_hostnames=tuple(allowed_hostname)
-        )
-    )
-    typer.echo(f"Site {site.domain} added. Site id: {site.id}")
-    typer.echo("Paste this in the <head> of every page:")
-    typer.echo("  " + snippet(public_url(settings()), site.id, site.domain))
-
-
-@sites_cli.command("set")
-def sites_set(
-    site_id: str,
-    respect_gpc: bool = typer.Option(None, "--respect-gpc/--ignore-gpc", help="Drop events from browsers sending GPC."),
-    respect_dnt: bool = typer.Option(None, "--respect-dnt/--ignore-dnt", help="Drop events from browsers sending DNT."),
-    device_signals: bool = typer.Option(
-        None, "--device-signals/--no-device-signals", help="Collect and store browser device signals (default on)."
-    ),
-    consent_required: bool = typer.Option(
-        None, "--consent-required/--no-consent-required", help="Device signals only after footfall('consent', true)."
-    ),
-    form_capture: bool = typer.Option(
-        None, "--form-capture/--no-form-capture", help="Capture contact fields of submitted forms (default off)."
-    ),
-    link_tokens_shared: bool = typer.Option(
-        None,
-        "--link-tokens-shared/--link-tokens-first-browser",
-        help="An email link identifies every browser that opens it, or only the first (default).",
-    ),
-    keep_automated: bool = typer.Option(
-        None,
-        "--keep-automated/--filter-automated",
-        help="Count automated browsers, script-less traffic from hosting networks and impossible speed "
-        "(default: filtered; crawlers that say so are filtered always).",
-    ),
-    spam_referrers: str = typer.Option(
-        None, "--spam-referrers", help="Referrer domains dropped as spam, beside the list (comma-separated)."
-    ),
-    stripe_secret: str = typer.Option(None, "--stripe-secret", help="Stripe webhook signing secret (whsec_...)."),
-    lemonsqueezy_secret: str = typer.Option(None, "--lemonsqueezy-secret", help="LemonSqueezy webhook signing secret."),
-    conversion_goals: str = typer.Option(
-        None, "--conversion-goals", help="Goal names that count as conversions for lead scoring (comma-separated)."
-    ),
-    exclude_ips: str = typer.Option(
-        None, "--exclude-ips", help="IPs/networks whose events are dropped (comma-separated)."
-    ),
-    exclude_countries: str = typer.Option(None, "--exclude-countries", help="Country codes dropped (comma-separated)."),
-    exclude_paths: str = typer.Option(
-        None, "--exclude-paths", help="Path globs dropped, such as /admin/* (comma-separated)."
-    ),
-    exclude_hostnames: str = typer.Option(None, "--exclude-hostnames", help="Hostnames dropped (comma-separated)."),
-    truncate_ips: bool = typer.Option(
-        None, "--truncate-ips/--keep-ips", help="Store addresses cut to their network (IPv4 /24, IPv6 /48)."
-    ),
-    retention_days: int = typer.Option(
-        None, "--retention-days", min=0, help="Keep visit data this many days (0: all)."
-    ),
-) -> None:
-    """Change a site's settings (unchanged when not given)."""
-    given = {
-        "respect_gpc": respect_gpc,
-        "respect_dnt": respect_dnt,
-        "device_signals": device_signals,
-        "consent_required": consent_required,
-        "form_capture": form_capture,
-        "link_tokens_shared": link_tokens_shared,
-        "keep_automated": keep_automated,
-        "stripe_webhook_secret": stripe_secret,
-        "lemonsqueezy_webhook_secret": lemonsqueezy_secret,
-        "conversion_goals": None
-        if conversion_goals is None
-        else [g.strip() for g in conversion_goals.split(",") if g.strip()],
-    }
-    changes = {k: v for k, v in given.items() if v is not None}
-    try:
-        changes |= accounts.privacy_changes(
-            {
-                "exclude_ips": exclude_ips,
-                "exclude_countries": exclude_countries,
-                "exclude_paths": exclude_paths,
-                "exclude_hostnames": exclude_hostnames,
-                "retention_days": None if retention_days is None else str(retention_days),
-                "spam_referrers": spam_referrers,
-            }
-        )
-    except accounts.InvalidInput as exc:
-        fail(str(exc), 2)
-    if truncate_ips is not None:
-        changes["truncate_ips"] = truncate_ips
-    if not changes:
-        fail(
-            "nothing to change: give --respect-gpc, --respect-dnt, --device-signals, --consent-required "
-            "or --form-capture (or their --ignore-/--no- forms), --stripe-secret, --lemonsqueezy-secret, "
-            "--conversion-goals, --exclude-ips, --exclude-countries, --exclude-paths, --exclude-hostnames, "
-            "--truncate-ips/--keep-ips, --retention-days, --keep-automated/--filter-automated, --spam-referrers",
-            2,
-        )
-    site = write(lambda tx: accounts.update_site_settings(tx, site_id, changes))
-    shown = {
-        k: (
-            ",".join(v)
-            if isinstance(v, list)
-            else "set"
-            if isinstance(v, str)
-            else str(v)
-            if isinstance(v, int) and not isinstance(v, bool)
-            else "on"
-            if v
-            else "off"
-        )
-        for k, v in changes.items()
-    }
-    typer.echo(f"Site {site.domain}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
-
-
-@sites_cli.command("list")
-def sites_list() -> None:
-    """List sites with their ids and snippets."""
-    found = with_store(lambda store: store.read(lambda tx: accounts.list_sites(tx)))
-    if not found:
-        typer.echo("No sites yet. Add one with `footfall sites add example.com`.")
-    for site in found:
-        typer.echo(f"{site.id}  {site.domain}")
-        typer.echo("  " + snippet(public_url(settings()), site.id, site.domain))
-        typer.echo("  or, with no attributes: " + pixel_script(public_url(settings()), site.id))
-
-
-@keys_cli.command("create")
-def keys_create(
-    scope: list[str] = typer.Option(..., "--scope", help=f"Repeatable. One of: {', '.join(accounts.SCOPES)}"),
-    site: str = typer.Option(None, "--site", help="Limit the key to one site id."),
-    name: str = typer.Option("", "--name", help="A label for the key."),
-) -> None:
-    """Create an API key (printed once)."""
-    scopes = [p for s in scope for p in s.replace(",", " ").split()]
-    clear, key = write(lambda tx: accounts.create_key(tx, account_id(tx), scopes, now(), site_id=site, name=name))
-    typer.echo(f"Key {key.id} ({' '.join(key.scopes)}{', site ' + key.site_id if key.site_id else ', all sites'}):")
-    typer.echo(f"  {clear}")
-    typer.echo("It is shown once; footfall keeps only its hash.")
-
-
-@keys_cli.command("list")
-def keys_list() -> None:
-    """List API keys (never the keys themselves)."""
-    found = with_store(
-        lambda store: store.read(
-            lambda tx: accounts.list_keys(tx, account_id(tx)) if accounts.first_account(tx) else []
-        )
-    )
-    if not found:
-        typer.echo("No keys. Run `footfall init`, then `footfall keys create --scope analytics:read`.")
-    for k in found:
-        state = "revoked" if k.revoked_at else "active"
-        typer.echo(f"{k.id}  {k.prefix}…  {state:7}  {' '.join(k.scopes):30}  {k.site_id or 'all sites'}  {k.name}")
-
-
-@keys_cli.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke a key by its id or prefix."""
-    key = write(lambda tx: accounts.revoke_key(tx, account_id(tx), key_id, now()))
-    typer.echo(f"Key {key.id} revoked.")
 
 
 @credits_cli.command("grant")

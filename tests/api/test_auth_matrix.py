@@ -23,13 +23,16 @@ from tests.support.collect import event, post
 from tests.support.servers import AppServer
 
 FINGERPRINT = [("GET", "/events/search"), ("GET", "/visitors/{visitor_id}"), ("DELETE", "/visitors/{visitor_id}"),
-               ("GET", "/events/{request_id}"), ("PUT", "/events/{request_id}")]  # fmt: skip
+               ("GET", "/events/{request_id}"), ("PUT", "/events/{request_id}"),
+               ("GET", "/related-visitors?visitor_id={visitor_id}")]  # fmt: skip
 # not keyed: payment webhooks are signed by the provider; PostMetric's identify is the tracker's
 # public call (like collect)
 NOT_KEYED = ("/api/webhooks/", "/api/identify")
 # answers about the key's own account or site, whichever key asks (a site key reaches its account's
 # workflows; Fingerprint's search looks in the key's own site)
 ACCOUNT_LEVEL = re.compile(r"^(/api/v1/(workflows|credits|sources$|sources/\{source_id\}(/preview)?$)|/events/search$)")
+# DataFast's account admin: account tokens only (a website key is refused whatever its scopes)
+ADMIN = "/api/v1/admin/"
 
 
 def dialect(path: str) -> str:
@@ -80,12 +83,14 @@ class World:
             accounts.revoke_key(tx, a["id"], record.id, now)
             keys["revoked"] = revoked
             single = {s: accounts.create_key(tx, a["id"], [s], now, site_id=a1.id)[0] for s in accounts.SCOPES[1:]}
-            return {"a1": a1.id, "a2": a2.id, "b1": b1.id, "keys": keys, "single": single}
+            account = {s: accounts.create_key(tx, a["id"], [s], now)[0] for s in accounts.SCOPES[1:]}
+            return {"a1": a1.id, "a2": a2.id, "b1": b1.id, "keys": keys, "single": single, "account": account}
 
         made = server.store.write(setup)
         self.a1, self.a2, self.b1 = made["a1"], made["a2"], made["b1"]
         self.keys: dict[str, str] = made["keys"]
         self.single: dict[str, str] = made["single"]
+        self.single_account: dict[str, str] = made["account"]
         key = self.keys["account"]
         self.visitor = post(server.url, event(self.a1, "https://a1.example.com/pricing")).json()
         self.call("POST", "/api/v1/identify", key, {"datafast_visitor_id": self.visitor["visitorId"], "user_id": "u1",
@@ -111,8 +116,9 @@ class World:
         headers = {}
         if key is not None:
             headers = {"auth-api-key": key} if fp else {"authorization": f"Bearer {key}"}
-        params = {"websiteId": site} if site else {}
-        return self.client.request(method, path, json=body, params=params, headers=headers)
+        if site:  # beside any query the path holds already
+            path += ("&" if "?" in path else "?") + f"websiteId={site}"
+        return self.client.request(method, path, json=body, headers=headers)
 
     def concrete(self, template: str) -> str:
         values = {
@@ -127,6 +133,7 @@ class World:
             "source_instance_id": self.source,
             "workflow_id": self.workflow,
             "delivery_id": str(uuid.uuid4()),
+            "token_id": "0123456789abcdef",
         }
         return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template)
 
@@ -160,16 +167,24 @@ def test_every_endpoint_refuses_every_wrong_key(server: AppServer) -> None:
             assert answer.status_code == unauthenticated, (where, name, answer.text)
             check_envelope(answer, kind, f"{where} {name}")
         # scopes: those that let the call through, and every other one refused with 403
-        allowed = {s for s, k in world.single.items() if go(k).status_code not in (401, 403)}
+        admin = template.startswith(ADMIN)
+        singles = world.single_account if admin else world.single
+        allowed = {s for s, k in singles.items() if go(k).status_code not in (401, 403)}
         assert allowed, f"{where}: no single scope reaches it"
-        for scope, key in world.single.items():
+        if admin:  # a website key with every scope is still refused
+            answer = go(world.keys["site"])
+            assert answer.status_code == 403, (where, answer.text)
+            check_envelope(answer, kind, f"{where} website key")
+        for scope, key in singles.items():
             if scope not in allowed:
                 answer = go(key)
                 assert answer.status_code == 403, (where, scope, answer.text)
                 check_envelope(answer, kind, f"{where} scope {scope}")
         # a key of another site of the same account
         answer = go(world.keys["other_site"])
-        if ACCOUNT_LEVEL.match(template):
+        if admin:
+            assert answer.status_code == 403, (where, answer.text)
+        elif ACCOUNT_LEVEL.match(template):
             assert answer.status_code not in (401, 403), (where, answer.text)  # the account's own things
         elif answer.status_code == 200:  # Fingerprint's visit history of an unknown visitor: empty
             assert template == "/visitors/{visitor_id}" and answer.json()["visits"] == [], (where, answer.text)
@@ -183,7 +198,7 @@ def test_every_endpoint_refuses_every_wrong_key(server: AppServer) -> None:
             assert (
                 answer.status_code in (403, 404)
                 or reached
-                or (ACCOUNT_LEVEL.match(template) and answer.status_code < 500)
+                or ((admin or ACCOUNT_LEVEL.match(template)) and answer.status_code < 500)
             )
             if reached:
                 assert answer.json()["visits"] == [], (where, name, answer.text)

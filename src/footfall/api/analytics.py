@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from footfall import filtered
+from footfall import filtered, site_metadata
 from footfall.api.auth import Authenticator
 from footfall.api.errors import ApiError
 from footfall.clock import Clock
@@ -29,7 +29,6 @@ OVERVIEW_FIELDS = (
     "conversion_rate",
 )
 TIMESERIES_FIELDS = ("name", "visitors", "sessions", "revenue", "payments", "conversion_rate")
-METADATA_FIELDS = ("domain", "timezone", "name", "currency")
 REALTIME_MS = 5 * 60_000
 DAY_MS = 86_400_000
 MAP_MS = 10 * 60_000
@@ -125,20 +124,20 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
     @api.get("/metadata", summary="Website metadata")
     async def metadata(request: Request) -> dict[str, Any]:
         caller = await auth.site_caller(request, "analytics:read")
-        fields = _fields(request.query_params.get("fields"), METADATA_FIELDS)
+        named = request.query_params.get("fields")
+        fields = _fields(named, site_metadata.FIELDS)
         site = caller.site
 
-        def currency(tx: Tx) -> str:
+        def currency(tx: Tx) -> str | None:  # the site's payments' most used, until the owner sets one
             row = tx.one(
                 "SELECT currency, COUNT(*) AS n FROM payments WHERE site_num = ? "
                 "GROUP BY currency ORDER BY n DESC, currency LIMIT 1",
                 (site.num,),
             )
-            return str(row["currency"]) if row else "USD"
+            return str(row["currency"]) if row else None
 
-        values = {"domain": site.domain, "timezone": site.timezone, "name": site.domain}
-        values["currency"] = await run_in_threadpool(store.read, currency)
-        return {"status": "success", "data": [{f: values[f] for f in fields}]}
+        used = await run_in_threadpool(store.read, currency) if "currency" in fields else None
+        return {"status": "success", "data": [site_metadata.metadata(site, used, fields, bool(named))]}
 
     @api.get("/filtered", summary="Filtered traffic: what was not counted, and why")
     async def filtered_traffic(request: Request) -> dict[str, Any]:

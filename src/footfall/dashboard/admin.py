@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from footfall import accounts, filtered, imports
+from footfall import accounts, filtered, imports, site_metadata
 from footfall.accounts import Site
 from footfall.dashboard.web import NotFound, Page, Web
 from footfall.enrich.user_agent import parse_agent
@@ -35,6 +35,7 @@ PRIVACY_FIELDS = (
     "retention_days",
     "spam_referrers",
 )
+METADATA_FIELDS = ("name", "logo", "kpi", "kpi_color_scheme", "currency")  # site_metadata.py
 FILTERED_DAYS = (1, 7, 30, 90)
 
 
@@ -156,7 +157,8 @@ def add_routes(web: Web, api: APIRouter) -> None:
         changes["conversion_goals"] = goals
         try:
             changes |= accounts.privacy_changes({name: form.get(name, "") for name in PRIVACY_FIELDS})
-        except accounts.InvalidInput as exc:
+            changes |= site_metadata.changes({name: form.get(name, "") for name in METADATA_FIELDS})
+        except (accounts.InvalidInput, site_metadata.InvalidMetadata) as exc:
             return web.html("settings.html", page, 400, saved=False, error=str(exc))
 
         def go(tx: Tx) -> Site:

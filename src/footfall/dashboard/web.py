@@ -22,7 +22,7 @@ from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from footfall import __version__, accounts
+from footfall import __version__, accounts, site_metadata
 from footfall.accounts import Site
 from footfall.clock import Clock, iso_ms
 from footfall.dashboard import users
@@ -78,6 +78,7 @@ def templates() -> jinja2.Environment:
     env.filters["number"] = lambda v: "" if v is None else f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
     env.filters["duration"] = lambda ms: f"{int(ms or 0) // 60000}m {int(ms or 0) // 1000 % 60:02d}s"
     env.globals["version"] = __version__
+    env.globals["kpi_colors"] = site_metadata.COLORS
     return env
 
 
