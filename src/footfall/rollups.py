@@ -209,10 +209,17 @@ def forget_visits(tx: Tx, where: str, params: Sequence[Any]) -> None:
     rows = tx.all(
         f"SELECT DISTINCT site_num, started_at - started_at % {SLOT_MS} AS slot FROM sessions WHERE {where}", params
     )
-    by_site: dict[int, list[int]] = {}
+    by_site: dict[int, set[int]] = {}
     for r in rows:
-        by_site.setdefault(r["site_num"], []).append(r["slot"])
-    for site_num, slots in by_site.items():
+        by_site.setdefault(r["site_num"], set()).add(r["slot"])
+    forget_slots(tx, by_site)
+
+
+def forget_slots(tx: Tx, starts: dict[int, set[int]]) -> None:
+    """Per site, the slots of these visit starts (ms) are folded again: their rows go, the site's
+    generation moves (a fold computed before is not stored) and its mark goes back to the first."""
+    for site_num, times in starts.items():
+        slots = sorted({slot_of(t) for t in times})
         for i in range(0, len(slots), 500):
             chunk = slots[i : i + 500]
             for table in ("rollups", "rollup_columns"):
@@ -220,7 +227,7 @@ def forget_visits(tx: Tx, where: str, params: Sequence[Any]) -> None:
                     f"DELETE FROM {table} WHERE site_num = ? AND slot IN ({','.join('?' * len(chunk))})",
                     (site_num, *chunk),
                 )
-        first = min(slots)
+        first = slots[0]
         tx.execute(
             "UPDATE rollup_state SET generation = generation + 1, "
             "folded_upto = CASE WHEN folded_upto > ? THEN ? ELSE folded_upto END WHERE site_num = ?",

@@ -27,6 +27,9 @@ from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, ServerProcess
 TRANSIENT = {"job_leases"}
 # API answers of the release that this version deliberately changed, by (path, key): each names why
 CHANGED: dict[tuple[str, str], str] = {}
+# breakdowns whose rows of equal visitors the release left in the order the database read them
+# (an index of 0007 changed it); this version orders them by key: compared in one order
+TIES = ("/api/v1/analytics/pages",)
 # tables a migration replaced, with where their rows went: new table and old column -> new column
 MOVED = {
     "drop_counts": ("filtered", {"site_id": "site_id", "reason": "reason", "day": "day", "count": "count"}),  # 0004
@@ -36,6 +39,13 @@ MOVED = {
 # still compared below
 REBUILT = {"rollups", "rollup_columns", "rollup_codes", "rollup_state"}
 MOVING = {"timeSinceFirstVisit", "timeSinceCurrentVisit"}  # seconds since, read at different times
+
+
+def _untied(path: str, answer: Any) -> Any:
+    if not path.startswith(TIES) or not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+        return answer
+    rows = sorted(answer["data"], key=lambda r: (-r["visitors"], str(r.get("hostname")), str(r.get("path"))))
+    return answer | {"data": rows}
 
 
 def _env(data_dir: Path, database_url: str, city_dbs: dict[str, Path]) -> dict[str, str]:
@@ -213,6 +223,6 @@ def test_a_database_of_the_previous_release_upgrades_with_every_row(
     assert not [t for t in filled if not rows_before[t]], "the release stored something in each"
     problems: list[str] = []
     for path, answer in before.items():
-        _contained(answer, after[path], path, problems)
+        _contained(_untied(path, answer), _untied(path, after[path]), path, problems)
     problems = [p for p in problems if not any(path in p and key in p for path, key in CHANGED)]
     assert not problems, "\n".join(problems)

@@ -1,10 +1,15 @@
-"""Sessions: a run of one visitor's activity.
+"""Sessions: a run of one visitor's activity, in event time.
 
-A visitor's current session is its latest (highest `num`). A new session starts
-when the visitor has none, after `idle_ms` without events
-(30 minutes by default), or when an event carries a campaign (utm source,
-medium or campaign) different from the session's. Events without campaign
+A visitor's current session is its latest (the last event seen). A new session starts when the
+visitor has none, after `idle_ms` without events (30 minutes by default), or when an event carries
+a campaign (utm source, medium or campaign) different from the session's. Events without campaign
 parameters never split a session.
+
+Events may come late (imported history, a backend's batch with its own timestamps, docs/import.md):
+an event before the current session joins the visitor's session it falls in or next to (within
+`idle_ms`), which may then start earlier; with none there, it starts a session of its own in the
+past. Two sessions a late event bridges stay two (they are not merged). The rollup slots such a
+session touches are folded again (`forget_slots`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from footfall import ids
 from footfall.identity.devices import VisitorState
 from footfall.model import Event
+from footfall.rollups import MARGIN_MS
 from footfall.store.base import Tx, dumps
 
 
@@ -37,6 +43,7 @@ class SessionState:
     is_new: bool = False
     person_num: int | None = None  # who the visit belongs to (docs/people.md)
     identified: bool = False  # someone identified in this visit (else its person is presumed)
+    stored_start: int | None = None  # started_at as stored, when a late event moved it earlier
 
 
 # What a session keeps of its first event: where the visit came from and on what device.
@@ -91,13 +98,14 @@ def _latest_sessions_query(dialect: str, visitors: list[int]) -> tuple[str, Sequ
     if dialect == "postgres":
         return (
             f"SELECT s.* FROM unnest(?::bigint[]) AS v(num) CROSS JOIN LATERAL "
-            f"(SELECT {SESSION_COLUMNS} FROM sessions WHERE visitor_num = v.num ORDER BY num DESC LIMIT 1) s",
+            f"(SELECT {SESSION_COLUMNS} FROM sessions WHERE visitor_num = v.num "
+            "ORDER BY last_seen DESC, num DESC LIMIT 1) s",
             (visitors,),
         )
-    marks = ",".join("?" * len(visitors))
+    values = ",".join(["(?)"] * len(visitors))
     return (
-        f"SELECT {SESSION_COLUMNS} FROM sessions WHERE num IN "
-        f"(SELECT MAX(num) FROM sessions WHERE visitor_num IN ({marks}) GROUP BY visitor_num)",
+        f"SELECT {SESSION_COLUMNS} FROM sessions WHERE num IN (SELECT (SELECT num FROM sessions WHERE "
+        f"visitor_num = v.column1 ORDER BY last_seen DESC, num DESC LIMIT 1) FROM (VALUES {values}) v)",
         visitors,
     )
 
@@ -120,12 +128,8 @@ def _from_row(row: dict[str, Any], visitor: VisitorState) -> SessionState:
     )
 
 
-def _progress(s: SessionState) -> tuple[int, int, int, str | None, str | None]:
-    return (s.last_seen, s.pageviews, s.events, s.entry_path, s.exit_path)
-
-
 def continues(session: SessionState, event: Event, idle_ms: int) -> bool:
-    if event.ts - session.last_seen > idle_ms:
+    if event.ts - session.last_seen > idle_ms or session.started_at - event.ts > idle_ms:
         return False
     if session.person_num not in (None, session.visitor.person_num):  # someone else identified here
         return False
@@ -143,6 +147,9 @@ class SessionAssigner:
         self._block = max(1, expected)  # at most one new session per event
         self.current: dict[str, SessionState] = {}  # visitor id -> its latest session
         self.touched: dict[int, SessionState] = {}  # session num -> session to insert or update
+        self.past: dict[str, list[SessionState]] = {}  # visitor id -> earlier sessions late events reached
+        self.earlier: dict[int, int] = {}  # visitor num -> an event before its first_seen
+        self.history: set[int] = set()  # nums of the visits events older than the idle time reached
 
     def preload(self, visitors: list[VisitorState]) -> None:
         """Loads known visitors' latest sessions, 500 visitors per query."""
@@ -154,17 +161,31 @@ class SessionAssigner:
                 visitor = by_num[row["visitor_num"]]
                 self.current[visitor.id] = _from_row(row, visitor)
 
-    def assign(self, visitor: VisitorState, event: Event) -> SessionState:
+    def assign(self, visitor: VisitorState, event: Event, received: int | None = None) -> SessionState:
+        """Puts `event` in its visit; `received` (server time) tells history from live traffic."""
         session = self.current.get(visitor.id)
-        if session is None or not continues(session, event, self.idle_ms):
+        if session is not None and event.ts < session.started_at and not continues(session, event, self.idle_ms):
+            session = self._earlier(visitor, event)  # a late event, before the current visit
+        elif session is None or not continues(session, event, self.idle_ms):
             session = self._start(visitor, event)
+        if event.type == "pageview":
+            session.pageviews += 1
+            if event.ts >= session.last_seen or session.exit_path is None:
+                session.exit_path = event.path
+            if event.ts < session.started_at or session.entry_path is None:
+                session.entry_path = event.path
+        if event.ts < session.started_at:
+            if session.stored_start is None and not session.is_new:
+                session.stored_start = session.started_at
+            session.started_at = event.ts
         session.last_seen = max(session.last_seen, event.ts)
         session.person_num = session.person_num or visitor.person_num
         session.events += 1
-        if event.type == "pageview":
-            session.pageviews += 1
-            session.exit_path = event.path
-            session.entry_path = session.entry_path or event.path
+        if received is not None and event.ts < received - self.idle_ms - MARGIN_MS:
+            self.history.add(session.num)
+        if visitor.num is not None and not visitor.is_new and event.ts < visitor.first_seen:
+            self.earlier[visitor.num] = min(event.ts, self.earlier.get(visitor.num, event.ts))
+        visitor.first_seen = min(visitor.first_seen, event.ts)
         self.touched[session.num] = session
         event.visitor_id, event.session_id, event.session_num = visitor.visitor_id, session.id, session.num
         event.browser_id, event.confidence = visitor.id, visitor.confidence
@@ -181,6 +202,28 @@ class SessionAssigner:
         for s in [*self.touched.values(), *self.current.values()]:
             if s.visitor.num == browser and s.visitor.root_id is None and (s.person_num is None or not s.identified):
                 s.person_num = person
+
+    def _earlier(self, visitor: VisitorState, event: Event) -> SessionState:
+        """The visit a late event belongs to: one of this job's earlier visits of the visitor, else
+        a stored one, within the idle time of it; else a new visit in the past (not the current)."""
+        for s in self.past.get(visitor.id, []):
+            if continues(s, event, self.idle_ms):
+                return s
+        if visitor.num is not None and not visitor.is_new:
+            row = self.tx.one(
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE visitor_num = ? AND last_seen >= ? AND started_at <= ? "
+                "ORDER BY last_seen DESC LIMIT 1",
+                (visitor.num, event.ts - self.idle_ms, event.ts + self.idle_ms),
+            )
+            stored = None if row is None else self.touched.get(row["num"]) or _from_row(row, visitor)
+            if stored is not None and continues(stored, event, self.idle_ms):
+                self.past.setdefault(visitor.id, []).append(stored)
+                return stored
+        current = self.current[visitor.id]
+        session = self._start(visitor, event)
+        self.current[visitor.id] = current  # the latest visit stays the current one
+        self.past.setdefault(visitor.id, []).append(session)
+        return session
 
     def _start(self, visitor: VisitorState, event: Event) -> SessionState:
         session = SessionState(
@@ -236,10 +279,11 @@ class SessionAssigner:
             )
         if old:
             self.tx.executemany(
-                "UPDATE sessions SET last_seen = ?, pageviews = ?, events = ?, entry_path = ?, exit_path = ?, "
-                "person_num = ?, identified = ? WHERE num = ?",
+                "UPDATE sessions SET started_at = ?, last_seen = ?, pageviews = ?, events = ?, entry_path = ?, "
+                "exit_path = ?, person_num = ?, identified = ? WHERE num = ?",
                 [
                     (
+                        s.started_at,
                         s.last_seen,
                         s.pageviews,
                         s.events,
@@ -252,6 +296,23 @@ class SessionAssigner:
                     for s in old
                 ],
             )
+        if self.earlier:
+            self.tx.executemany(
+                "UPDATE visitors SET first_seen = ? WHERE num = ? AND first_seen > ?",
+                [(ts, num, ts) for num, ts in self.earlier.items()],
+            )
+            self.earlier.clear()
         for s in new:
             s.is_new = False
         self.touched.clear()
+
+    def historical(self) -> dict[int, set[int]]:
+        """Per site, the starts (stored and new) of the visits history reached (events older than
+        the idle time when received): the only visits a folded rollup slot may hold. Live events
+        never reach a folded slot (the fold waits for every visit of a slot to be over)."""
+        found: dict[int, set[int]] = {}
+        for num in self.history:
+            s = self.touched[num]
+            found.setdefault(s.site_num, set()).update(t for t in (s.started_at, s.stored_start) if t is not None)
+        self.history.clear()
+        return found

@@ -19,6 +19,7 @@ from footfall.identity.people import People, find_person
 from footfall.identity.sessions import SessionAssigner
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.model import Event
+from footfall.rollups import forget_slots
 from footfall.sources import SourceRows, Touch
 from footfall.store.base import Row, Tx, dumps, loads
 from footfall.workflows import on_new_rows
@@ -94,6 +95,12 @@ def identification_row(e: Event) -> tuple[Any, ...]:
     )
 
 
+def received_at(e: Event) -> int:
+    """When the server received the event: its request id begins with that time (ids.request_id)."""
+    head = e.request_id.partition(".")[0]
+    return int(head) if head.isdigit() else e.ts
+
+
 def claim_of(e: Event) -> Claim:
     """An identify event (DataFast's `user_id` and traits in extraData) or a captured form."""
     return Claim.from_properties(e.site_num, e.ts, e.type, e.extra)
@@ -163,7 +170,7 @@ class EventWriter:
             _, linked = self._person(tx, people, (visitors, sessions), event, visitor, claims.get(i))
             if event.type == "form":  # the values live on the person; the event keeps which fields
                 event.extra = {"fields": sorted(event.extra)}
-            session = sessions.assign(visitor, event)
+            session = sessions.assign(visitor, event, received_at(event))
             if linked:
                 session.identified = True  # its person is known, not presumed
             event.visitor_num = visitor.num  # type: ignore[assignment]
@@ -174,6 +181,8 @@ class EventWriter:
             for s in sessions.touched.values():
                 s.person_num = people.current(s.person_num)
         visitors.flush()
+        if old := sessions.historical():
+            forget_slots(tx, old)  # history arrived: the folded slots it lands in are folded again
         sessions.flush()
         tx.executemany(INSERT_EVENT, [event_row(e) for e in events])
         identified = [e for e in events if e.device_hash is not None or e.type == "identification"]

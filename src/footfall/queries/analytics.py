@@ -300,8 +300,8 @@ def row_of(name: str, key_text: str, visitors: int, revenue: float) -> dict[str,
 
 
 def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Most visitors first, then by the row's key."""
-    rows.sort(key=lambda r: (-int(r["visitors"]), str(list(r.values())[0])))
+    """Most visitors first, then by the row's key (all of it: a page's hostname and path)."""
+    rows.sort(key=lambda r: (-int(r["visitors"]), str([v for k, v in r.items() if k not in ("visitors", "revenue")])))
     return rows
 
 
