@@ -23,6 +23,7 @@ SCOPES = (
     "goals:write",
     "payments:write",
     "identify:write",
+    "events:import",  # events with their own time, address and browser (docs/import.md)
     "websites:read",
     "websites:write",
     "api-keys:read",

@@ -1,4 +1,5 @@
-"""The `footfall` command: serve, init, sites, keys, contacts, migrate, geo, referrer-spam, version, settings."""
+"""The `footfall` command: serve, init, sites, keys, import, contacts, migrate, geo, referrer-spam, version,
+settings."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 
 from footfall import __version__, accounts, imports
 from footfall.cli_common import account_id, fail, now, settings, with_store, write
+from footfall.cli_import import import_command
 from footfall.cli_sites import keys_cli, sites_cli
 from footfall.csvcells import write_rows
 from footfall.datadir import AlreadyRunning, lock_instance
@@ -30,6 +32,7 @@ cli = typer.Typer(
 geo_cli = typer.Typer(help="Geolocation databases.", no_args_is_help=True)
 spam_cli = typer.Typer(help="The referrer-spam list (docs/bots.md).", no_args_is_help=True)
 cli.add_typer(sites_cli, name="sites")
+cli.command("import")(import_command)
 cli.add_typer(keys_cli, name="keys")
 contacts_cli = typer.Typer(help="Import contacts and companies.", no_args_is_help=True)
 cli.add_typer(geo_cli, name="geo")

@@ -14,18 +14,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import msgspec
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from footfall import ids
+from footfall import accounts, ids
+from footfall.api.auth import bearer
 from footfall.api.ratelimit import CollectLimits
 from footfall.clock import Clock
 from footfall.enrich.geo import GeoLookup
 from footfall.enrich.networks import HostingNetworks
 from footfall.enrich.spam import ReferrerSpam
 from footfall.filtered import Filtered
-from footfall.ingest import pipeline
+from footfall.ingest import history, pipeline
 from footfall.ingest.cookieless import CookielessIds
 from footfall.ingest.pace import Pace
 from footfall.ingest.payloads import PayloadError, WireEvent, decode_batch, decode_one, evidence, from_query, to_event
@@ -37,6 +39,10 @@ from footfall.net import Network, client_ip
 from footfall.store.base import Store
 
 EventSink = Callable[[list[Event]], Awaitable[list[Event]]]
+HISTORY_NEEDS_KEY = (
+    "timestamp, ip, userAgent and ffKnown are history: send them with an API key that has the "
+    "events:import scope (Authorization: Bearer <key>), docs/import.md"
+)
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 DROP_HEADER = "x-footfall-dropped"
@@ -101,7 +107,48 @@ class Collector:
             return self.refuse(request, 400, str(exc))
         if len(wire) > self.max_batch:
             return self.refuse(request, 413, f"at most {self.max_batch} events per batch, got {len(wire)}")
+        if request.headers.get("authorization"):  # a backend sending history (docs/import.md)
+            return await self.collect_history(request, wire)
+        if any(history.carries_history(w) for w in wire):
+            return self.refuse(request, 400, HISTORY_NEEDS_KEY)
         return await self.collect(request, wire, single=False)
+
+    async def collect_history(self, request: Request, wire: list[WireEvent]) -> Response:
+        """A keyed batch: each event with its own time, address and browser, through the history
+        steps (ingest/history.py); no per-address limits (the key is the sender)."""
+        token = bearer(request)
+        key = await run_in_threadpool(self.store.read, lambda tx: accounts.find_key(tx, token)) if token else None
+        if key is None:
+            return self.refuse(request, 401, "Invalid or revoked API key")
+        if not key.allows("events:import"):
+            return self.refuse(request, 403, "This API key lacks the 'events:import' permission")
+        now = self.clock.now_ms()
+        kept: list[Event] = []
+        outcome: list[Event | str] = []
+        for i, w in enumerate(wire):
+            site = await self.sites.get(w.websiteId)
+            if site is not None and (site.account_id != key.account_id or key.site_id not in (None, site.id)):
+                return self.refuse(request, 403, f"events[{i}].websiteId: not a site this key reaches")
+            try:
+                c = history.candidate(w, now, site, self.context, f"events[{i}].")
+            except PayloadError as exc:
+                return self.refuse(request, 400, str(exc))
+            reason = pipeline.run(c, history.STEPS)
+            if reason is None:
+                kept.append(c.event)
+                outcome.append(c.event)
+            else:
+                self.filtered.add("" if reason == "unknown_site" else c.event.site_id, reason, c.request.user_agent)
+                outcome.append(reason)
+        if kept:
+            try:
+                await self.sink(sorted(kept, key=lambda e: e.ts))  # in time order: fewer late events
+            except Unwritable as exc:
+                return self.refuse(request, 400, str(exc))
+            except (WriterGone, WriterFault):
+                return self.refuse(request, 503, "the event writer restarted; nothing was stored, send again")
+            self.metrics.accepted.inc(len(kept))
+        return accepted(request, outcome, single=False)
 
     async def gif(self, request: Request) -> Response:
         try:

@@ -64,6 +64,18 @@ class WireAutomation(msgspec.Struct):
     w: list[int] | None = None  # outerWidth, outerHeight, screen.availHeight
 
 
+class Known(msgspec.Struct, forbid_unknown_fields=True):
+    """Another tool's account of the visitor (Umami's export): used where the event has no user
+    agent or IP address to read them from."""
+
+    browser: str | None = None
+    os: str | None = None
+    deviceType: str | None = None  # noqa: N815 - the wire's camelCase
+    country: str | None = None  # ISO 3166-1 alpha-2
+    region: str | None = None
+    city: str | None = None
+
+
 class WireEvent(msgspec.Struct, omit_defaults=True):
     """DataFast's `BaseEventPayload` (official npm SDK), plus `title`."""
 
@@ -95,6 +107,11 @@ class WireEvent(msgspec.Struct, omit_defaults=True):
     ffAutomation: WireAutomation | None = None  # footfall's tracker: automation evidence
     consent: bool | None = None  # the visitor consented to device signals (sites that ask for it)
     linkToken: str | None = None  # an email link's ff_t, which the tracker took off the address bar
+    # history (docs/import.md): honoured only from a key with `events:import` and from `footfall import`
+    timestamp: str | int | None = None  # ISO 8601, or Unix milliseconds
+    ip: str | None = None  # the visitor's address (the sender's request is a server's)
+    userAgent: str | None = None  # the visitor's browser
+    ffKnown: Known | None = None  # what another tool recorded where footfall has no user agent or IP
 
 
 class WireBatch(msgspec.Struct):

@@ -13,6 +13,7 @@ import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from footfall.enrich import automation
 from footfall.enrich.bots import is_bot
@@ -57,6 +58,7 @@ class Candidate:
     request: RequestInfo
     context: Context = field(repr=False, default=None)  # type: ignore[assignment]
     evidence: automation.Evidence | None = None  # the tracker's automation evidence
+    known: Any = None  # history: another tool's account of the visitor (ingest/history.py's Known)
 
 
 Step = Callable[[Candidate], str | None]

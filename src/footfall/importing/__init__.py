@@ -1,0 +1,1 @@
+"""History imports: `footfall import` (docs/import.md)."""
