@@ -229,9 +229,11 @@ def test_an_import_killed_half_way_resumes_without_loss_or_doubles(server: AppSe
     with pytest.raises(Killed):
         importer(server, batch=30).run(path, site, "jsonl", die_after_two)
     done = server.store.read(lambda tx: tx.one("SELECT lines_done, imported FROM imports"))
-    assert (done["lines_done"], done["imported"]) == (60, 60)
+    # the batch queued behind the one being written when it died may have been committed too
+    assert done["lines_done"] in (60, 90) and done["imported"] == done["lines_done"]
     report: Report = importer(server, batch=30).run(path, site, "jsonl")
-    assert report.resumed_at == 60 and report.imported == 100 and dict(report.skipped) == {"malformed": 1}
+    assert report.resumed_at == done["lines_done"] and report.imported == 100
+    assert dict(report.skipped) == {"malformed": 1}
     stored = server.store.read(lambda tx: tx.one("SELECT COUNT(*) AS n, COUNT(DISTINCT href) AS d FROM events"))
     assert (stored["n"], stored["d"]) == (100, 100)
     # every visitor comes every 35 minutes: more than the idle time, so each page view is a visit

@@ -82,7 +82,7 @@ def test_a_site_can_turn_device_signals_off(server: AppServer, browser: Browser)
         ctx.close()
     assert rows[0]["session_id"] != rows[1]["session_id"]
     assert attr["device_hash"] is None and [(r["device_hash"], r["device"]) for r in rows] == [(None, None)] * 2
-    assert ["device" in body for body in sent] == [False, False, True]  # the plain tag collects; the server forgets
+    assert ["ffSignals" in body for body in sent] == [False, False, True]  # the plain tag collects; the server forgets
 
 
 def test_device_call_answers_like_fingerprints_agent(server: AppServer, browser: Browser) -> None:
@@ -177,7 +177,7 @@ def test_consent_required_sites_get_device_signals_only_after_consent(server: Ap
         tab.goto(web.url + "/pixel?next")  # consent is remembered: the next page view carries them at once
         wait_for(server, site, count(3, "pageview"))
         ctx.close()
-    carried = [("device" in body, body.get("consent", False)) for body in sent]
+    carried = [("ffSignals" in body, body.get("consent", False)) for body in sent]
     assert carried == [(True, False), (False, False), (True, True), (True, True)]
     rows = server.store.read(lambda tx: tx.all("SELECT * FROM identifications"))
     assert len(rows) == 2 and all(r["device_hash"] for r in rows)  # the plain tag's signals were dropped

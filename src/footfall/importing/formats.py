@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any
 from urllib.parse import urlencode
+
+import msgspec
 
 FORMATS = ("jsonl", "csv", "log", "umami")
 STATIC = frozenset(
@@ -119,6 +120,7 @@ class Skip:
 
 
 Item = tuple[int, dict[str, Any] | Skip]
+_decode = msgspec.json.Decoder().decode
 
 
 def read(fmt: str, lines: Iterable[str], domain: str, static: frozenset[str] = STATIC) -> Iterator[Item]:
@@ -138,8 +140,8 @@ def _jsonl(lines: Iterable[str]) -> Iterator[Item]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except ValueError as exc:
+            value = _decode(line)
+        except msgspec.DecodeError as exc:
             yield number, Skip("malformed", f"not JSON: {exc}")
             continue
         yield number, value if isinstance(value, dict) else Skip("malformed", "not a JSON object")

@@ -16,6 +16,7 @@ import hashlib
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,11 @@ class Report:
 
 
 def file_id(path: Path, site: Site, fmt: str) -> str:
+    """The import's identity: the site, the format and the file's content (decompressed: the same
+    log gzipped twice differs in its header's time, not in its lines)."""
     digest = hashlib.sha256(f"{site.id}\n{fmt}\n".encode())
-    with path.open("rb") as f:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -89,19 +93,39 @@ class Importer:
             return report
         context = pipeline.Context(self.geo, self.hosting, self.spam, Pace())
         pending: list[tuple[int, dict[str, Any] | Skip]] = []
-        for item in read(fmt, lines_of(path), site.domain, **options):
-            if item[0] <= report.resumed_at:
-                continue  # committed by an earlier run
-            pending.append(item)
-            if len(pending) >= self.batch:
-                self._commit(key, site, context, pending, report)
-                if progress:
-                    progress(len(pending))
-                pending = []
-        self._commit(key, site, context, pending, report, finished=True)
-        if progress and pending:
-            progress(len(pending))
+        self._inflight: tuple[Future[None], int, int, Counter[str]] | None = None
+        try:
+            for item in read(fmt, lines_of(path), site.domain, **options):
+                if item[0] <= report.resumed_at:
+                    continue  # committed by an earlier run
+                pending.append(item)
+                if len(pending) >= self.batch:
+                    self._commit(key, site, context, pending, report, progress)
+                    pending = []
+            self._commit(key, site, context, pending, report, progress, finished=True)
+            self._settle(report, progress, self._inflight)
+        finally:
+            self._settle(report, None, self._inflight)  # whatever happened, nothing is left queued
         return report
+
+    def _settle(
+        self,
+        report: Report,
+        progress: Callable[[int], None] | None,
+        batch: tuple[Future[None], int, int, Counter[str]] | None,
+    ) -> None:
+        """Waits for a batch being written; the report counts it once it is committed."""
+        if batch is None:
+            return
+        future, imported, lines, counts = batch
+        if self._inflight is batch:
+            self._inflight = None
+        future.result()
+        report.imported += imported
+        report.skipped = counts
+        if progress:
+            progress(lines - report.lines)
+        report.lines = lines
 
     def _commit(
         self,
@@ -110,8 +134,11 @@ class Importer:
         context: pipeline.Context,
         items: list[tuple[int, dict[str, Any] | Skip]],
         report: Report,
+        progress: Callable[[int], None] | None,
         finished: bool = False,
     ) -> None:
+        """Prepares a batch while the one before is written, then queues it behind that one (the
+        store's writer runs them in order), so reading and writing overlap."""
         now = self.clock.now_ms()
         events: list[Event] = []
         skipped: Counter[str] = Counter()
@@ -124,8 +151,9 @@ class Importer:
                         (number, f"{reason.reason}: {reason.detail}" if reason.detail else reason.reason)
                     )
         events.sort(key=lambda e: e.ts)
-        last = items[-1][0] if items else report.lines
-        counts = report.skipped + skipped
+        before = self._inflight[3] if self._inflight else report.skipped
+        last = items[-1][0] if items else (self._inflight[2] if self._inflight else report.lines)
+        counts = before + skipped
 
         def go(tx: Tx) -> None:
             if events:
@@ -136,10 +164,8 @@ class Importer:
                 (last, len(events), sum(counts.values()), dumps(dict(counts)), now if finished else None, key),
             )
 
-        self.store.write(go)
-        report.imported += len(events)
-        report.skipped = counts
-        report.lines = last
+        previous, self._inflight = self._inflight, (self.store.submit(go), len(events), last, counts)
+        self._settle(report, progress, previous)
 
     def _event(
         self, site: Site, context: pipeline.Context, number: int, value: dict[str, Any] | Skip, now: int,
