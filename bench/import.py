@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import itertools
 import json
 import os
 import signal
@@ -128,16 +129,27 @@ class Recorded:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.transactions: list[list[tuple[str, Any, tuple[Any, ...]]]] = []
+        self.jobs: dict[int, list[tuple[str, Any, tuple[Any, ...]]]] = {}  # in the order they first ran
+        self.tokens = itertools.count()
+
+    @property
+    def transactions(self) -> list[list[tuple[str, Any, tuple[Any, ...]]]]:
+        return list(self.jobs.values())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
     def _recording(self, fn: Callable[[Tx], Any]) -> Callable[[Tx], Any]:
-        def run(tx: Tx) -> Any:
+        token = next(self.tokens)
+
+        def run(tx: Tx) -> Any:  # a job the store retries alone after a failed group: its last run counts
             calls: list[tuple[str, Any, tuple[Any, ...]]] = []
-            self.transactions.append(calls)
-            return fn(_Tx(tx, calls))
+            self.jobs[token] = calls
+            try:
+                return fn(_Tx(tx, calls))
+            except BaseException:
+                del self.jobs[token]
+                raise
 
         return run
 
@@ -178,11 +190,24 @@ def backend_pid(store: Store, settings: Settings) -> int | None:
     return int(store.write(lambda tx: tx.one("SELECT pg_backend_pid() AS pid"))["pid"])
 
 
+class Timed(EventWriter):
+    """The event writer, with the wall time it spends (identification, sessions, the SQL but the
+    commit): how busy the writer thread is while the reader process prepares the next batch."""
+
+    busy = 0.0
+
+    def __call__(self, tx: Tx, events: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().__call__(tx, events)
+        finally:
+            self.busy += time.perf_counter() - started
+
+
 def importer(store: Any, settings: Settings, secret: bytes) -> Importer:
     hosting = HostingNetworks(())
-    writer = EventWriter(
-        VisitorSigner(secret), LinkSigner(secret), IDLE_MS, settings.match_window_days * DAY_MS, hosting
-    )
+    window = settings.match_window_days * DAY_MS
+    writer = Timed(VisitorSigner(secret), LinkSigner(secret), IDLE_MS, window, hosting)
     return Importer(store, writer, GeoLookup([], []), SystemClock(), hosting)
 
 
@@ -229,6 +254,7 @@ def bench_backend(backend: str, jsonl: Path, total: int, expected: dict[str, Cou
             lambda: report.append(run.run(jsonl, site_id, "jsonl")), backend_pid(store, settings)
         )
         assert report[0].imported == total, report[0]
+        result["busy"] = run.writer.busy  # type: ignore[attr-defined]
         result["exact"] = differences(expected, counted(store, site.num))
         again = run.run(jsonl, site_id, "jsonl")
         result["again"] = again.already and not differences(expected, counted(store, site.num))
@@ -289,6 +315,11 @@ def main() -> None:
             rate = r["events"] / wall
             print(f"| {r['backend']} | {name} | {cpu / r['events'] * 1e6:.1f} | {wall / r['events'] * 1e6:.1f} | "
                   f"{rate:,.0f} | {rate / floor_rate:.0%} |")  # fmt: skip
+    for r in results:
+        busy, wall = r["busy"], r["import"][1]
+        print(f"\n{r['backend']}: the writer was busy {busy / wall:.0%} of the import's wall time "
+              f"({busy / r['events'] * 1e6:.1f} µs an event without the commit; its SQL with the commit: "
+              f"{r['floor'][1] / r['events'] * 1e6:.1f} µs)")  # fmt: skip
     print("\n| backend | per-day counts vs the CSV | imported again | killed and resumed |")
     print("| --- | --- | --- | --- |")
     for r in results:
