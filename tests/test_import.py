@@ -307,3 +307,35 @@ def test_footfalls_csv_format(server: AppServer, tmp_path: Path) -> None:
     assert analytics(server, reader, "goals", startAt="2026-03-02", endAt="2026-03-02")["data"] == [
         {"goal": "upgrade", "completions": 1, "visitors": 1}
     ]
+
+
+def test_events_in_any_order_make_the_same_visits(server: AppServer) -> None:
+    """A late event between two visits, within the idle time of both, makes them one visit, as if
+    the events had come in order; batches in reverse and shuffled give the in-order answer."""
+    sites = {order: server.add_site(f"{order.replace(' ', '-')}.example.com")[0]
+             for order in ("in order", "reversed", "shuffled")}  # fmt: skip
+    key = key_with(server, None, "events:import")
+    start = ms(DAY)
+    gaps = [0, 20, 45, 80, 100, 170, 180, 200]  # minutes: visits of 0-45 (bridged by 20), 80-100, 170-200
+    expected = [(0, 45), (80, 100), (170, 200)]
+    for order, site in sites.items():
+        events = [event(site, f"https://{order.replace(' ', '-')}.example.com/p{m}", visitorId="v",
+                        timestamp=start + m * MINUTE) for m in gaps]  # fmt: skip
+        if order == "reversed":
+            events.reverse()
+        elif order == "shuffled":
+            events = [events[i] for i in (0, 2, 5, 7, 3, 1, 6, 4)]  # 0 and 45 first: two visits, then 20
+        for one in events:  # one event a batch: each is late or early against what is stored
+            assert send(server, key, [one]).status_code == 202
+        rows = sessions(server, site)
+        got = [((r["started_at"] - start) // MINUTE, (r["last_seen"] - start) // MINUTE) for r in rows]
+        assert got == expected, order
+        assert [r["pageviews"] for r in rows] == [3, 2, 3], order
+        stored = server.store.read(
+            lambda tx, s=site: tx.all(
+                "SELECT COUNT(*) AS n FROM events e JOIN sessions s ON s.num = e.session_num "
+                "JOIN sites st ON st.num = s.site_num WHERE st.id = ?",
+                (s,),
+            )
+        )
+        assert stored[0]["n"] == 8, order  # every event still belongs to a visit that exists

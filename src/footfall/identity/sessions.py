@@ -8,8 +8,9 @@ parameters never split a session.
 Events may come late (imported history, a backend's batch with its own timestamps, docs/import.md):
 an event before the current session joins the visitor's session it falls in or next to (within
 `idle_ms`), which may then start earlier; with none there, it starts a session of its own in the
-past. Two sessions a late event bridges stay two (they are not merged). The rollup slots such a
-session touches are folded again (`forget_slots`).
+past; two sessions it brings within `idle_ms` of each other become one (the earlier survives, the
+later's events move to it). So any order gives the sessions of the events in order. The rollup
+slots such sessions touch are folded again (`forget_slots`).
 """
 
 from __future__ import annotations
@@ -150,6 +151,8 @@ class SessionAssigner:
         self.past: dict[str, list[SessionState]] = {}  # visitor id -> earlier sessions late events reached
         self.earlier: dict[int, int] = {}  # visitor num -> an event before its first_seen
         self.history: set[int] = set()  # nums of the visits events older than the idle time reached
+        self.members: dict[int, list[Event]] = {}  # each visit's events of this job (merges move them)
+        self.merged: list[tuple[SessionState, int]] = []  # (stored visit merged away, its survivor's num)
 
     def preload(self, visitors: list[VisitorState]) -> None:
         """Loads known visitors' latest sessions, 500 visitors per query."""
@@ -164,7 +167,8 @@ class SessionAssigner:
     def assign(self, visitor: VisitorState, event: Event, received: int | None = None) -> SessionState:
         """Puts `event` in its visit; `received` (server time) tells history from live traffic."""
         session = self.current.get(visitor.id)
-        if session is not None and event.ts < session.started_at and not continues(session, event, self.idle_ms):
+        late = session is not None and event.ts < session.started_at
+        if late and session is not None and not continues(session, event, self.idle_ms):
             session = self._earlier(visitor, event)  # a late event, before the current visit
         elif session is None or not continues(session, event, self.idle_ms):
             session = self._start(visitor, event)
@@ -193,7 +197,61 @@ class SessionAssigner:
         # this event created the visitor (a browser matched to a known visitor found one)
         event.new_visitor = visitor.is_new and visitor.events == 0 and visitor.root_id is None
         visitor.events += 1
+        self.members.setdefault(session.num, []).append(event)
+        if late or session is not self.current.get(visitor.id):  # a visit's span grew into the past
+            session = self._merge_neighbours(visitor, session)
         return session
+
+    def _merge_neighbours(self, visitor: VisitorState, session: SessionState) -> SessionState:
+        """A late event can bring two visits within the idle time of each other: they become one
+        (the earlier keeps its number, context and first page), as if the events had come in order."""
+        while (other := self._neighbour(visitor, session)) is not None:
+            first, then = (session, other) if session.started_at <= other.started_at else (other, session)
+            first.pageviews += then.pageviews
+            first.events += then.events
+            if then.last_seen >= first.last_seen:
+                first.exit_path = then.exit_path or first.exit_path
+            first.entry_path = first.entry_path or then.entry_path
+            first.last_seen = max(first.last_seen, then.last_seen)
+            first.person_num = first.person_num or then.person_num
+            first.identified = first.identified or then.identified
+            self.touched[first.num] = first
+            self.touched.pop(then.num, None)
+            self.history.discard(then.num)
+            self.history.add(first.num)
+            for e in self.members.pop(then.num, []):
+                e.session_num, e.session_id = first.num, first.id
+                self.members.setdefault(first.num, []).append(e)
+            self.members.setdefault(first.num, [])
+            self.past[visitor.id] = [s for s in self.past.get(visitor.id, []) if s is not then]
+            if first not in self.past[visitor.id]:
+                self.past[visitor.id].append(first)
+            if self.current.get(visitor.id) is then:
+                self.current[visitor.id] = first
+            if not then.is_new:
+                self.merged.append((then, first.num))
+            session = first
+        return session
+
+    def _neighbour(self, visitor: VisitorState, session: SessionState) -> SessionState | None:
+        """Another visit of this browser within the idle time of `session`, whose campaign agrees."""
+        near = [*self.past.get(visitor.id, []), *filter(None, [self.current.get(visitor.id)])]
+        if visitor.num is not None and not visitor.is_new:
+            gone = {s.num for s, _ in self.merged}
+            for row in self.tx.all(
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE visitor_num = ? AND last_seen >= ? AND started_at <= ?",
+                (visitor.num, session.started_at - self.idle_ms, session.last_seen + self.idle_ms),
+            ):
+                if row["num"] not in gone:
+                    near.append(self.touched.get(row["num"]) or _from_row(row, visitor))
+        for other in near:
+            if other.num == session.num or other is session:
+                continue
+            apart = max(other.started_at - session.last_seen, session.started_at - other.last_seen)
+            agree = not any(other.campaign) or not any(session.campaign) or other.campaign == session.campaign
+            if apart <= self.idle_ms and agree:
+                return other
+        return None
 
     def identified(self, browser: int, person: int) -> None:
         """The browser `browser` is now `person`'s: its visits of this job without a person become
@@ -296,6 +354,9 @@ class SessionAssigner:
                     for s in old
                 ],
             )
+        for gone, survivor in self.merged:  # stored visits merged into another: their events move
+            self.tx.execute("UPDATE events SET session_num = ? WHERE session_num = ?", (survivor, gone.num))
+            self.tx.execute("DELETE FROM sessions WHERE num = ?", (gone.num,))
         if self.earlier:
             self.tx.executemany(
                 "UPDATE visitors SET first_seen = ? WHERE num = ? AND first_seen > ?",
@@ -314,5 +375,7 @@ class SessionAssigner:
         for num in self.history:
             s = self.touched[num]
             found.setdefault(s.site_num, set()).update(t for t in (s.started_at, s.stored_start) if t is not None)
+        for gone, _ in self.merged:
+            found.setdefault(gone.site_num, set()).add(gone.stored_start or gone.started_at)
         self.history.clear()
         return found
