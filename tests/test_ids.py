@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
@@ -43,3 +44,18 @@ def test_request_and_session_ids_have_the_documented_shapes() -> None:
     assert re.fullmatch(r"[0-9a-f]{24}", ids.site_id())
     key = ids.api_key()
     assert key.startswith("ff_") and len(ids.hash_key(key)) == 64 and ids.hash_key(key) != key
+
+
+def test_ids_from_the_random_pool_are_unique_and_a_forked_child_draws_its_own() -> None:
+
+    made = {ids.session_id() for _ in range(20_000)}
+    assert len(made) == 20_000
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the pool it inherited is thrown away at fork
+        os.write(write, ids.person_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    parent = ids.person_id()
+    assert child[14:] != parent[14:]  # the random tails differ (the first 48 bits are the time)

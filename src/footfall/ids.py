@@ -14,19 +14,47 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import string
+import threading
 import time
 import uuid
 
 _ALNUM = string.ascii_letters + string.digits
 
 
+class _RandomPool:
+    """Random bytes from the OS, read 64 KB at a time: an id costs a slice, not a system call
+    (the writer makes one for every new visitor and session). Thread-safe."""
+
+    SIZE = 65_536
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._lock = threading.Lock()
+        self._buf, self._pos = b"", 0
+
+    def take(self, n: int) -> bytes:
+        with self._lock:
+            if self._pos + n > len(self._buf):
+                self._buf, self._pos = os.urandom(self.SIZE), 0
+            out = self._buf[self._pos : self._pos + n]
+            self._pos += n
+            return out
+
+
+_random = _RandomPool()
+os.register_at_fork(after_in_child=_random.reset)  # a forked child never reuses its parent's bytes
+
+
 def _alnum(n: int) -> str:
     """`n` random letters and digits: one urandom call, bytes of 248 and above (4 x 62) skipped so
     every character is equally likely (unbiased), then mapped through a translation table."""
     while True:
-        chars = secrets.token_bytes(n * 2).translate(_TO_ALNUM, _UNEVEN)
+        chars = _random.take(n * 2).translate(_TO_ALNUM, _UNEVEN)
         if len(chars) >= n:
             return chars[:n].decode()
 
@@ -48,7 +76,7 @@ def site_id() -> str:
 def time_ordered_head(now_ms: int | None = None) -> bytearray:
     """10 bytes: 48-bit ms timestamp, then random bits, with UUID v4 version and variant bits set."""
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    head = bytearray(ms.to_bytes(6, "big") + secrets.token_bytes(4))
+    head = bytearray(ms.to_bytes(6, "big") + _random.take(4))
     head[6] = (head[6] & 0x0F) | 0x40  # version 4 (the format clients expect)
     head[8] = (head[8] & 0x3F) | 0x80  # RFC 4122 variant
     return head
@@ -64,7 +92,7 @@ def uuid_text(raw: bytes) -> str:
 def _time_ordered_uuid() -> str:
     """A UUID (v4 format): 48-bit ms timestamp, then 74 random bits, from one urandom call (this runs
     for every new session)."""
-    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + secrets.token_bytes(10))
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + _random.take(10))
     raw[6] = (raw[6] & 0x0F) | 0x40
     raw[8] = (raw[8] & 0x3F) | 0x80
     return uuid_text(bytes(raw))
