@@ -6,14 +6,22 @@ The script is built from tracker/src (see tracker/README.md) into static/script.
 pixel needs no attributes (Floqer's `pixel_script`). A site's pixel id is its site id.
 `/js/script.cookieless.js` (static/script.cookieless.js) stores nothing in the browser: the
 server knows its visitors by a daily salted hash (ingest/cookieless.py).
+
+The scripts go out compressed as the browser asks (brotli, else gzip; each compressed once and
+kept), with an ETag (304 when the browser has it), `Vary: Accept-Encoding` and an hour's caching,
+so the budgets of tracker/README.md hold without a compressing proxy in front.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from importlib import resources
 
+import brotli
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -22,7 +30,8 @@ from footfall.model import Site
 
 SCRIPT_PATHS = ("/js/script.js",)
 PRESET_SLOT = b'"%%FOOTFALL_PRESET%%"'  # a string literal in the built script (tracker/src/config.js)
-HEADERS = {"cache-control": "public, max-age=3600", "access-control-allow-origin": "*"}
+HEADERS = {"cache-control": "public, max-age=3600", "access-control-allow-origin": "*", "vary": "Accept-Encoding"}
+ENCODINGS = ("br", "gzip")  # the server's preference, when the browser accepts both
 
 SiteLookup = Callable[[str], Awaitable[Site | None]]
 
@@ -55,24 +64,57 @@ def with_preset(script: bytes, site: Site) -> bytes:
     return script.replace(PRESET_SLOT, literal, 1)
 
 
+@lru_cache(maxsize=4096)  # the plain scripts and each site's pixel (its preset changes the bytes)
+def encoded(body: bytes, encoding: str) -> bytes:
+    if encoding == "br":
+        return bytes(brotli.compress(body, mode=brotli.MODE_TEXT, quality=11))
+    if encoding == "gzip":
+        return gzip.compress(body, compresslevel=9, mtime=0)
+    return body
+
+
+def accepted(header: str) -> str:
+    """The encoding to answer with: brotli or gzip when the browser accepts it (q=0 refuses)."""
+    offered = {}
+    for part in header.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        q = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            offered[name.strip()] = float(q)
+        except ValueError:
+            continue
+    return next((e for e in ENCODINGS if offered.get(e, offered.get("*", 0)) > 0), "identity")
+
+
+def script_response(request: Request, body: bytes) -> Response:
+    encoding = accepted(request.headers.get("accept-encoding", ""))
+    tag = '"' + hashlib.sha256(body).hexdigest()[:20] + ("" if encoding == "identity" else "-" + encoding) + '"'
+    headers = {**HEADERS, "etag": tag}
+    if tag in (t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    if encoding != "identity":
+        headers["content-encoding"] = encoding
+    return Response(encoded(body, encoding), media_type="application/javascript", headers=headers)
+
+
 def tracker_routes(sites: SiteLookup) -> list[Route]:
     body = script_source()
     if PRESET_SLOT not in body:
         raise RuntimeError("static/script.js has no preset slot: rebuild it with `npm run build` in tracker/")
 
     async def script(request: Request) -> Response:
-        return Response(body, media_type="application/javascript", headers=HEADERS)
+        return script_response(request, body)
 
     async def pixel(request: Request) -> Response:
         site = await sites(request.path_params["pixel_id"])
         if site is None:
             return PlainTextResponse("// footfall: no site with this pixel id\n", 404)
-        return Response(with_preset(body, site), media_type="application/javascript", headers=HEADERS)
+        return script_response(request, with_preset(body, site))
 
     cookieless_body = script_source("script.cookieless.js")
 
     async def cookieless(request: Request) -> Response:
-        return Response(cookieless_body, media_type="application/javascript", headers=HEADERS)
+        return script_response(request, cookieless_body)
 
     return [
         *(Route(path, script, methods=["GET"]) for path in SCRIPT_PATHS),
