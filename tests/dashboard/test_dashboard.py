@@ -191,6 +191,11 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
     tab.goto(base + "/install")
     assert site in tab.locator("#snippet").inner_text()
     assert tab.locator("[data-last-event]").inner_text().startswith("Last event received")
+    tag = re.search(r'src="([^"]+)"', tab.locator("#snippet").inner_text())
+    assert tag is not None
+    printed = [*tab.locator("[data-url]").all_inner_texts(), tag[1]]  # every URL the page prints
+    assert len(printed) == 3 and all(url.startswith(server.url) for url in printed)
+    assert [httpx.get(url, headers={"referer": "https://example.com/"}).status_code for url in printed] == [200] * 3
     shoot(tab, backend, "install")
 
     tab.goto(base + "/contacts")

@@ -317,7 +317,7 @@ def add_routes(web: Web, api: APIRouter) -> None:
         found = await run_in_threadpool(web.store.read, read)
         base = web.settings.public_url or str(request.base_url)
         return web.html(
-            "install.html", page, snippet=snippet(base, site.id, site.domain), base=base.rstrip("/"), **found
+            "install.html", page, snippet=snippet(base, site.id, site.domain), server_url=base.rstrip("/"), **found
         )
 
 
