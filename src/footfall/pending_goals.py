@@ -15,7 +15,7 @@ from typing import Any
 from footfall.accounts import site_of_row
 from footfall.ids import VisitorSigner
 from footfall.model import Site
-from footfall.queries.visitors import find_visitor, marks, visitor_group
+from footfall.queries.visitors import latest_visit
 from footfall.store.base import Row, Store, Tx, dumps, loads
 
 BATCH = 500
@@ -26,15 +26,8 @@ WAIT_MS = 7 * 86_400_000  # a page view arrives within seconds; a week covers a 
 def visit_of(tx: Tx, signer: VisitorSigner, site: Site, visitor_key: str | None, session_key: str | None) -> Row | None:
     """The visit a goal belongs to: the visitor's latest visit with a page view, else the named
     visit's (when it has one); None when neither exists yet."""
-    if visitor_key:
-        browser = find_visitor(tx, signer, site.id, visitor_key)
-        if browser is not None:
-            nums = visitor_group(tx, browser)[1]
-            return tx.one(
-                f"SELECT * FROM sessions WHERE visitor_num IN ({marks(nums)}) AND pageviews > 0 "
-                "ORDER BY num DESC LIMIT 1",
-                nums,
-            )
+    if visitor_key and (found := latest_visit(tx, signer, site.id, site.num, visitor_key)) is not None:
+        return found[1]
     if session_key:
         return tx.one("SELECT * FROM sessions WHERE id = ? AND site_num = ? AND pageviews > 0", (session_key, site.num))
     return None

@@ -31,7 +31,7 @@ from footfall.ids import VisitorSigner
 from footfall.ingest.payloads import GOAL_NAME
 from footfall.model import Site
 from footfall.queries import ranges
-from footfall.queries.visitors import find_visitor, marks, visitor_group
+from footfall.queries.visitors import find_visitor, latest_visit, marks, visitor_group
 from footfall.store.base import Row, Store, Tx, dumps
 
 PARAM_KEY = re.compile(r"^[a-z0-9_-]{1,64}$")
@@ -107,21 +107,8 @@ def delete_matching(
     return int(found["n"]) if found else 0
 
 
-def latest_visit(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str) -> tuple[Row, Row] | None:
-    """(the visitor, its latest session), when it has a page view on this site."""
-    browser = find_visitor(tx, signer, site.id, visitor_id)
-    if browser is None:
-        return None
-    visitor, nums = visitor_group(tx, browser)
-    session = tx.one(
-        f"SELECT * FROM sessions WHERE visitor_num IN ({marks(nums)}) AND pageviews > 0 ORDER BY num DESC LIMIT 1",
-        nums,
-    )
-    return None if session is None else (visitor, session)
-
-
 def add_goal(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str, event: dict[str, Any], now: int) -> str | None:
-    found = latest_visit(tx, signer, site, visitor_id)
+    found = latest_visit(tx, signer, site.id, site.num, visitor_id)
     return None if found is None else insert_goal(tx, site, found[1], event, now)
 
 

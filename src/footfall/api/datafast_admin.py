@@ -42,6 +42,13 @@ def token_json(key: ApiKey, clear: str | None = None) -> dict[str, Any]:
     return body
 
 
+def _name(body: dict[str, Any]) -> str:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise ApiError(400, "name is required (at most 100 characters)")
+    return name.strip()
+
+
 def _strings(raw: Any, field: str) -> list[str]:
     if raw is None:
         return []
@@ -71,9 +78,7 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
     async def create_token(request: Request) -> dict[str, Any]:
         caller = await account_caller(request, "api-keys:write")
         body = await json_object(request)
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise ApiError(400, "name is required (at most 100 characters)")
+        name = _name(body)
         permissions = _strings(body.get("permissions"), "permissions")
         if not permissions:
             raise ApiError(400, "permissions is required: a non-empty array")
@@ -136,12 +141,10 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
     async def put_account(request: Request) -> dict[str, Any]:
         key = await account_caller(request, "settings:write")
         body = await json_object(request)
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise ApiError(400, "name is required (at most 100 characters)")
+        name = _name(body)
 
         def go(tx: Tx) -> dict[str, Any]:
-            tx.execute("UPDATE accounts SET name = ? WHERE id = ?", (name.strip(), key.account_id))
+            tx.execute("UPDATE accounts SET name = ? WHERE id = ?", (name, key.account_id))
             return account_json(tx, key.account_id)
 
         return {"status": "success", "data": await run_in_threadpool(store.write, go)}

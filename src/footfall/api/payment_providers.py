@@ -47,21 +47,31 @@ ZERO_DECIMAL = frozenset(
 VISITOR_KEYS = ("datafast_visitor_id", "visitorId", "visitor_id", "footfall_visitor_id")
 
 
-def stripe_signature_ok(header: str | None, body: bytes, secret: str, now_s: int) -> str | None:
-    """None when the signature holds, else why not."""
+def _stamped_hmac(
+    header: str | None, body: bytes, secret: str, now_s: int, scheme: tuple[str, str, str, str, bytes]
+) -> str | None:
+    """A header of `<stamp key>=<unix seconds>` and `<signature key>=<hex>` pairs (several signatures
+    while a secret rotates): hex HMAC-SHA256 of `<stamp><joiner><raw body>` with the secret, the stamp
+    within `TOLERANCE_S` of now (which stops replays). None when it holds, else why not."""
+    name, separator, stamp_key, signature_key, joiner = scheme
     if not header:
-        return "missing Stripe-Signature header"
-    parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
-    stamps = [v for k, v in parts if k == "t"]
-    signatures = [v for k, v in parts if k == "v1"]
-    if not stamps or not stamps[0].isdigit() or not signatures:
-        return "malformed Stripe-Signature header"
-    if abs(now_s - int(stamps[0])) > TOLERANCE_S:
+        return f"missing {name} header"
+    pairs = [p.split("=", 1) for p in header.split(separator) if "=" in p]
+    stamp = next((v.strip() for k, v in pairs if k.strip() == stamp_key), "")
+    signatures = [v.strip() for k, v in pairs if k.strip() == signature_key]
+    if not stamp.isdigit() or not signatures:
+        return f"malformed {name} header"
+    if abs(now_s - int(stamp)) > TOLERANCE_S:
         return "timestamp outside the tolerance zone"
-    expected = hmac.new(secret.encode(), stamps[0].encode() + b"." + body, hashlib.sha256).hexdigest()
+    expected = hmac.new(secret.encode(), stamp.encode() + joiner + body, hashlib.sha256).hexdigest()
     if not any(hmac.compare_digest(expected.encode(), s.encode("utf-8", "replace")) for s in signatures):
         return "no signatures found matching the expected signature for payload"
     return None
+
+
+def stripe_signature_ok(header: str | None, body: bytes, secret: str, now_s: int) -> str | None:
+    """`Stripe-Signature: t=...,v1=...`, v1 over `<t>.<body>`."""
+    return _stamped_hmac(header, body, secret, now_s, ("Stripe-Signature", ",", "t", "v1", b"."))
 
 
 def _visitor(meta: Any) -> str | None:
@@ -189,19 +199,8 @@ def polar_signature_ok(headers: dict[str, str], body: bytes, secret: str) -> str
 
 
 def paddle_signature_ok(header: str | None, body: bytes, secret: str, now_s: int) -> str | None:
-    if not header:
-        return "missing Paddle-Signature header"
-    pairs = [p.split("=", 1) for p in header.split(";") if "=" in p]
-    stamp = next((v for k, v in pairs if k == "ts"), "")
-    signatures = [v for k, v in pairs if k == "h1"]  # several while Paddle rotates the secret
-    if not stamp.isdigit() or not signatures:
-        return "malformed Paddle-Signature header"
-    if abs(now_s - int(stamp)) > TOLERANCE_S:
-        return "timestamp outside the tolerance zone"
-    expected = hmac.new(secret.encode(), stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected.encode(), s.encode("utf-8", "replace")) for s in signatures):
-        return "no signatures found matching the expected signature for payload"
-    return None
+    """`Paddle-Signature: ts=...;h1=...`, h1 over `<ts>:<body>`."""
+    return _stamped_hmac(header, body, secret, now_s, ("Paddle-Signature", ";", "ts", "h1", b":"))
 
 
 def _iso_ms(raw: Any, default: int) -> int:

@@ -31,6 +31,20 @@ def find_visitor(tx: Tx, signer: VisitorSigner, site_id: str, visitor_id: str) -
     return tx.one("SELECT * FROM visitors WHERE site_id = ? AND client_key = ?", (site_id, visitor_id))
 
 
+def latest_visit(tx: Tx, signer: VisitorSigner, site_id: str, site_num: int, visitor_id: str) -> tuple[Row, Row] | None:
+    """(the visitor, its latest visit by time with a page view on this site), or None."""
+    browser = find_visitor(tx, signer, site_id, visitor_id)
+    if browser is None:
+        return None
+    visitor, nums = visitor_group(tx, browser)
+    session = tx.one(
+        f"SELECT * FROM sessions WHERE visitor_num IN ({marks(nums)}) AND site_num = ? AND pageviews > 0 "
+        "ORDER BY last_seen DESC, num DESC LIMIT 1",
+        (*nums, site_num),
+    )
+    return None if session is None else (visitor, session)
+
+
 def visitor_group(tx: Tx, visitor: Row) -> tuple[Row, list[int]]:
     """The visitor a browser counts as (an alias's root, docs/identity.md) and the nums of all the
     browsers that count as it: every read of a visitor's history covers them all."""
