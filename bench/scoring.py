@@ -123,16 +123,25 @@ def time_job(settings: Settings, site: str) -> dict:
         found = store.read(lambda tx: accounts.get_site(tx, site))
         assert found is not None
         job = Scoring(store, SystemClock())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         trained = job.site(found.num, ["signup"], retrain=True)
-        full = time.perf_counter() - started
+        full, full_cpu = time.perf_counter() - started, time.process_time() - cpu
         scored = store.read(lambda tx: tx.one("SELECT COUNT(*) AS n FROM visitor_scores")["n"])
-        started = time.perf_counter()
-        job.site(found.num, ["signup"])
-        incremental = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        said = job.site(found.num, ["signup"])
+        incremental, incremental_cpu = time.perf_counter() - started, time.process_time() - cpu
+        again = int(said.split()[1].replace(",", ""))  # "scored N visitors active since the last run"
     finally:
         store.close()
-    return {"trained": trained, "full_s": full, "visitors": scored, "incremental_s": incremental}
+    return {
+        "trained": trained,
+        "full_s": full,
+        "visitors": scored,
+        "full_cpu_ms": 1000 * full_cpu / max(1, scored),
+        "incremental_s": incremental,
+        "again": again,
+        "incremental_cpu_ms": 1000 * incremental_cpu / max(1, again),
+    }
 
 
 def main() -> None:
@@ -155,11 +164,15 @@ def main() -> None:
             f"| {r['backend']} | {'every 1 s' if r['mode'] == 'on' else 'off'} | {r['rps']:,.0f} | {r['p50']:.1f} | "
             f"{r['p99']:.1f} | {float(r['rps']) / float(off['rps']):.0%} |"  # type: ignore[arg-type]
         )
-    print("\n| backend | history events | full run (train + score) | visitors scored | incremental run |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print(
+        "\n| backend | history events | full run (train + score) | visitors scored | CPU per visitor "
+        "| incremental run | visitors | CPU per visitor |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for backend, j in jobs.items():
         print(
-            f"| {backend} | {j['history']:,} | {j['full_s']:.1f} s | {j['visitors']:,} | {j['incremental_s']:.2f} s |"
+            f"| {backend} | {j['history']:,} | {j['full_s']:.1f} s | {j['visitors']:,} | {j['full_cpu_ms']:.2f} ms "
+            f"| {j['incremental_s']:.2f} s | {j['again']:,} | {j['incremental_cpu_ms']:.2f} ms |"
         )
     for backend, j in jobs.items():
         print(f"{backend}: {j['trained']}")

@@ -32,6 +32,7 @@ from footfall.api import (
     postmetric,
     webhooks,
 )
+from footfall.api import scoring as scoring_api
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
 from footfall.api.ratelimit import CollectLimits, WindowLimiter, floqer_rate_limit, rate_limit
@@ -279,6 +280,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         postmetric.router(c.store, auth, c.signer, c.clock),
         analytics.router(c.store, auth, c.clock),
         people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock, hosting),
+        scoring_api.router(c.store, auth),
     ):
         app.include_router(api, dependencies=limited)
     app.include_router(webhooks.router(c.store, c.signer, c.clock))

@@ -13,6 +13,7 @@ import typer
 from footfall import __version__, accounts, imports
 from footfall.cli_common import account_id, fail, now, settings, with_store, write
 from footfall.cli_import import import_command
+from footfall.cli_score import score_cli
 from footfall.cli_sites import keys_cli, sites_cli
 from footfall.csvcells import write_rows
 from footfall.datadir import AlreadyRunning, lock_instance
@@ -42,7 +43,6 @@ credits_cli = typer.Typer(help="The account's credits (spent by Floqer sources).
 cli.add_typer(credits_cli, name="credits")
 users_cli = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
-score_cli = typer.Typer(help="Lead scoring: train a site's model now, evaluate the trainer.", no_args_is_help=True)
 cli.add_typer(score_cli, name="score")
 
 
@@ -189,62 +189,6 @@ def credits_balance() -> None:
     typer.echo(
         f"balance: {have} credits" + (" (FOOTFALL_CREDITS_UNLIMITED is on: nothing is charged)" if unlimited else "")
     )
-
-
-@score_cli.command("train")
-def score_train(
-    site_id: str = typer.Option(..., "--site", help="The site to train and score."),
-    retrain: bool = typer.Option(False, "--retrain", help="Train even if not enough new conversions came in."),
-) -> None:
-    """Run the lead-scoring job for one site now (the server runs it every FOOTFALL_SCORING_INTERVAL_SECONDS)."""
-    from footfall.clock import SystemClock
-    from footfall.scoring.scorer import Scoring
-
-    def go(store: Store) -> str:
-        site = store.read(lambda tx: accounts.get_site(tx, site_id))
-        if site is None:
-            fail(f"no site {site_id}")
-            raise AssertionError
-        job = Scoring(store, SystemClock(), settings().usd_rates or {})
-        return job.site(site.num, list(site.settings.get("conversion_goals", [])), retrain=retrain)
-
-    typer.echo(with_store(go))
-
-
-@score_cli.command("evaluate")
-def score_evaluate(
-    site_id: str = typer.Option(None, "--site", help="A site: its visitors' features and conversions."),
-    csv_path: Path = typer.Option(None, "--csv", help="Or feature rows with a label column (a header row first)."),
-    label: str = typer.Option("converted", help="The CSV's label column: true/false, yes/no or 1/0."),
-    folds: int = typer.Option(5, min=2, max=20, help="Cross-validation folds."),
-) -> None:
-    """AUC, log loss and a calibration table of the trainer, cross-validated on a site's visitors or a CSV."""
-    from footfall.scoring.features import visitor_rows
-    from footfall.scoring.trainer import cross_validate, read_csv, table
-
-    if (site_id is None) == (csv_path is None):
-        fail("give --site SITE_ID or --csv FILE", 2)
-    try:
-        if csv_path is not None:
-            data = read_csv(csv_path, label)
-        else:
-
-            def rows(tx: Tx) -> list[dict[str, object]]:
-                site = accounts.get_site(tx, site_id)
-                if site is None:
-                    raise accounts.InvalidInput(f"no site {site_id}")
-                return visitor_rows(tx, site.num, list(site.settings.get("conversion_goals", [])))
-
-            data = table(with_store(lambda store: store.read(rows)), "converted")
-        result = cross_validate(data, folds)
-    except (OSError, ValueError, accounts.InvalidInput) as exc:
-        fail(str(exc))
-        raise
-    typer.echo(f"{result.rows:,} rows, {result.positives:,} converting, {result.folds}-fold cross-validation")
-    typer.echo(f"AUC {result.auc:.4f}   log loss {result.log_loss:.4f}")
-    typer.echo("\n| predicted | rows | mean predicted | observed |\n| --- | ---: | ---: | ---: |")
-    for low, high, mean, observed, n in result.calibration:
-        typer.echo(f"| {low:.1f}-{high:.1f} | {n:,} | {mean:.3f} | {observed:.3f} |")
 
 
 @cli.command()

@@ -169,11 +169,14 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
     assert tab.get_by_text("lin@acme-corp.com").count() >= 1
     assert tab.get_by_text("acme-corp.com").count() >= 1 and tab.get_by_text("49 USD").count() == 1
     assert tab.get_by_text("signup").count() >= 1 and tab.get_by_text("/pricing").count() >= 1
+    # one payment: lead scores are not made up, the page says what is missing
+    assert "1 of the 40 converting visitors" in tab.locator("[data-scoring=learning]").inner_text()
     shoot(tab, backend, "person")
     tab.goto(base + "/people?q=nobody")
     assert tab.get_by_text("Nobody matches").count() == 1
     tab.goto(base + "/people?q=lin")
     assert tab.get_by_role("link", name="Lin Wu").count() == 1
+    assert tab.locator("p[data-scoring=learning]").inner_text().startswith("Lead scores: Not enough data yet")
     shoot(tab, backend, "people")
 
     tab.goto(base + "/companies")

@@ -26,6 +26,7 @@ from footfall.queries import visitor_list
 from footfall.queries.companies import companies
 from footfall.queries.people import person_body, person_detail
 from footfall.queries.segments import site_segments
+from footfall.scoring.predictions import site_scoring
 from footfall.settings import Settings
 from footfall.store.base import Row, Store, Tx
 from footfall.tracker import snippet
@@ -221,7 +222,12 @@ def add_routes(web: Web, api: APIRouter) -> None:
                 bodies = [b for b in bodies if b["prediction"] and b["prediction"]["score"] >= min_score]
             if narrowed:
                 bodies = bodies[offset : offset + PEOPLE_PAGE + 1]
-            return {"people": bodies, "segments": site_segments(tx, site.num)}
+            goals = list(site.settings.get("conversion_goals", []))
+            return {
+                "people": bodies,
+                "segments": site_segments(tx, site.num),
+                "scoring": site_scoring(tx, site.num, goals),
+            }
 
         found = await run_in_threadpool(web.store.read, read)
         more = len(found["people"]) > PEOPLE_PAGE
@@ -231,6 +237,7 @@ def add_routes(web: Web, api: APIRouter) -> None:
             page,
             people=found["people"][:PEOPLE_PAGE],
             segments=found["segments"],
+            scoring=found["scoring"],
             given=given,
             next_page=with_params(given, offset=str(offset + PEOPLE_PAGE)) if more else None,
         )
@@ -247,7 +254,8 @@ def add_routes(web: Web, api: APIRouter) -> None:
                 return None
             detail = person_detail(tx, row)
             paid = tx.all("SELECT * FROM payments WHERE person_num = ? ORDER BY ts DESC LIMIT 100", (row["num"],))
-            return {"person": detail, "payments": paid}
+            scoring = site_scoring(tx, site.num, list(site.settings.get("conversion_goals", [])))
+            return {"person": detail, "payments": paid, "scoring": scoring}
 
         found = await run_in_threadpool(web.store.read, read)
         if found is None:

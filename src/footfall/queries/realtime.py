@@ -108,7 +108,7 @@ class _Page:
         self.scores = {
             r["visitor_num"]: r
             for r in tx.all(
-                f"SELECT visitor_num, probability, dimensions FROM visitor_scores WHERE visitor_num IN "
+                f"SELECT visitor_num, probability, dimensions, signals FROM visitor_scores WHERE visitor_num IN "
                 f"({_in(roots)}) AND probability IS NOT NULL",
                 roots,
             )  # fmt: skip

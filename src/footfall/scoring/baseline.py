@@ -3,10 +3,10 @@
 Each visitor is looked at along a few dimensions (first channel, campaign, device, country, new or
 returning, email kind, whether it viewed pages of intent, how many pages). For each value the
 site's conversion rate is smoothed towards the site's overall rate (an m-estimate: ten visitors'
-worth of the overall rate), so a country seen twice cannot claim 50%. A visitor's evidence is the
-sum of its values' log-odds lifts over the overall rate; one logistic curve fitted on the site's
-visitors turns that sum into a conversion rate. Every number is shown as `dimensionMatches`, so
-an owner can see why a visitor scores what it scores.
+worth of the overall rate), so a country seen twice cannot claim 50%. A visitor's evidence is its
+values' log-odds lifts over the overall rate; a logistic regression fitted on the site's visitors
+weighs them (dimensions that say the same thing are not counted twice) into a conversion rate.
+Every number is shown as `dimensionMatches`, so an owner can see why a visitor scores what it does.
 """
 
 from __future__ import annotations
@@ -65,16 +65,16 @@ class Baseline:
         }
         from sklearn.linear_model import LogisticRegression  # scikit-learn only where a model is fitted
 
-        self.curve = LogisticRegression(C=1e4).fit(self._evidence(rows), np.asarray(converted))
+        self.curve = LogisticRegression(C=1.0).fit(self._evidence(rows), np.asarray(converted))
 
     def _evidence(self, rows: Sequence[dict[str, Any]]) -> np.ndarray[Any, Any]:
+        """Each dimension's lift (log-odds over the site's rate) for each row, one column each."""
         base = _logit(self.rate)
-        out = np.empty((len(rows), 1))
+        out = np.zeros((len(rows), len(DIMENSIONS)))
         for i, features in enumerate(rows):
-            out[i, 0] = sum(
-                _logit(self.stats[name][value][2]) - base if value in self.stats[name] else 0.0
-                for name, value in dimensions_of(features).items()
-            )
+            for j, (name, value) in enumerate(dimensions_of(features).items()):
+                if value in self.stats[name]:
+                    out[i, j] = _logit(self.stats[name][value][2]) - base
         return out
 
     def probability(self, rows: Sequence[dict[str, Any]]) -> np.ndarray[Any, Any]:

@@ -1,186 +1,131 @@
-"""Lead-scoring features of a site's visitors, and their outcome (docs/scoring.md).
+"""Lead-scoring features: one visitor's row, the same function for training, evaluation and live
+scoring (docs/scoring.md).
 
-One row per visitor (its matched browsers together). A conversion is a payment not refunded, or a
-goal the site marks as a conversion (site setting `conversion_goals`). A converted visitor's
-features count only what it did before its first conversion, so the model learns what leads to
-one, not what follows it. Recency is left out on purpose: for visitors who never converted it
-would be measured at training time, and it would tell the model when the data was taken.
+`row(timeline, cut, values)` describes a visitor as it was just before `cut` (live scoring: now),
+never counting its conversion or anything after it. Time-based features are measured from its last
+event before the cut, not from the cut itself, so a row does not depend on when the job happens to
+run: a visitor scored five minutes or five days after its last visit gets the same row.
 
-Visitors are read in chunks through the per-visitor indexes, so a site of any size is read with
-bounded memory, and the scoring job can read only the visitors active since its last run.
+`Ledger` is what the site's own history says besides the model: each page's value and each goal's
+(Google Analytics' "page value", in conversions: the share of the visitors who viewed the page,
+before converting, that went on to convert; smoothed towards the site's rate so a page seen twice
+cannot claim 50%), as it stood at the cut. The site's most frequent goals (`goal_names`, fixed
+when a model is trained) are counted one column each.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections import Counter
 from typing import Any
 
-from footfall.enrich.email import kind_of
-from footfall.store.base import Tx
+from footfall.scoring.ledger import Ledger
+from footfall.scoring.timelines import GOAL, PAGE, Timeline
 
-INTENT = re.compile(r"/(pricing|plans|demo|signup|sign-up|register|trial|checkout|buy|contact|quote)(/|$)", re.I)
-ROOT = "COALESCE(v.alias_of, v.num)"
+INTENT = re.compile(r"/(pricing|plans|demo|signup|sign-up|register|trial|checkout|cart|buy|contact|quote)(/|$)", re.I)
 NEVER = 2**62
-CHUNK = 500  # visitors read per query
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+GOAL_COLUMNS = 8  # the site's most frequent goals, one count column each
 
 
-@dataclass
-class Visitor:
-    root: int  # the visitor's num (an alias's root)
-    features: dict[str, Any]
-    converted: bool
+def _hours(ms: float) -> float:
+    return round(ms / HOUR_MS, 3)
 
 
-def conversions(tx: Tx, site_num: int, conversion_goals: list[str]) -> dict[int, int]:
-    """Each converted visitor's first conversion time: its first payment not refunded, or its first
-    completion of a conversion goal."""
-    first: dict[int, int] = {}
-    rows = tx.all(
-        f"SELECT {ROOT} AS root, MIN(p.ts) AS ts FROM payments p JOIN visitors v ON v.num = p.visitor_num "
-        f"WHERE p.site_num = ? AND p.refunded = 0 GROUP BY {ROOT}",
-        (site_num,),
-    )
-    if conversion_goals:
-        rows += tx.all(
-            f"SELECT {ROOT} AS root, MIN(e.ts) AS ts FROM events e JOIN visitors v ON v.num = e.visitor_num "
-            f"WHERE e.site_num = ? AND e.type = 'custom' AND e.name IN ({', '.join('?' * len(conversion_goals))}) "
-            f"GROUP BY {ROOT}",
-            (site_num, *conversion_goals),
-        )
-    for r in rows:
-        first[r["root"]] = min(first.get(r["root"], NEVER), r["ts"])
-    return first
-
-
-def conversion_count(tx: Tx, site_num: int, conversion_goals: list[str]) -> int:
-    """Outcomes recorded so far (payments and conversion-goal completions): the scoring job retrains
-    when enough new ones came in. Two indexed counts, no visitor is read."""
-    paid = tx.one("SELECT COUNT(*) AS n FROM payments WHERE site_num = ? AND refunded = 0", (site_num,))
-    n = int(paid["n"]) if paid else 0
-    if conversion_goals:
-        goals = tx.one(
-            f"SELECT COUNT(*) AS n FROM events WHERE site_num = ? AND type = 'custom' "
-            f"AND name IN ({', '.join('?' * len(conversion_goals))})",
-            (site_num, *conversion_goals),
-        )
-        n += int(goals["n"]) if goals else 0
-    return n
-
-
-def all_roots(tx: Tx, site_num: int) -> list[int]:
-    return [
-        r["root"]
-        for r in tx.all(
-            f"SELECT DISTINCT {ROOT} AS root FROM sessions s JOIN visitors v ON v.num = s.visitor_num "
-            "WHERE s.site_num = ? ORDER BY root",
-            (site_num,),
-        )
-    ]
-
-
-def active_roots(tx: Tx, site_num: int, since: int) -> list[int]:
-    """Visitors with an event or a payment at or after `since`."""
-    rows = tx.all(
-        f"SELECT DISTINCT {ROOT} AS root FROM events e JOIN visitors v ON v.num = e.visitor_num "
-        "WHERE e.site_num = ? AND e.ts >= ?",
-        (site_num, since),
-    ) + tx.all(
-        f"SELECT DISTINCT {ROOT} AS root FROM payments p JOIN visitors v ON v.num = p.visitor_num "
-        "WHERE p.site_num = ? AND p.ts >= ?",
-        (site_num, since),
-    )
-    return sorted({r["root"] for r in rows})
-
-
-def visitors(tx: Tx, site_num: int, conversion_goals: list[str], roots: Iterable[int] | None = None) -> list[Visitor]:
-    """Feature rows of the site's visitors (or of `roots`) with activity before converting."""
-    converted_at = conversions(tx, site_num, conversion_goals)
-    wanted = all_roots(tx, site_num) if roots is None else sorted(set(roots))
-    out: list[Visitor] = []
-    for chunk in _chunks(wanted):
-        out += _chunk(tx, chunk, converted_at)
-    return out
-
-
-def visitor_rows(tx: Tx, site_num: int, conversion_goals: list[str]) -> list[dict[str, Any]]:
-    """Every visitor's features with a `converted` label (1/0): the trainer's input."""
-    return [v.features | {"converted": int(v.converted)} for v in visitors(tx, site_num, conversion_goals)]
-
-
-def _chunks(values: list[int]) -> Iterator[list[int]]:
-    for i in range(0, len(values), CHUNK):
-        yield values[i : i + CHUNK]
-
-
-def _marks(values: list[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
-def _chunk(tx: Tx, roots: list[int], converted_at: dict[int, int]) -> list[Visitor]:
-    browsers = tx.all(
-        f"SELECT num, COALESCE(alias_of, num) AS root FROM visitors WHERE num IN ({_marks(roots)}) "
-        f"OR alias_of IN ({_marks(roots)})",
-        (*roots, *roots),
-    )
-    root_of = {b["num"]: b["root"] for b in browsers}
-    nums = list(root_of)
-    if not nums:
-        return []
-    cut = {r: converted_at.get(r, NEVER) for r in roots}
-    activity: dict[int, dict[str, Any]] = {}
-    for s in tx.all(
-        "SELECT visitor_num, started_at, last_seen, channel, utm_source, device_type, country_code FROM sessions "
-        f"WHERE visitor_num IN ({_marks(nums)}) ORDER BY started_at, num",
-        nums,
-    ):
-        root = root_of[s["visitor_num"]]
-        a = activity.setdefault(
-            root,
-            {
-                "visits": 0,
-                "pageviews": 0,
-                "duration_s": 0.0,
-                "intent_views": 0,
-                "goals": 0,
-                "first_channel": s["channel"] or "",
-                "campaign": "yes" if s["utm_source"] else "no",
-                "device": s["device_type"] or "",
-                "country": s["country_code"] or "",
-            },
-        )
-        if s["started_at"] < cut[root]:
-            a["visits"] += 1
-            a["duration_s"] += (min(s["last_seen"], cut[root]) - s["started_at"]) / 1000
-    for e in tx.all(
-        "SELECT visitor_num, ts, type, path FROM events "
-        f"WHERE visitor_num IN ({_marks(nums)}) AND type IN ('pageview', 'custom')",
-        nums,
-    ):
-        root = root_of[e["visitor_num"]]
-        seen = activity.get(root)
-        if seen is None or e["ts"] >= cut[root]:
-            continue
-        if e["type"] == "pageview":
-            seen["pageviews"] += 1
-            seen["intent_views"] += bool(INTENT.search(e["path"] or ""))
-        else:
-            seen["goals"] += 1
-    emails = {
-        root_of[r["num"]]: r["email"]
-        for r in tx.all(
-            f"SELECT v.num, p.email FROM visitors v JOIN people p ON p.num = v.person_num "
-            f"WHERE v.num IN ({_marks(nums)}) AND p.email IS NOT NULL",
-            nums,
-        )
+def row(t: Timeline, cut: int, values: Ledger, goal_names: list[str]) -> dict[str, Any] | None:
+    """The visitor's features just before `cut`, or None when it had viewed no page by then."""
+    events = t.before(cut)
+    if not any(e[1] == PAGE for e in events):
+        return None
+    last = events[-1][0]
+    visits = [v for v in t.visits if v.started_at <= last]
+    current = visits[-1] if visits else None
+    previous_end = max((min(v.last_seen, last) for v in visits[:-1]), default=None)
+    pages = [e[2] for e in events if e[1] == PAGE]
+    goals = [e for e in events if e[1] == GOAL]
+    in_visit = [e for e in events if current is not None and e[0] >= current.started_at]
+    page_values = [values.page_value(p) for p in pages]
+    goal_counts = Counter(e[3] for e in goals)
+    page_counts = Counter(pages)
+    earlier_pages = {e[2] for e in events if e[1] == PAGE and current is not None and e[0] < current.started_at}
+    first = t.visits[0] if t.visits else None
+    out: dict[str, Any] = {
+        "visits": len(visits),
+        "pageviews": len(pages),
+        "distinct_pages": len(set(pages)),
+        "repeat_views": len(pages) - len(set(pages)),
+        "intent_views": sum(bool(INTENT.search(p)) for p in pages),
+        "goals": len(goals),
+        "goal_pages": len({e[2] for e in goals}),
+        "duration_s": sum(min(v.last_seen, last) - v.started_at for v in visits) / 1000,
+        "days_active": len({e[0] // DAY_MS for e in events}),
+        "span_days": round((last - events[0][0]) / DAY_MS, 3),
+        "hours_since_previous_visit": (
+            math.nan if previous_end is None or current is None else _hours(current.started_at - previous_end)
+        ),
+        "visit_pageviews": sum(e[1] == PAGE for e in in_visit),
+        "visit_goals": sum(e[1] == GOAL for e in in_visit),
+        "visit_minutes": 0.0 if current is None else round((last - current.started_at) / 60_000, 2),
+        "seconds_since_previous_event": (last - events[-2][0]) / 1000 if len(events) > 1 else math.nan,
+        "most_views_of_a_page": max(page_counts.values()),
+        "pages_seen_again_this_visit": len({e[2] for e in in_visit if e[1] == PAGE} & earlier_pages),
+        "last_page_seen_before": int(pages[-1] in earlier_pages),
+        "hours_since_goal": _hours(last - goals[-1][0]) if goals else math.nan,
+        "page_value_max": max(page_values),
+        "page_value_mean": sum(page_values) / len(page_values),
+        "page_value_last": page_values[-1],
+        "goal_value_max": max((values.goal_value(e[3]) for e in goals), default=math.nan),
+        "goal_page_value_max": max((values.page_value(e[2]) for e in goals), default=math.nan),
+        "page_reach_last": values.reach(pages[-1]),
+        "page_reach_mean": sum(values.reach(p) for p in pages) / len(pages),
+        "page_goal_rate_max": max(values.goal_rate(p) for p in pages),
+        "page_goal_rate_last": values.goal_rate(pages[-1]),
+        **{f"goal:{name}": goal_counts[name] for name in goal_names},
+        "first_channel": first.channel if first else "",
+        "campaign": "yes" if first and first.campaign else "no",
+        "device": first.device if first else "",
+        "country": first.country if first else "",
+        "returning": "yes" if len(visits) > 1 else "no",
+        "email_kind": t.email_kind,
+        "identified": "yes" if t.identified else "no",
     }
-    out = []
-    for root, a in activity.items():
-        if a["pageviews"] == 0:
-            continue  # nothing seen before converting
-        email = emails.get(root)
-        features = a | {"returning": "yes" if a["visits"] > 1 else "no"}
-        features["email_kind"] = kind_of(email) if email else "none"
-        out.append(Visitor(root, features, cut[root] < NEVER))
     return out
+
+
+# Names shown to people for the features (explanations, docs/scoring.md).
+LABELS = {
+    "visits": "visits",
+    "pageviews": "page views",
+    "distinct_pages": "different pages viewed",
+    "repeat_views": "pages viewed again",
+    "intent_views": "views of pricing, signup or checkout pages",
+    "goals": "goals completed",
+    "goal_pages": "pages with a goal",
+    "duration_s": "time on site",
+    "days_active": "days with a visit",
+    "span_days": "days since the first visit",
+    "hours_since_previous_visit": "time since the previous visit",
+    "visit_pageviews": "page views this visit",
+    "visit_goals": "goals this visit",
+    "visit_minutes": "length of this visit",
+    "hours_since_goal": "time since the last goal",
+    "page_value_max": "value of the best page viewed",
+    "page_value_mean": "average value of the pages viewed",
+    "page_value_last": "value of the last page viewed",
+    "goal_value_max": "value of the goals completed",
+    "first_channel": "first channel",
+    "campaign": "came from a campaign",
+    "device": "device",
+    "country": "country",
+    "returning": "returning",
+    "email_kind": "email",
+    "identified": "identified",
+}
+
+
+def label_of(feature: str) -> str:
+    if feature.startswith("goal:"):
+        return f"goal {feature[5:]}"
+    return LABELS.get(feature, feature)

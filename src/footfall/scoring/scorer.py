@@ -23,29 +23,27 @@ import math
 import os
 import pickle
 import time
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from footfall.clock import Clock, SystemClock
 from footfall.jobs import leased
-from footfall.scoring import features
+from footfall.scoring import ledger, timelines
 from footfall.scoring.baseline import dimensions_of
+from footfall.scoring.features import NEVER, row
+from footfall.scoring.ledger import Ledger
 from footfall.settings import Settings
 from footfall.store import open_store
 from footfall.store.base import Row, Store, Tx, dumps, loads
+
+if TYPE_CHECKING:
+    from footfall.scoring.fitting import Model
 
 log = logging.getLogger("footfall.scoring")
 
 MARGIN_MS = 5 * 60_000  # re-read a little before the last run (events committed late)
 WRITE_CHUNK = 2000
-
-
-class Scorer(Protocol):
-    """A fitted model (scoring/fitting.py): the trainer's, or the baseline."""
-
-    def probability(self, rows: Sequence[dict[str, Any]]) -> np.ndarray[Any, Any]: ...
 
 
 def _usd(amount: float, currency: str, rates: dict[str, float]) -> float | None:
@@ -73,7 +71,7 @@ class Scoring:
         self.store = store
         self.clock = clock
         self.rates = usd_rates or {}
-        self._loaded: dict[int, tuple[int, Scorer]] = {}  # site -> (trained_at, scorer)
+        self._loaded: dict[int, tuple[int, Model]] = {}  # site -> (trained_at, scorer)
 
     def run(self) -> None:
         for site in self.store.read(lambda tx: tx.all("SELECT num, settings FROM sites ORDER BY num")):
@@ -92,7 +90,7 @@ class Scoring:
                 "SELECT kind, trained_at, conversions, goals, scored_upto FROM score_models WHERE site_num = ?",
                 (site_num,),
             )
-            return state, features.conversion_count(tx, site_num, goals)
+            return state, timelines.conversion_count(tx, site_num, goals)
 
         state, count = self.store.read(look)
         if count == 0:
@@ -116,18 +114,17 @@ class Scoring:
         self._loaded.pop(site_num, None)
 
     def _train(self, site_num: int, goals: list[str], count: int, now: int) -> str:
-        from footfall.scoring.fitting import fit  # scikit-learn, loaded only where a model is fitted
+        from footfall.scoring.fitting import NotEnoughData, fit  # scikit-learn, only where a model is fitted
 
-        def read(tx: Tx) -> tuple[list[features.Visitor], float | None]:
-            return features.visitors(tx, site_num, goals), average_value(tx, site_num, self.rates)
+        def read(tx: Tx) -> tuple[list[timelines.Timeline], float | None]:
+            return timelines.read(tx, site_num, goals), average_value(tx, site_num, self.rates)
 
         seen, value = self.store.read(read)
-        y = np.array([int(v.converted) for v in seen])
-        if len(set(y.tolist())) < 2:
+        try:
+            result = fit(seen)
+        except NotEnoughData as short:
             self.store.write(lambda tx: self._drop(tx, site_num))
-            return "no visitor converted after being seen (or all did): predictions are null"
-        rows = [v.features for v in seen]
-        result = fit(rows, y)
+            return f"{short}: predictions are null until then"
         model_row = (
             site_num,
             result.kind,
@@ -143,7 +140,7 @@ class Scoring:
             result.holdout_log_loss,
             result.confidence,
             dumps(result.baseline.table()),
-            pickle.dumps(result.scorer),
+            pickle.dumps(result.model),
             now,
         )
 
@@ -157,32 +154,39 @@ class Scoring:
             )
 
         self.store.write(save)
-        self._loaded[site_num] = (now, result.scorer)
-        self._save_scores(site_num, seen, result.scorer, now)
+        self._loaded[site_num] = (now, result.model)
+        values = self.store.read(lambda tx: ledger.now(tx, site_num, goals))
+        self._save_scores(site_num, seen, result.model, values, now)
         self.store.write(
             lambda tx: tx.execute("DELETE FROM visitor_scores WHERE site_num = ? AND scored_at < ?", (site_num, now))
         )
         auc = "n/a" if result.holdout_auc is None else f"{result.holdout_auc:.3f}"
         return (
             f"trained {result.kind} on {result.visitors:,} visitors ({result.positives:,} converted): "
-            f"held-out AUC {auc} on {result.holdout_rows:,}, confidence {result.confidence:.2f}"
+            f"held-out AUC {auc} on the latest {result.holdout_rows:,} ({result.holdout_positives:,} converted), "
+            f"confidence {result.confidence:.2f}"
         )
 
     def _score_recent(self, site_num: int, goals: list[str], state: Row, now: int) -> str:
         since = state["scored_upto"] - MARGIN_MS
 
-        def read(tx: Tx) -> tuple[list[features.Visitor], Scorer]:
-            roots = features.active_roots(tx, site_num, since)
-            return features.visitors(tx, site_num, goals, roots), self._scorer(tx, site_num, state["trained_at"])
+        def read(tx: Tx) -> tuple[list[timelines.Timeline], Model, Ledger]:
+            roots = timelines.active_roots(tx, site_num, since)
+            found = timelines.read(tx, site_num, goals, roots)
+            return (
+                found,
+                self._model(tx, site_num, state["trained_at"]),
+                ledger.now(tx, site_num, goals) if found else Ledger(),
+            )
 
-        seen, scorer = self.store.read(read)
-        self._save_scores(site_num, seen, scorer, now)
+        seen, model, values = self.store.read(read)
+        self._save_scores(site_num, seen, model, values, now)
         self.store.write(
             lambda tx: tx.execute("UPDATE score_models SET scored_upto = ? WHERE site_num = ?", (now, site_num))
         )
         return f"scored {len(seen):,} visitors active since the last run"
 
-    def _scorer(self, tx: Tx, site_num: int, trained_at: int) -> Scorer:
+    def _model(self, tx: Tx, site_num: int, trained_at: int) -> Model:
         loaded = self._loaded.get(site_num)
         if loaded is None or loaded[0] != trained_at:
             row = tx.one("SELECT model FROM score_models WHERE site_num = ?", (site_num,))
@@ -191,22 +195,32 @@ class Scoring:
             self._loaded[site_num] = loaded
         return loaded[1]
 
-    def _save_scores(self, site_num: int, seen: list[features.Visitor], scorer: Scorer, now: int) -> None:
+    def _save_scores(
+        self, site_num: int, seen: list[timelines.Timeline], model: Model, values: Ledger, now: int
+    ) -> None:
+        """Scores every visitor as it is now (customers: none), with the page values as they stand
+        now, and the signals behind the scores above the site's rate."""
+        from footfall.scoring.explain import explain
+
+        rate = values.rate
         for start in range(0, len(seen), WRITE_CHUNK):
-            part = seen[start : start + WRITE_CHUNK]
-            p = scorer.probability([v.features for v in part])
+            part = [(t, row(t, NEVER, values, model.goal_names)) for t in seen[start : start + WRITE_CHUNK]]
+            live = [(t, r) for t, r in part if r is not None and t.converted_at is None]
+            p = model.probability([r for _, r in live]) if live else np.zeros(0)
+            high = [i for i, q in enumerate(p) if q > rate]
+            why = dict(zip(high, explain(model, [live[i][1] for i in high], p[high]), strict=True))
             rows = [
-                (v.root, site_num, None if v.converted else float(q), dumps(dimensions_of(v.features)), now, v.root)
-                for v, q in zip(part, p, strict=True)
-            ]
+                (t.root, site_num, float(q), dumps(dimensions_of(r)), dumps(why.get(i, [])), now, t.root)
+                for i, ((t, r), q) in enumerate(zip(live, p, strict=True))
+            ] + [(t.root, site_num, None, dumps({}), None, now, t.root) for t, r in part if t.converted_at is not None]
 
             def save(tx: Tx, rows: list[tuple[Any, ...]] = rows) -> None:
                 # a visitor erased since it was read gets no score
                 tx.executemany(
-                    "INSERT INTO visitor_scores (visitor_num, site_num, probability, dimensions, scored_at) "
-                    "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM visitors WHERE num = ?) "
+                    "INSERT INTO visitor_scores (visitor_num, site_num, probability, dimensions, signals, scored_at) "
+                    "SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM visitors WHERE num = ?) "
                     "ON CONFLICT (visitor_num) DO UPDATE SET probability = excluded.probability, "
-                    "dimensions = excluded.dimensions, scored_at = excluded.scored_at",
+                    "dimensions = excluded.dimensions, signals = excluded.signals, scored_at = excluded.scored_at",
                     rows,
                 )
 

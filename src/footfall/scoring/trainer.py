@@ -63,15 +63,21 @@ def _number(raw: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _given(value: Any) -> bool:
+    return value not in (None, "") and not (isinstance(value, float) and math.isnan(value))
+
+
 def table(rows: Sequence[dict[str, Any]], label: str) -> Table:
-    """Rows of features (and the label); a column is numeric when every present value is a number."""
+    """Rows of features (and the label); a column is numeric when every present value is a number
+    (and one is)."""
     if not rows:
         raise ValueError("no rows")
     names = [c for c in rows[0] if c != label]
-    numeric = [
+    numeric = [  # a column never given is a (constant) category, not numbers the trees cannot bin
         c
         for c in names
         if all(r.get(c) in (None, "") or isinstance(r[c], (int, float)) or _number(str(r[c])) is not None for r in rows)
+        and any(_given(r.get(c)) for r in rows)
     ]
     categorical = [c for c in names if c not in numeric]
     x = encode(rows, numeric, categorical)
