@@ -4,6 +4,7 @@ UI, forged posts refused, and screenshots of every page at desktop and phone wid
 
 from __future__ import annotations
 
+import random
 import re
 import struct
 import time
@@ -19,11 +20,14 @@ from playwright.sync_api import Browser, Page
 from footfall import accounts
 from footfall.dashboard import users
 from footfall.filtered import flush
+from footfall.scoring.scorer import Scoring
 from tests.api.test_floqer import Floqer, account_key, identify
 from tests.support.browser import PageServer, chromium
 from tests.support.collect import event, post
 from tests.support.receiver import Receiver
 from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
+from tests.support.shop import replay as shop
+from tests.support.shop import visit
 from tests.tracker.conftest import context, count, html, tag, wait_for
 
 pytestmark = pytest.mark.browser
@@ -350,3 +354,34 @@ def _days_ago(server: AppServer, n: int) -> str:
     from datetime import UTC, datetime, timedelta
 
     return (datetime.fromtimestamp(server.clock.now_ms() / 1000, UTC).date() - timedelta(days=n)).isoformat()
+
+
+def test_a_lead_shows_why_it_scores(server: AppServer, browser: Browser, backend: str) -> None:
+    """A shop with enough conversions to score: the person page shows the score, its measured
+    quality and the signals behind it; the people list shows no "not enough data" notice."""
+    add_user(server)
+    site, key = server.add_site("shop.example.com", scopes=("analytics:read", "payments:write", "identify:write"))
+    server.store.write(lambda tx: accounts.update_site_settings(tx, site, {"conversion_goals": ["signup"]}))
+    shop(server, site, key, 240, seed=8)
+    num = server.store.read(lambda tx: tx.one("SELECT num FROM sites WHERE id = ?", (site,)))["num"]
+    job = Scoring(server.store, server.clock)
+    assert "trained" in job.site(num, ["signup"])
+    lead = visit(server, site, True, random.Random(3))  # home, pricing, one more page
+    assert "scored" in job.site(num, ["signup"])
+    body = {"user_id": "ada", "datafast_visitor_id": lead, "email": "ada@analytical.org", "name": "Ada Lovelace"}
+    named = httpx.post(f"{server.url}/api/v1/identify", json=body, headers={"authorization": f"Bearer {key}"})
+    assert named.status_code == 200, named.text
+    prediction = api(server, key, f"/visitors/{lead}")["data"]["prediction"]
+    assert prediction["score"] > 50 and prediction["signals"], prediction
+
+    tab = browser.new_page()
+    log_in(tab, server)
+    tab.goto(f"{server.url}/sites/{site}/people")
+    assert tab.locator("[data-scoring]").count() == 0  # scoring: no notice
+    tab.get_by_role("link", name="Ada Lovelace").click()
+    tab.wait_for_url(re.compile("/people/"))
+    assert tab.locator("[data-score]").inner_text() == str(prediction["score"])
+    why = tab.locator("[data-signals] li").all_inner_texts()
+    assert why and why[0].startswith(prediction["signals"][0]["label"]), why
+    shoot(tab, backend, "person-scored")
+    tab.close()
