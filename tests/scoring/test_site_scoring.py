@@ -30,6 +30,9 @@ def test_rows_stop_at_the_conversion_and_training_rows_are_live_rows(server: App
     assert len(seen) == 90 and sum(t.converted_at is not None for t in seen) == sum(s.converted for s in shoppers)
     names = goal_names(seen)
     assert "signup" not in names  # a conversion is the label, never a feature
+    # the whole site read in scans (training) is the same as visitors read by chunks (the job's runs)
+    chosen = server.store.read(lambda tx: timelines.read(tx, num, ["signup"], [t.root for t in seen]))
+    assert chosen == seen
 
     # a converted visitor cut after any of its events: nothing from its conversion on is in its row
     for t in (t for t in seen if t.converted_at is not None):

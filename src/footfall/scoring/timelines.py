@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from footfall.enrich.email import kind_of
-from footfall.store.base import Tx
+from footfall.store.base import Row, Tx
 
 ROOT = "COALESCE(v.alias_of, v.num)"
 CHUNK = 500  # visitors read per query
@@ -90,17 +90,6 @@ def conversion_count(tx: Tx, site_num: int, conversion_goals: list[str]) -> int:
     return n
 
 
-def all_roots(tx: Tx, site_num: int) -> list[int]:
-    return [
-        r["root"]
-        for r in tx.all(
-            f"SELECT DISTINCT {ROOT} AS root FROM sessions s JOIN visitors v ON v.num = s.visitor_num "
-            "WHERE s.site_num = ? ORDER BY root",
-            (site_num,),
-        )
-    ]
-
-
 def active_roots(tx: Tx, site_num: int, since: int) -> list[int]:
     """Visitors with an event or a payment at or after `since`."""
     rows = tx.all(
@@ -116,12 +105,32 @@ def active_roots(tx: Tx, site_num: int, since: int) -> list[int]:
 
 
 def read(tx: Tx, site_num: int, conversion_goals: list[str], roots: Iterable[int] | None = None) -> list[Timeline]:
-    """The timelines of the site's visitors (or of `roots`) that viewed a page, by root."""
+    """The timelines of the site's visitors (or of `roots`) that viewed a page, by root. The whole
+    site is read in three ordered scans (training: one round trip each, not one per chunk);
+    chosen visitors in chunks through the per-visitor indexes (the job's runs between trainings)."""
     converted_at = conversions(tx, site_num, conversion_goals)
-    wanted = all_roots(tx, site_num) if roots is None else sorted(set(roots))
+    goals = set(conversion_goals)
+    if roots is None:
+        visits = tx.all(
+            f"SELECT s.visitor_num, {ROOT} AS root, s.started_at, s.last_seen, s.channel, s.utm_source, "
+            "s.device_type, s.country_code FROM sessions s JOIN visitors v ON v.num = s.visitor_num "
+            "WHERE s.site_num = ? ORDER BY s.started_at, s.num",
+            (site_num,),
+        )
+        root_of = {r["visitor_num"]: r["root"] for r in visits}
+        events = tx.all(
+            "SELECT visitor_num, ts, type, path, name FROM events WHERE site_num = ? "
+            "AND type IN ('pageview', 'custom') ORDER BY ts, id",
+            (site_num,),
+        )
+        people = tx.all(
+            "SELECT v.num, p.email FROM visitors v JOIN people p ON p.num = v.person_num WHERE p.site_num = ?",
+            (site_num,),
+        )
+        return _timelines(sorted(set(root_of.values())), root_of, visits, events, people, converted_at, goals)
     out: list[Timeline] = []
-    for chunk in _chunks(wanted):
-        out += _chunk(tx, chunk, converted_at, set(conversion_goals))
+    for chunk in _chunks(sorted(set(roots))):
+        out += _chunk(tx, chunk, converted_at, goals)
     return out
 
 
@@ -146,12 +155,35 @@ def _chunk(tx: Tx, roots: list[int], converted_at: dict[int, int], conversion_go
     nums: list[object] = list(root_of)
     if not nums:
         return []
-    found = {r: Timeline(r, converted_at=converted_at.get(r)) for r in roots}
-    for s in tx.all(
+    visits = tx.all(
         "SELECT visitor_num, started_at, last_seen, channel, utm_source, device_type, country_code FROM sessions "
         f"WHERE visitor_num IN ({marks(nums)}) ORDER BY started_at, num",
         nums,
-    ):
+    )
+    events = tx.all(
+        "SELECT visitor_num, ts, type, path, name FROM events "
+        f"WHERE visitor_num IN ({marks(nums)}) AND type IN ('pageview', 'custom') ORDER BY ts, id",
+        nums,
+    )
+    people = tx.all(
+        f"SELECT v.num, p.email FROM visitors v JOIN people p ON p.num = v.person_num WHERE v.num IN ({marks(nums)})",
+        nums,
+    )
+    return _timelines(roots, root_of, visits, events, people, converted_at, conversion_goals)
+
+
+def _timelines(
+    roots: list[int],
+    root_of: dict[int, int],
+    visits: list[Row],
+    events: list[Row],
+    people: list[Row],
+    converted_at: dict[int, int],
+    conversion_goals: set[str],
+) -> list[Timeline]:
+    """Timelines from the visitors' visits and events (each in time order) and their people."""
+    found = {r: Timeline(r, converted_at=converted_at.get(r)) for r in roots}
+    for s in visits:
         found[root_of[s["visitor_num"]]].visits.append(
             Visit(
                 s["started_at"],
@@ -162,20 +194,18 @@ def _chunk(tx: Tx, roots: list[int], converted_at: dict[int, int], conversion_go
                 s["country_code"] or "",
             )
         )
-    for e in tx.all(
-        "SELECT visitor_num, ts, type, path, name FROM events "
-        f"WHERE visitor_num IN ({marks(nums)}) AND type IN ('pageview', 'custom') ORDER BY ts, id",
-        nums,
-    ):
+    for e in events:
+        root = root_of.get(e["visitor_num"])
+        if root is None:
+            continue  # (a whole-site read) an event of a browser with no visit on this site
         if e["type"] == "pageview":
-            found[root_of[e["visitor_num"]]].events.append((e["ts"], PAGE, e["path"] or "/", ""))
+            found[root].events.append((e["ts"], PAGE, e["path"] or "/", ""))
         elif e["name"] not in conversion_goals:
-            found[root_of[e["visitor_num"]]].events.append((e["ts"], GOAL, e["path"] or "/", e["name"] or ""))
-    for r in tx.all(
-        f"SELECT v.num, p.email FROM visitors v JOIN people p ON p.num = v.person_num WHERE v.num IN ({marks(nums)})",
-        nums,
-    ):
-        t = found[root_of[r["num"]]]
+            found[root].events.append((e["ts"], GOAL, e["path"] or "/", e["name"] or ""))
+    for r in people:
+        t = found.get(root_of.get(r["num"], -1))
+        if t is None:
+            continue
         t.identified = True
         if r["email"]:
             t.email_kind = kind_of(r["email"])
