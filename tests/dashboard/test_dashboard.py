@@ -4,6 +4,7 @@ UI, forged posts refused, and screenshots of every page at desktop and phone wid
 
 from __future__ import annotations
 
+import csv
 import random
 import re
 import struct
@@ -384,4 +385,31 @@ def test_a_lead_shows_why_it_scores(server: AppServer, browser: Browser, backend
     why = tab.locator("[data-signals] li").all_inner_texts()
     assert why and why[0].startswith(prediction["signals"][0]["label"]), why
     shoot(tab, backend, "person-scored")
+
+    # the lists export as CSV, with the page's filters and cells a spreadsheet will not run
+    other = visit(server, site, False, random.Random(4))
+    body = {"user_id": "mallory", "datafast_visitor_id": other, "name": "=HYPERLINK(\"http://evil\")"}
+    named = httpx.post(f"{server.url}/api/v1/identify", json=body, headers={"authorization": f"Bearer {key}"})
+    assert named.status_code == 200, named.text
+    tab.goto(f"{server.url}/sites/{site}/people?sort=score")
+    shoot(tab, backend, "people-scored")
+    people = download(tab)
+    assert [r["name"] for r in people] == ["Ada Lovelace", "'=HYPERLINK(\"http://evil\")"]  # by score, then the rest
+    assert people[0]["score"] == str(prediction["score"]) and people[0]["email"] == "ada@analytical.org"
+    tab.goto(f"{server.url}/sites/{site}/people?q=ada")
+    assert [r["userId"] for r in download(tab)] == ["ada"]
+    tab.goto(f"{server.url}/sites/{site}/visitors")
+    visitors = download(tab)
+    assert len(visitors) == 242 and {r["visitorId"] for r in visitors} >= {lead}  # 240 shoppers, the lead, mallory's
+    assert next(r for r in visitors if r["visitorId"] == lead)["person"] == "Ada Lovelace"
+    tab.goto(f"{server.url}/sites/{site}/companies")
+    assert "analytical.org" in {r["domain"] for r in download(tab)}
     tab.close()
+
+
+def download(tab: Page) -> list[dict[str, str]]:
+    """The page's CSV export, downloaded by clicking its link, as rows."""
+    with tab.expect_download() as started:
+        tab.click("[data-export]")
+    with open(started.value.path(), newline="") as f:
+        return list(csv.DictReader(f))

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from footfall import accounts
 from footfall.api.people import ORDERS
 from footfall.clock import Clock
-from footfall.dashboard import admin, login, workflow_pages
+from footfall.dashboard import admin, exports, login, workflow_pages
 from footfall.dashboard.charts import line_chart
 from footfall.dashboard.web import NotFound, Web, templates, with_params
 from footfall.enrich.networks import HostingNetworks
@@ -60,6 +60,7 @@ def router(
     add_routes(web, api)
     workflow_pages.add_routes(web, api)
     admin.add_routes(web, api)
+    exports.add_routes(web, api)
     return api
 
 
