@@ -190,6 +190,10 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
 
     tab.goto(base + "/visitors")
     assert tab.locator("tbody tr").count() == 2
+    # short ids from the random end of the ids (their start is the time: visitors of one minute shared it)
+    codes = tab.locator("tbody code")
+    shown = [(c.inner_text(), c.get_attribute("title") or "") for c in codes.all()]
+    assert len({s for s, _ in shown}) == 2 and all(full.endswith(short) and len(short) == 8 for short, full in shown)
     assert tab.locator("tbody tr", has_text="Lin Wu").count() == 1 and tab.get_by_text("Anonymous").count() == 1
     tab.fill("#page", "/pricing")
     tab.click("form.inline button")
