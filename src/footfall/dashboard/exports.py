@@ -69,7 +69,7 @@ def add_routes(web: Web, api: APIRouter) -> None:
         order = ORDERS.get(request.query_params.get("sort", "identified"), ORDERS["identified"])
 
         def read(tx: Tx) -> list[dict[str, Any]]:
-            where, params = "p.site_num = ?", [site.num]
+            where, params = "p.site_num = ?", list[Any]([site.num])
             if search:
                 where += " AND (LOWER(p.name) LIKE ? OR LOWER(p.email) LIKE ? OR LOWER(p.company) LIKE ?)"
                 params += [f"%{search}%"] * 3
