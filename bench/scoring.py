@@ -139,6 +139,8 @@ def time_job(settings: Settings, site: str) -> dict:
         started, cpu = time.perf_counter(), time.process_time()
         said = job.site(found.num, ["signup"])
         incremental, incremental_cpu = time.perf_counter() - started, time.process_time() - cpu
+        if not said.startswith("scored"):
+            raise SystemExit(f"the job did not score: {trained} / {said}")
         again = int(said.split()[1].replace(",", ""))  # "scored N visitors active since the last run"
     finally:
         store.close()
