@@ -30,6 +30,7 @@ from sklearn.preprocessing import OrdinalEncoder
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"0", "false", "no", "n", "f", ""}
 SEED = 7
+MIN_GIVEN = 20  # rows a numeric column needs a value in
 
 
 @dataclass
@@ -73,13 +74,15 @@ def table(rows: Sequence[dict[str, Any]], label: str) -> Table:
     if not rows:
         raise ValueError("no rows")
     names = [c for c in rows[0] if c != label]
-    numeric = [  # a column never given is a (constant) category, not numbers the trees cannot bin
+    numbers = [
         c
         for c in names
         if all(r.get(c) in (None, "") or isinstance(r[c], (int, float)) or _number(str(r[c])) is not None for r in rows)
-        and any(_given(r.get(c)) for r in rows)
     ]
-    categorical = [c for c in names if c not in numeric]
+    # a number given for fewer than MIN_GIVEN rows says nothing the trees can learn, and a
+    # calibration fold without any of them cannot be binned: such a column is left out
+    numeric = [c for c in numbers if sum(_given(r.get(c)) for r in rows) >= MIN_GIVEN]
+    categorical = [c for c in names if c not in numbers]
     x = encode(rows, numeric, categorical)
     y = np.array([label_of(str(r[label])) if not isinstance(r[label], (int, bool)) else int(r[label]) for r in rows])
     return Table(numeric, categorical, x, y)
