@@ -95,19 +95,7 @@ def add_routes(web: Web, api: APIRouter) -> None:
                 query = visitor_list.parse(given | {"limit": str(visitor_list.LIMIT_MAX), "offset": str(len(out))},
                                            site.timezone)  # fmt: skip
                 found = visitor_list.list_visitors(tx, site.num, query)
-                ids = [v["visitorId"] for v in found["data"]]
-                named = {
-                    r["id"]: r
-                    for r in (
-                        tx.all(
-                            "SELECT v.id, COALESCE(p.name, p.user_id) AS name, p.email FROM visitors v "
-                            f"JOIN people p ON p.num = v.person_num WHERE v.id IN ({', '.join('?' * len(ids))})",
-                            ids,
-                        )
-                        if ids
-                        else []
-                    )
-                }
+                named = visitor_list.named(tx, [v["visitorId"] for v in found["data"]])
                 out += [visitor_row(v | {"person": named.get(v["visitorId"])}) for v in found["data"]]
                 if not found["pagination"]["hasMore"]:
                     break

@@ -286,17 +286,7 @@ def add_routes(web: Web, api: APIRouter) -> None:
 
         def read(tx: Tx) -> dict[str, Any]:
             found = visitor_list.list_visitors(tx, site.num, query)
-            ids = [v["visitorId"] for v in found["data"]]
-            named = (
-                tx.all(  # who the identified ones are
-                    f"SELECT v.id, p.id AS person_id, COALESCE(p.name, p.email, p.user_id) AS name FROM visitors v "
-                    f"JOIN people p ON p.num = v.person_num WHERE v.id IN ({', '.join('?' * len(ids))})",
-                    ids,
-                )
-                if ids
-                else []
-            )
-            people = {r["id"]: r for r in named}
+            people = visitor_list.named(tx, [v["visitorId"] for v in found["data"]])
             for v in found["data"]:
                 v["person"] = people.get(v["visitorId"])
             return found

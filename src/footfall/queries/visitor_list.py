@@ -13,7 +13,7 @@ from typing import Any
 
 from footfall.clock import iso_ms
 from footfall.queries.ranges import BadQuery, window
-from footfall.store.base import Tx, dumps
+from footfall.store.base import Row, Tx, dumps
 
 MAX_VALUES = 50
 LIMIT_DEFAULT, LIMIT_MAX = 100, 250
@@ -179,3 +179,15 @@ def _row(tx: Tx, root: int, last_seen: int) -> dict[str, Any]:
             "utm_campaign": first["utm_campaign"],
         },
     }
+
+
+def named(tx: Tx, ids: list[str]) -> dict[str, Row]:
+    """Who the identified ones among visitor `ids` are: {id: {person_id, name, email}}."""
+    if not ids:
+        return {}
+    rows = tx.all(
+        "SELECT v.id, p.id AS person_id, COALESCE(p.name, p.email, p.user_id) AS name, p.email FROM visitors v "
+        f"JOIN people p ON p.num = v.person_num WHERE v.id IN ({', '.join('?' * len(ids))})",
+        ids,
+    )
+    return {r["id"]: r for r in rows}
