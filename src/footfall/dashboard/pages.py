@@ -14,7 +14,7 @@ from starlette.responses import Response
 from footfall import accounts
 from footfall.api.people import ORDERS
 from footfall.clock import Clock
-from footfall.dashboard import admin, exports, login, workflow_pages
+from footfall.dashboard import admin, exports, login, visitor_pages, workflow_pages
 from footfall.dashboard.charts import line_chart
 from footfall.dashboard.web import NotFound, Web, templates, with_params
 from footfall.enrich.networks import HostingNetworks
@@ -61,6 +61,7 @@ def router(
     workflow_pages.add_routes(web, api)
     admin.add_routes(web, api)
     exports.add_routes(web, api)
+    visitor_pages.add_routes(web, api)
     return api
 
 
