@@ -71,7 +71,7 @@ class Tally:
 def visits_sql(where: str, keys: bool = False) -> str:
     """The visits `where` selects, with their root visitor (and with `keys`, what breakdowns group by)."""
     more = ", s.num, s.params, s.hostname, s.referrer_source, s.browser, s.os, s.device_type, s.country, "
-    more += "s.country_code, s.region, s.city, s.utm_source, s.utm_medium, s.utm_campaign"
+    more += "s.country_code, s.region, s.city, s.utm_source, s.utm_medium, s.utm_campaign, s.entry_path, s.exit_path"
     return (
         f"SELECT s.started_at, s.last_seen, s.pageviews, {ROOT} AS root{more if keys else ''} FROM sessions s "
         f"JOIN visitors v ON v.num = s.visitor_num WHERE {where}"
@@ -101,6 +101,8 @@ VISIT_KEYS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
     "referrers": (("referrer_source",), lambda r: r or "Direct/None"),
     "hostnames": (("hostname",), lambda h: h or None),
     "campaigns": (("params",), _campaign),
+    "entry-pages": (("hostname", "entry_path"), lambda h, p: [h, p] if p else None),
+    "exit-pages": (("hostname", "exit_path"), lambda h, p: [h, p] if p else None),
 }
 NAMES = (*VISIT_KEYS, "pages")
 

@@ -176,6 +176,13 @@ def check_counts(server: AppServer, key: str, stream: Stream, origin: int) -> No
     assert {r["country"]: r["visitors"] for r in rows} == {c: len(s) for c, s in countries.items()}
     rows = get(server, key, "pages")["data"]
     assert {r["path"]: r["visitors"] for r in rows} == {p: len(s) for p, s in pages.items()}
+    # entry and exit pages: each visit's first and last page view
+    for name, at in (("entry-pages", 0), ("exit-pages", -1)):
+        ends: dict[str, set[int]] = defaultdict(set)
+        for v in stream.visits:
+            ends[v.pages[at]].add(v.visitor)
+        rows = get(server, key, name)["data"]
+        assert {r["path"]: r["visitors"] for r in rows} == {p: len(s) for p, s in ends.items()}, name
     for zone in (ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Kathmandu")):
         first = datetime.fromtimestamp(origin / 1000, zone).date()
         last = first + timedelta(days=4)
@@ -207,6 +214,8 @@ def test_every_number_matches_a_naive_computation(server: AppServer, stream: Str
         ({"filter_browser": "is_not:Chrome"}, lambda v: BROWSERS[v.browser][1] != "Chrome"),
         ({"filter_page": "is:/pricing"}, lambda v: "/pricing" in v.pages),
         ({"filter_referrer": "contains:goo"}, lambda v: REFERRERS[v.referrer][1] == "Google"),
+        ({"filter_entry_page": "is:/pricing"}, lambda v: v.pages[0] == "/pricing"),
+        ({"filter_exit_page": "is_not:/"}, lambda v: v.pages[-1] != "/"),
     ]
     for params, keep in cases:
         got = get(server, key, "overview", **params)["data"][0]

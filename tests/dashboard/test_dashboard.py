@@ -191,8 +191,8 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
     tab.goto(base + "/visitors")
     assert tab.locator("tbody tr").count() == 2
     # short ids from the random end of the ids (their start is the time: visitors of one minute shared it)
-    codes = tab.locator("tbody code")
-    shown = [(c.inner_text(), c.get_attribute("title") or "") for c in codes.all()]
+    links = tab.locator("tbody [data-visitor]")  # each opens the visitor's page, by its whole id
+    shown = [(c.inner_text(), (c.get_attribute("href") or "").rsplit("/", 1)[1]) for c in links.all()]
     assert len({s for s, _ in shown}) == 2 and all(full.endswith(short) and len(short) == 8 for short, full in shown)
     assert tab.locator("tbody tr", has_text="Lin Wu").count() == 1 and tab.get_by_text("Anonymous").count() == 1
     tab.fill("#page", "/pricing")
@@ -392,13 +392,13 @@ def test_a_lead_shows_why_it_scores(server: AppServer, browser: Browser, backend
 
     # the lists export as CSV, with the page's filters and cells a spreadsheet will not run
     other = visit(server, site, False, random.Random(4))
-    body = {"user_id": "mallory", "datafast_visitor_id": other, "name": "=HYPERLINK(\"http://evil\")"}
+    body = {"user_id": "mallory", "datafast_visitor_id": other, "name": '=HYPERLINK("http://evil")'}
     named = httpx.post(f"{server.url}/api/v1/identify", json=body, headers={"authorization": f"Bearer {key}"})
     assert named.status_code == 200, named.text
     tab.goto(f"{server.url}/sites/{site}/people?sort=score")
     shoot(tab, backend, "people-scored")
     people = download(tab)
-    assert [r["name"] for r in people] == ["Ada Lovelace", "'=HYPERLINK(\"http://evil\")"]  # by score, then the rest
+    assert [r["name"] for r in people] == ["Ada Lovelace", '\'=HYPERLINK("http://evil")']  # by score, then the rest
     assert people[0]["score"] == str(prediction["score"]) and people[0]["email"] == "ada@analytical.org"
     tab.goto(f"{server.url}/sites/{site}/people?q=ada")
     assert [r["userId"] for r in download(tab)] == ["ada"]

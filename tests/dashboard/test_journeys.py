@@ -78,7 +78,9 @@ def test_any_visitor_opens_with_its_whole_journey(server: AppServer, browser: Br
 
 
 def test_a_browser_matched_by_device_signals_is_shown_as_presumed(
-    server: AppServer, browser: Browser, backend: str  # noqa: F811
+    server: AppServer,
+    browser: Browser,
+    backend: str,  # noqa: F811
 ) -> None:
     site, key = server.add_site("127.0.0.1", scopes=("analytics:read", "payments:write"))
     add_user(server)
@@ -101,9 +103,10 @@ def test_a_browser_matched_by_device_signals_is_shown_as_presumed(
     log_in(tab, server)
     tab.goto(f"{server.url}/sites/{site}/visitors/{phone}")
     assert tab.locator("h1").inner_text().startswith("Lin Wu")  # the phone opens as the visitor it counts as
-    assert "presumed to be this visitor from its device signals, confidence 0.80" in tab.locator(
-        "[data-identification]"
-    ).inner_text()
+    assert (
+        "presumed to be this visitor from its device signals, confidence 0.80"
+        in tab.locator("[data-identification]").inner_text()
+    )
     presumed = tab.locator("[data-timeline] li", has_text="presumed").all_inner_texts()
     assert len(presumed) == 3 and any("/blog" in p for p in presumed)  # the phone's visit and two pages
     ctx.close()

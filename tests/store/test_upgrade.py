@@ -35,7 +35,8 @@ MOVED = {
     "drop_counts": ("filtered", {"site_id": "site_id", "reason": "reason", "day": "day", "count": "count"}),  # 0004
 }
 # derived tables a migration emptied for their job to compute again from the rows (0004: the
-# rollups fold visits without a device type as "unknown"); the API answers read from them are
+# rollups fold visits without a device type as "unknown"; 0009: entry and exit pages are folded
+# too); the API answers read from them are
 # still compared below
 REBUILT = {"rollups", "rollup_columns", "rollup_codes", "rollup_state"}
 MOVING = {"timeSinceFirstVisit", "timeSinceCurrentVisit"}  # seconds since, read at different times

@@ -160,7 +160,7 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
 
     @api.get("/{breakdown}", summary="Breakdown")
     async def breakdown(breakdown: str, request: Request) -> dict[str, Any]:
-        if breakdown not in (*a.BREAKDOWNS, "pages", "campaigns", "goals"):
+        if breakdown not in (*a.BREAKDOWNS, "pages", "entry-pages", "exit-pages", "campaigns", "goals"):
             raise ApiError(404, f"no analytics endpoint {breakdown!r}")
         caller, query = await setup(request)
 

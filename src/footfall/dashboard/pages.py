@@ -3,9 +3,7 @@ visitors and the install page. `router` builds the whole dashboard from its grou
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -14,13 +12,11 @@ from starlette.responses import Response
 from footfall import accounts
 from footfall.api.people import ORDERS
 from footfall.clock import Clock
-from footfall.dashboard import admin, exports, login, visitor_pages, workflow_pages
-from footfall.dashboard.charts import line_chart
+from footfall.dashboard import admin, exports, login, overview, visitor_pages, workflow_pages
 from footfall.dashboard.web import NotFound, Web, templates, with_params
 from footfall.enrich.networks import HostingNetworks
 from footfall.ids import LinkSigner
 from footfall.outbound import Outbound
-from footfall.queries import analytics as a
 from footfall.queries import realtime as live
 from footfall.queries import visitor_list
 from footfall.queries.companies import companies
@@ -28,24 +24,9 @@ from footfall.queries.people import person_body, person_detail
 from footfall.queries.segments import site_segments
 from footfall.scoring.predictions import site_scoring
 from footfall.settings import Settings
-from footfall.store.base import Row, Store, Tx
+from footfall.store.base import Store, Tx
 from footfall.tracker import snippet
 
-PERIODS = {
-    "today": "Today",
-    "7d": "Last 7 days",
-    "30d": "Last 30 days",
-    "90d": "Last 90 days",
-    "12mo": "Last 12 months",
-    "all": "All time",
-}
-PANELS = (  # overview breakdowns: (endpoint, heading, filter dimension)
-    ("pages", "Top pages", "page"),
-    ("referrers", "Referrers", "referrer"),
-    ("countries", "Countries", "country"),
-    ("devices", "Devices", "device"),
-    ("campaigns", "Campaigns", "utm_source"),
-)
 PEOPLE_PAGE = 50
 REALTIME_PAGE = 50
 SCAN_LIMIT = 2000  # people read to apply segment and score filters
@@ -62,15 +43,8 @@ def router(
     admin.add_routes(web, api)
     exports.add_routes(web, api)
     visitor_pages.add_routes(web, api)
+    overview.add_routes(web, api)
     return api
-
-
-def _period_range(period: str, zone: ZoneInfo, now_ms: int) -> tuple[str, str] | None:
-    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
-    days = {"today": 0, "7d": 6, "30d": 29, "90d": 89, "12mo": 364}
-    if period not in days:
-        return None
-    return (today - timedelta(days=days[period])).isoformat(), today.isoformat()
 
 
 def add_routes(web: Web, api: APIRouter) -> None:
@@ -107,69 +81,6 @@ def add_routes(web: Web, api: APIRouter) -> None:
         except accounts.InvalidInput as exc:
             return web.html("sites.html", page, 400, error=str(exc))
         return web.redirect(f"/sites/{site.id}/install")
-
-    # -- overview ---------------------------------------------------------------------------------------
-
-    @api.get("/sites/{site_id}/")
-    @web.guarded
-    async def overview(request: Request, site_id: str) -> Response:
-        page = await web.page_for(request, site_id)
-        site = page.here
-        given = dict(request.query_params)
-        period = given.get("period") or ("custom" if given.get("startAt") else "30d")
-        zone = ZoneInfo(site.timezone)
-        span = _period_range(period, zone, web.clock.now_ms())
-        params = {k: v for k, v in given.items() if k.startswith("filter_")}
-        if span:
-            params |= {"startAt": span[0], "endAt": span[1]}
-        elif period == "custom":
-            params |= {"startAt": given.get("startAt", ""), "endAt": given.get("endAt", "")}
-        try:
-            query = a.parse(params, site.timezone)
-        except a.BadQuery as exc:
-            return web.html("overview.html", page, 400, error=str(exc), period=period, given=given, periods=PERIODS)
-
-        def read(tx: Tx) -> dict[str, Any]:
-            totals = a.overview(tx, site.num, query)
-            interval = "hour" if query.same_day else "month" if period in ("12mo", "all") else "day"
-            series_query = a.parse(params, site.timezone)
-            a.default_window(series_query, interval, web.clock.now_ms())
-            rows, _ = a.timeseries(tx, site.num, series_query, interval)
-            data = a.load(tx, site.num, query) if query.filters else None
-            panels = []
-            for endpoint, heading, dimension in PANELS:
-                found = (
-                    a.breakdown(data, endpoint)
-                    if data is not None
-                    else a.rolled_breakdown(tx, site.num, query, endpoint)
-                )
-                panels.append((heading, dimension, [_panel_row(endpoint, r) for r in found[:10]]))
-            goals = a.goals(tx, site.num, query)[:10]
-            return {"totals": totals, "rows": rows, "panels": panels, "goals": goals}
-
-        found = await run_in_threadpool(web.store.read, read)
-        chart = line_chart(
-            "Visitors and visits",
-            [r["name"] for r in found["rows"]],
-            {"visitors": [r["visitors"] for r in found["rows"]], "visits": [r["sessions"] for r in found["rows"]]},
-        )
-        filters = [
-            (k.removeprefix("filter_"), v, with_params(given, **{k: None}))
-            for k, v in params.items()
-            if k.startswith("filter_")
-        ]
-        return web.html(
-            "overview.html",
-            page,
-            error=None,
-            period=period,
-            given=given,
-            periods=PERIODS,
-            chart=chart,
-            filters=filters,
-            link=lambda dim, value: with_params(given, **{f"filter_{dim}": f"is:{value}"}),
-            **found,
-        )
 
     # -- realtime -----------------------------------------------------------------------------------------
 
@@ -319,19 +230,3 @@ def add_routes(web: Web, api: APIRouter) -> None:
         return web.html(
             "install.html", page, snippet=snippet(base, site.id, site.domain), server_url=base.rstrip("/"), **found
         )
-
-
-def _panel_row(endpoint: str, row: Row) -> dict[str, Any]:
-    """A breakdown row as a panel shows it: a label, the filter value, visitors and revenue."""
-    if endpoint == "pages":
-        label = value = row["path"]
-    elif endpoint == "campaigns":
-        campaign = row["campaign"]
-        value = campaign.get("utm_source") or ""
-        parts = (campaign.get("utm_source"), campaign.get("utm_medium"), campaign.get("utm_campaign"))
-        label = " / ".join(v for v in parts if v)
-        label = label or campaign.get("ref") or campaign.get("source") or campaign.get("via") or "(none)"
-    else:
-        key = {"referrers": "referrer", "countries": "country", "devices": "device"}[endpoint]
-        label = value = row[key] or ""
-    return {"label": label or "(none)", "value": value, "visitors": row["visitors"], "revenue": row.get("revenue", 0)}

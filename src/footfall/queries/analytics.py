@@ -45,6 +45,8 @@ DIMENSIONS = {
     "utm_medium": "utm_medium",
     "utm_campaign": "utm_campaign",
     "hostname": "hostname",
+    "entry_page": "entry_path",
+    "exit_page": "exit_path",
 }
 PARAM_DIMENSIONS = ("utm_term", "utm_content", "ref", "source", "via")
 OPERATORS = ("is", "is_not", "contains")
@@ -288,7 +290,7 @@ def row_of(name: str, key_text: str, visitors: int, revenue: float) -> dict[str,
     """A breakdown row from its key (rollups.VISIT_KEYS), in DataFast's shape."""
     key = json.loads(key_text)
     row: dict[str, Any]
-    if name == "pages":
+    if name in ("pages", "entry-pages", "exit-pages"):
         row = {"hostname": key[0], "path": key[1]}
     elif name == "campaigns":
         row = {"campaign": dict(zip(CAMPAIGN_KEYS, key, strict=True))}
