@@ -32,6 +32,7 @@ from footfall.api import (
     postmetric,
     webhooks,
 )
+from footfall.api import funnels as funnels_api
 from footfall.api import scoring as scoring_api
 from footfall.api.auth import Authenticator
 from footfall.api.errors import RENDERERS, ApiError, dialect_for_path, render
@@ -281,6 +282,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         analytics.router(c.store, auth, c.clock),
         people.router(c.store, auth, c.signer, LinkSigner(c.secret), c.clock, hosting),
         scoring_api.router(c.store, auth),
+        funnels_api.router(c.store, auth, c.clock),
     ):
         app.include_router(api, dependencies=limited)
     app.include_router(webhooks.router(c.store, c.signer, c.clock))

@@ -17,9 +17,8 @@ months start on a slot boundary.
 from __future__ import annotations
 
 import bisect
-import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +26,21 @@ import numpy as np
 from pyroaring import BitMap
 
 from footfall.clock import Clock
-from footfall.store.base import Row, Store, Tx, loads
+from footfall.rollup_columns import Codes, column, step_column, uncolumn, unstep_column
+from footfall.rollup_keys import (  # noqa: F401  (the names readers of the rollups use)
+    CAMPAIGN_KEYS,
+    NAMES,
+    ROOT,
+    VISIT_KEYS,
+    Activity,
+    KeyTexts,
+    Pairs,
+    key_text,
+    step_key,
+    visit_events,
+    visits_sql,
+)
+from footfall.store.base import Store, Tx
 
 log = logging.getLogger("footfall.rollups")
 
@@ -35,7 +48,6 @@ SLOT_MS = 15 * 60_000
 MARGIN_MS = 5 * 60_000  # beyond the idle time: an event accepted but not yet written cannot extend a folded visit
 CHUNK_SLOTS = 96  # slots folded per transaction (a day): short write transactions beside the event writer
 MAX_NUM = 2**32 - 1  # the bitmaps hold 32-bit visitor nums
-ROOT = "COALESCE(v.alias_of, v.num)"
 STARTED_IN = "s.site_num = ? AND s.started_at >= ? AND s.started_at < ?"
 
 
@@ -66,100 +78,6 @@ class Tally:
         self.bounces += other.bounces
         self.pageviews += other.pageviews
         self.duration += other.duration
-
-
-def visits_sql(where: str, keys: bool = False) -> str:
-    """The visits `where` selects, with their root visitor (and with `keys`, what breakdowns group by)."""
-    more = ", s.num, s.params, s.hostname, s.referrer_source, s.browser, s.os, s.device_type, s.country, "
-    more += "s.country_code, s.region, s.city, s.utm_source, s.utm_medium, s.utm_campaign, s.entry_path, s.exit_path"
-    return (
-        f"SELECT s.started_at, s.last_seen, s.pageviews, {ROOT} AS root{more if keys else ''} FROM sessions s "
-        f"JOIN visitors v ON v.num = s.visitor_num WHERE {where}"
-    )
-
-
-CAMPAIGN_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "ref", "source", "via")
-
-
-# Each breakdown's key of a visit, from some of its columns (None: the visit has no value); keys
-# are JSON values. `pages` has one key per page the visit viewed: [hostname, path].
-def _campaign(params: str) -> list[Any] | None:
-    values = loads(params)
-    campaign = [values.get(k) for k in CAMPAIGN_KEYS]
-    return campaign if any(campaign) else None
-
-
-UNKNOWN = "unknown"
-VISIT_KEYS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
-    # a visit whose user agent says nothing of these is "unknown" in their breakdowns, never left out
-    "devices": (("device_type",), lambda d: d or UNKNOWN),
-    "browsers": (("browser",), lambda b: b or UNKNOWN),
-    "operating-systems": (("os",), lambda o: o or UNKNOWN),
-    "countries": (("country", "country_code"), lambda name, code: [name, code] if name else None),
-    "regions": (("region",), lambda r: r or None),
-    "cities": (("city",), lambda c: c or None),
-    "referrers": (("referrer_source",), lambda r: r or "Direct/None"),
-    "hostnames": (("hostname",), lambda h: h or None),
-    "campaigns": (("params",), _campaign),
-    "entry-pages": (("hostname", "entry_path"), lambda h, p: [h, p] if p else None),
-    "exit-pages": (("hostname", "exit_path"), lambda h, p: [h, p] if p else None),
-}
-NAMES = (*VISIT_KEYS, "pages")
-
-
-def key_text(key: Any) -> str:
-    return json.dumps(key, separators=(",", ":"), ensure_ascii=False)
-
-
-def pages_of(tx: Tx, site_num: int, nums: set[int], since: int, until: int | None = None) -> dict[int, set[str]]:
-    """The pages (key texts of [hostname, path]) each of these visits viewed; their page views are
-    in [since, until] (a visit's events come after its start)."""
-    where, params = "e.site_num = ? AND e.ts >= ? AND e.type = 'pageview'", [site_num, since]
-    if until is not None:
-        where += " AND e.ts <= ?"
-        params.append(until)
-    found: dict[int, set[str]] = {}
-    for e in tx.all(f"SELECT e.session_num, e.hostname, e.path FROM events e WHERE {where}", params):
-        if e["session_num"] in nums:
-            found.setdefault(e["session_num"], set()).add(key_text([e["hostname"], e["path"]]))
-    return found
-
-
-class KeyTexts:
-    """Key texts of visits' values, each computed once per distinct value (a fold sees millions)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[tuple[str, tuple[Any, ...]], str | None] = {}
-
-    def of(self, name: str, v: Row) -> str | None:
-        columns, key_of = VISIT_KEYS[name]
-        raw = tuple(v[c] for c in columns)
-        found = self._seen.get((name, raw), self)
-        if found is self:
-            key = key_of(*raw)
-            found = self._seen[(name, raw)] = None if key is None else key_text(key)
-        return found  # type: ignore[return-value]
-
-
-@dataclass
-class Pairs:
-    """(root visitor, key text) of each visit's value, per breakdown: what a slot's columns hold."""
-
-    texts: KeyTexts
-    by_name: dict[str, tuple[list[int], list[str]]] = field(default_factory=dict)
-
-    def add(self, name: str, root: int, key: str) -> None:
-        roots, keys = self.by_name.setdefault(name, ([], []))
-        roots.append(root)
-        keys.append(key)
-
-    def add_visit(self, v: Row, pages: set[str]) -> None:
-        for name in VISIT_KEYS:
-            key = self.texts.of(name, v)
-            if key is not None:
-                self.add(name, v["root"], key)
-        for page in sorted(pages):
-            self.add("pages", v["root"], page)
 
 
 def tallies(tx: Tx, site_num: int, bounds: Sequence[int]) -> list[Tally]:
@@ -295,7 +213,7 @@ class Rollups:
         open_slots: set[int] = set()
         visits = [v for v in tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))]
         last = max((v["last_seen"] for v in visits), default=start)
-        pages = pages_of(tx, site_num, {v["num"] for v in visits}, start, last) if visits else {}
+        did = visit_events(tx, site_num, {v["num"] for v in visits}, start, last) if visits else {}
         for v in visits:
             slot = slot_of(v["started_at"])
             if slot not in slots:
@@ -306,7 +224,7 @@ class Rollups:
                 raise OverflowError(f"visitor num {v['root']} does not fit the 32-bit rollup bitmaps")
             else:
                 slots[slot].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
-                pairs[slot].add_visit(v, pages.get(v["num"], set()))
+                pairs[slot].add_visit(v, did.get(v["num"]) or Activity())
         rows = [(s, t, pairs[s]) for s, t in slots.items() if s not in open_slots]
         return rows, min(open_slots) if open_slots else None
 
@@ -358,6 +276,12 @@ def _store(
             (site_num, s, name, column(roots, codes.encode(name, keys, grow=True)))
             for s, _, pairs in rows
             for name, (roots, keys) in pairs.by_name.items()
+        ]
+        + [
+            (site_num, s, "steps", step_column(roots, codes.encode("steps", keys, grow=True), times))
+            for s, _, pairs in rows
+            for roots, keys, times in [pairs.steps]
+            if roots
         ],
     )
     codes.save()
@@ -367,55 +291,15 @@ def _store(
     return len(rows)
 
 
-def column(roots: list[int], codes: list[int]) -> bytes:
-    """A slot's column: the roots, then the codes, as little-endian uint32 arrays."""
-    return np.array(roots, dtype="<u4").tobytes() + np.array(codes, dtype="<u4").tobytes()
-
-
-def uncolumn(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    both = np.frombuffer(bytes(data), dtype="<u4")
-    half = len(both) // 2
-    return both[:half], both[half:]
-
-
-class Codes:
-    """A site's dictionary of breakdown keys: key text <-> a small integer, per breakdown."""
-
-    def __init__(self, tx: Tx, site_num: int, names: Iterable[str] = NAMES) -> None:
-        self.tx, self.site_num = tx, site_num
-        self.code: dict[tuple[str, str], int] = {}
-        self.top: dict[str, int] = {}
-        self.new: list[tuple[str, str, int]] = []
-        names = list(names)
+def _covered(tx: Tx, site_num: int, lo: int, hi: int) -> list[int]:
+    """The folded slots that lie whole in [lo, hi), in order."""
+    return [
+        r["slot"]
         for r in tx.all(
-            f"SELECT name, value, code FROM rollup_codes WHERE site_num = ? AND name IN ({','.join('?' * len(names))})",
-            (site_num, *names),
-        ):
-            self.code[(r["name"], r["value"])] = r["code"]
-            self.top[r["name"]] = max(self.top.get(r["name"], 0), r["code"])
-
-    def encode(self, name: str, keys: list[str], grow: bool) -> list[int]:
-        """The keys' codes; a key not known yet gets the next code (kept by `save` when `grow`)."""
-        out = []
-        for key in keys:
-            code = self.code.get((name, key))
-            if code is None:
-                code = self.top[name] = self.top.get(name, 0) + 1
-                self.code[(name, key)] = code
-                if grow:
-                    self.new.append((name, key, code))
-            out.append(code)
-        return out
-
-    def keys(self, name: str) -> dict[int, str]:
-        return {code: key for (n, key), code in self.code.items() if n == name}
-
-    def save(self) -> None:
-        self.tx.executemany(
-            "INSERT INTO rollup_codes (site_num, name, value, code) VALUES (?, ?, ?, ?)",
-            [(self.site_num, n, k, c) for n, k, c in self.new],
+            "SELECT slot FROM rollups WHERE site_num = ? AND slot >= ? AND slot <= ? ORDER BY slot",
+            (site_num, lo, hi - SLOT_MS),
         )
-        self.new = []
+    ]
 
 
 def pairs(
@@ -423,13 +307,7 @@ def pairs(
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], dict[int, str]]:
     """(roots, codes, code -> key text) of one breakdown over the visits started in [lo, hi): the
     folded slots' columns, and the rows elsewhere (encoded with the same dictionary)."""
-    covered = [
-        r["slot"]
-        for r in tx.all(
-            "SELECT slot FROM rollups WHERE site_num = ? AND slot >= ? AND slot <= ? ORDER BY slot",
-            (site_num, lo, hi - SLOT_MS),
-        )
-    ]
+    covered = _covered(tx, site_num, lo, hi)
     roots_parts, codes_parts = [], []
     if covered:
         for r in tx.all(
@@ -443,9 +321,9 @@ def pairs(
     raw = Pairs(KeyTexts())
     for start, end in _gaps(lo, hi, covered):
         visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
-        pages = pages_of(tx, site_num, {v["num"] for v in visits}, start) if name == "pages" and visits else {}
+        did = visit_events(tx, site_num, {v["num"] for v in visits}, start) if name == "pages" and visits else {}
         for v in visits:
-            raw.add_visit(v, pages.get(v["num"], set()))
+            raw.add_visit(v, did.get(v["num"]) or Activity())
     if name in raw.by_name:
         raw_roots, raw_keys = raw.by_name[name]
         roots_parts.append(np.array(raw_roots, dtype="<u4"))
@@ -453,3 +331,38 @@ def pairs(
     if not roots_parts:
         return np.zeros(0, dtype="<u4"), np.zeros(0, dtype="<u4"), {}
     return np.concatenate(roots_parts), np.concatenate(codes_parts), codes.keys(name)
+
+
+def steps(
+    tx: Tx, site_num: int, lo: int, hi: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], dict[int, str]]:
+    """(roots, codes, times, code -> step key) of the page views and goals of the visits started in
+    [lo, hi) (funnels: queries/funnels.py): the folded slots' steps, and the rows elsewhere."""
+    covered = _covered(tx, site_num, lo, hi)
+    parts: list[tuple[np.ndarray[Any, Any], ...]] = []
+    if covered:
+        for r in tx.all(
+            "SELECT data FROM rollup_columns WHERE site_num = ? AND name = 'steps' AND slot >= ? AND slot <= ?",
+            (site_num, covered[0], covered[-1]),
+        ):
+            parts.append(unstep_column(r["data"]))
+    codes = Codes(tx, site_num, ["steps"])
+    raw = Pairs(KeyTexts())
+    for start, end in _gaps(lo, hi, covered):
+        visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
+        did = visit_events(tx, site_num, {v["num"] for v in visits}, start) if visits else {}
+        for v in visits:
+            raw.add_visit(v, did.get(v["num"]) or Activity(), keys=False)
+    roots, keys, times = raw.steps
+    if roots:
+        encoded = codes.encode("steps", keys, grow=False)  # a key not folded yet gets a code past the known
+        parts.append((np.array(roots, dtype="<u4"), np.array(encoded, dtype="<u4"), np.array(times, dtype="<i8")))
+    if not parts:
+        empty = np.zeros(0, dtype="<u4")
+        return empty, empty, np.zeros(0, dtype="<i8"), {}
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        codes.keys("steps"),
+    )
