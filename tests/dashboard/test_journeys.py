@@ -79,8 +79,8 @@ def test_any_visitor_opens_with_its_whole_journey(server: AppServer, browser: Br
 
 def test_a_browser_matched_by_device_signals_is_shown_as_presumed(
     server: AppServer,
-    browser: Browser,
-    backend: str,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    backend: str,
 ) -> None:
     site, key = server.add_site("127.0.0.1", scopes=("analytics:read", "payments:write"))
     add_user(server)
