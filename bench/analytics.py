@@ -17,11 +17,13 @@ here. Its shape:
 Measured, per store, through a real server on 127.0.0.1 (p50/p95 in ms of `--runs` requests, each
 over a range ending on one of the last days): `GET /healthz` (the HTTP floor); 30-day overview and
 day-by-day time series, first computed from the raw rows (the baseline: what every request cost
-before rollups) and then with the rollups folded; a 30-day breakdown (countries) and goals; the
-visitor profile (`GET /api/v1/visitors/{id}`) of random visitors. And how long the first fold of
-the whole history took.
+before rollups) and then with the rollups folded; a 30-day breakdown (countries) and goals; two
+30-day funnels (4 steps: /, /pricing, /signup, the signup goal; and wildcards); the visitor
+profile (`GET /api/v1/visitors/{id}`) of random visitors. And how long the first fold of the
+whole history took.
 
-Targets (issue F5): 30-day overview and time series p95 <= 300 ms; visitor profile p95 <= 10 ms.
+Targets (issue F5): 30-day overview and time series p95 <= 300 ms; visitor profile p95 <= 10 ms;
+([T5]) funnels p95 < 500 ms.
 """
 
 from __future__ import annotations
@@ -331,23 +333,25 @@ def ranges(end: date, runs: int) -> Iterator[tuple[str, str]]:
         yield (last - timedelta(days=29)).isoformat(), last.isoformat()
 
 
-def measure(server: AppServer, key: str, visitor_ids: list[str], runs: int, today: date) -> dict[str, list[float]]:
+def measure(
+    server: AppServer, key: str, visitor_ids: list[str], runs: int, today: date, funnel_runs: int
+) -> dict[str, list[float]]:
     http = httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {key}"}, timeout=120)
 
-    def get(path: str, **params: Any) -> Callable[[], Any]:
+    def get(path: str, steps: tuple[str, ...] = (), **params: Any) -> Callable[[], Any]:
         def go() -> Any:
-            response = http.get(path, params=params)
+            response = http.get(path, params=[*params.items(), *(("step", s) for s in steps)])
             assert response.status_code == 200, response.text
             return response.content
 
         return go
 
-    def over_ranges(path: str, **params: Any) -> Callable[[], Any]:
+    def over_ranges(path: str, steps: tuple[str, ...] = (), **params: Any) -> Callable[[], Any]:
         spans = ranges(today - timedelta(days=1), runs)
 
         def go() -> Any:
             start, end = next(spans)
-            return get(path, startAt=start, endAt=end, **params)()
+            return get(path, steps, startAt=start, endAt=end, **params)()
 
         return go
 
@@ -361,6 +365,10 @@ def measure(server: AppServer, key: str, visitor_ids: list[str], runs: int, toda
     results["visitor profile"] = timed(lambda: get(f"/api/v1/visitors/{next(profiles)}")(), 10 * runs)
     results["countries breakdown, 30 days"] = timed(over_ranges("/api/v1/analytics/countries"), max(3, runs // 4))
     results["goals, 30 days"] = timed(over_ranges("/api/v1/analytics/goals"), max(3, runs // 4))
+    funnel = ("page:/", "page:/pricing", "page:/signup", "goal:signup")
+    results["funnel (4 steps), 30 days"] = timed(over_ranges("/api/v1/funnels/analysis", funnel), funnel_runs)
+    wildcard = ("page:/blog*", "page:/docs*", "goal:newsletter")
+    results["funnel (wildcards), 30 days"] = timed(over_ranges("/api/v1/funnels/analysis", wildcard), funnel_runs)
     http.close()
     return results
 
@@ -396,13 +404,15 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
               f"{counts[3]:,} payments loaded in {loaded:.0f} s", flush=True)  # fmt: skip
         today = datetime.fromtimestamp(now / 1000, ZoneInfo(ZONE)).date()
         with AppServer(settings, ManualClock(now)) as server:
-            raw = measure(server, key, gen.visitor_ids, max(3, args.runs // 4), today)
+            # before the first fold a funnel reads every event of the range's visits from the rows
+            # (about a minute at this size): the baseline is one run
+            raw = measure(server, key, gen.visitor_ids, max(3, args.runs // 4), today, 1)
             job: Rollups = server.app.state.rollups
             started = time.monotonic()
             folded = job.fold()
             fold_seconds = time.monotonic() - started
             print(f"{backend}: folded {folded:,} slots in {fold_seconds:.0f} s", flush=True)
-            rolled = measure(server, key, gen.visitor_ids, args.runs, today)
+            rolled = measure(server, key, gen.visitor_ids, args.runs, today, args.runs)
         return {"raw": raw, "rolled": rolled, "counts": counts, "load_s": loaded, "fold_s": fold_seconds}
     finally:
         drop_database(settings)
@@ -423,6 +433,7 @@ def main() -> None:
     print("\n| store | read | raw p50 | raw p95 | rollups p50 | rollups p95 | target p95 |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     targets = {"overview, 30 days": "300", "timeseries by day, 30 days": "300", "visitor profile": "10"}
+    targets |= {"funnel (4 steps), 30 days": "500", "funnel (wildcards), 30 days": "500"}
     for backend, r in results.items():
         for name, values in r["rolled"].items():
             base = r["raw"].get(name, [])

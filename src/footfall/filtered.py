@@ -38,6 +38,20 @@ REASONS: dict[str, str] = {
     "excluded_country": "A country the site excludes",
     "form_capture_off": "A captured form, on a site without form capture",
 }
+# reason -> what the owner can do when the refused event was theirs (the install page)
+FIXES: dict[str, str] = {
+    "hostname_not_allowed": "If this page is yours, add its host to the site's other allowed hostnames in Settings.",
+    "automated": "A test with a headless or driven browser? Settings can keep automated traffic.",
+    "bot": "Test with a real browser: requests from scripts and crawlers are not counted.",
+    "too_fast": "Reloading a page many times a minute is not counted as reading it.",
+    "opted_out": "Your browser sends Global Privacy Control or Do Not Track, which the site respects (Settings).",
+    "excluded_ip": "Your address is in the site's exclusions (Settings).",
+    "excluded_path": "This path is in the site's exclusions (Settings).",
+    "excluded_hostname": "This hostname is in the site's exclusions (Settings).",
+    "excluded_country": "Your country is in the site's exclusions (Settings).",
+    "datacenter": "Pages opened from a server or VPN without the tracker are not counted; open the page in a browser.",
+    "form_capture_off": "Turn form capture on in Settings to record opted-in forms.",
+}
 _PRODUCT = re.compile(r"^\s*([A-Za-z][\w .+-]{0,40}?)\s*(?:[/;(]|$)")
 
 Key = tuple[str, str, str]  # site id, reason, user-agent family
@@ -64,10 +78,13 @@ class Filtered:
     def __init__(self) -> None:
         self.counts: Counter[Key] = Counter()
         self.samples: dict[Key, list[str]] = {}
+        self.last: dict[Key, tuple[int, str]] = {}  # the latest drop: its time (ms) and page
 
-    def add(self, site_id: str, reason: str, ua: str) -> None:
+    def add(self, site_id: str, reason: str, ua: str, at: int | None = None, url: str | None = None) -> None:
         key = (site_id, reason, agent_family(ua, reason))
         self.counts[key] += 1
+        if at is not None and (key not in self.last or self.last[key][0] <= at):
+            self.last[key] = (at, (url or "")[:SAMPLE_CHARS])
         kept = self.samples.setdefault(key, [])
         sample = ua[:SAMPLE_CHARS]
         if len(kept) < SAMPLES and sample not in kept:
@@ -77,15 +94,15 @@ class Filtered:
         """Drops of one site and reason not flushed yet."""
         return sum(n for (s, r, _), n in self.counts.items() if (s, r) == (site_id, reason))
 
-    def take(self) -> tuple[Counter[Key], dict[Key, list[str]]]:
-        counts, samples = self.counts, self.samples
-        self.counts, self.samples = Counter(), {}
-        return counts, samples
+    def take(self) -> tuple[Counter[Key], dict[Key, list[str]], dict[Key, tuple[int, str]]]:
+        counts, samples, last = self.counts, self.samples, self.last
+        self.counts, self.samples, self.last = Counter(), {}, {}
+        return counts, samples, last
 
 
 def flush(store: Store, filtered: Filtered, clock: Clock) -> None:
     """Adds the counts gathered in memory to `filtered`, merging the samples."""
-    counts, samples = filtered.take()
+    counts, samples, last = filtered.take()
     if not counts:
         return
     day = datetime.fromtimestamp(clock.now_ms() / 1000, UTC).strftime("%Y-%m-%d")
@@ -96,18 +113,20 @@ def flush(store: Store, filtered: Filtered, clock: Clock) -> None:
                 "SELECT samples FROM filtered WHERE site_id = ? AND day = ? AND reason = ? AND agent = ?",
                 (site, day, reason, family),
             )
+            at, url = last.get((site, reason, family), (None, None))
             if row is None:
                 tx.execute(
-                    "INSERT INTO filtered (site_id, day, reason, agent, count, samples) VALUES (?, ?, ?, ?, ?, ?)",
-                    (site, day, reason, family, n, json.dumps(samples.get((site, reason, family), []))),
+                    "INSERT INTO filtered (site_id, day, reason, agent, count, samples, last_at, last_url) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (site, day, reason, family, n, json.dumps(samples.get((site, reason, family), [])), at, url),
                 )
                 continue
             kept = json.loads(row["samples"])
             kept += [s for s in samples.get((site, reason, family), []) if s not in kept]
             tx.execute(
-                "UPDATE filtered SET count = count + ?, samples = ? "
-                "WHERE site_id = ? AND day = ? AND reason = ? AND agent = ?",
-                (n, json.dumps(kept[:SAMPLES]), site, day, reason, family),
+                "UPDATE filtered SET count = count + ?, samples = ?, last_at = COALESCE(?, last_at), "
+                "last_url = COALESCE(?, last_url) WHERE site_id = ? AND day = ? AND reason = ? AND agent = ?",
+                (n, json.dumps(kept[:SAMPLES]), at, url, site, day, reason, family),
             )
 
     try:
@@ -115,7 +134,28 @@ def flush(store: Store, filtered: Filtered, clock: Clock) -> None:
     except Exception:
         for key, n in counts.items():  # kept for the next flush
             filtered.counts[key] += n
+        for key, seen in last.items():
+            filtered.last.setdefault(key, seen)
         raise
+
+
+def latest(tx: Tx, site_id: str) -> dict[str, Any] | None:
+    """The site's latest refused event: when, its page, the reason in words and what would fix it."""
+    row = tx.one(
+        "SELECT reason, agent, last_at, last_url FROM filtered WHERE site_id = ? AND last_at IS NOT NULL "
+        "ORDER BY last_at DESC LIMIT 1",
+        (site_id,),
+    )
+    if row is None:
+        return None
+    return {
+        "reason": row["reason"],
+        "reasonText": REASONS.get(row["reason"], row["reason"]),
+        "fix": FIXES.get(row["reason"]),
+        "userAgentFamily": row["agent"],
+        "at": row["last_at"],
+        "url": row["last_url"],
+    }
 
 
 def read(tx: Tx, site_id: str, first_day: str, last_day: str) -> list[dict[str, Any]]:

@@ -63,15 +63,19 @@ class Codes:
         self.new = []
 
 
+STEP = np.dtype([("root", "<u4"), ("code", "<u4"), ("time", "<i8")])  # one page view or goal
+
+
 def step_column(roots: list[int], codes: list[int], times: list[int]) -> bytes:
-    """A slot's steps: roots and codes as little-endian uint32, then times as int64 (ms)."""
-    return column(roots, codes) + np.array(times, dtype="<i8").tobytes()
+    """A slot's steps: (root, code, time in ms) records, little-endian."""
+    return steps_array(roots, codes, times).tobytes()
 
 
-def unstep_column(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    raw = bytes(data)
-    n = len(raw) // 16  # 4 + 4 + 8 bytes a step
-    roots = np.frombuffer(raw, dtype="<u4", count=n)
-    codes = np.frombuffer(raw, dtype="<u4", count=n, offset=4 * n)
-    times = np.frombuffer(raw, dtype="<i8", count=n, offset=8 * n)
-    return roots, codes, times
+def steps_array(roots: list[int], codes: list[int], times: list[int]) -> np.ndarray[Any, Any]:
+    out = np.empty(len(roots), dtype=STEP)
+    out["root"], out["code"], out["time"] = roots, codes, times
+    return out
+
+
+def unstep_column(data: bytes) -> np.ndarray[Any, Any]:
+    return np.frombuffer(bytes(data), dtype=STEP)

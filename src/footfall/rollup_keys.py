@@ -79,6 +79,8 @@ def visit_events(tx: Tx, site_num: int, nums: set[int], since: int, until: int |
         where += " AND e.ts <= ?"
         params.append(until)
     found: dict[int, Activity] = {}
+    pages: dict[tuple[str, str], tuple[str, str]] = {}  # key texts, made once per page (a fold sees millions)
+    goals: dict[str, str] = {}
     sql = f"SELECT e.session_num, e.type, e.hostname, e.path, e.name, e.ts FROM events e WHERE {where}"
     for e in tx.all(sql, params):
         if e["session_num"] not in nums:
@@ -87,10 +89,17 @@ def visit_events(tx: Tx, site_num: int, nums: set[int], since: int, until: int |
         if visit is None:
             visit = found[e["session_num"]] = Activity()
         if e["type"] == "pageview":
-            visit.pages.add(key_text([e["hostname"], e["path"]]))
-            visit.steps.append((e["ts"], step_key("page", e["path"])))
+            page = pages.get((e["hostname"], e["path"]))
+            if page is None:
+                page = pages[(e["hostname"], e["path"])] = (
+                    key_text([e["hostname"], e["path"]]),
+                    step_key("page", e["path"]),
+                )
+            visit.pages.add(page[0])
+            visit.steps.append((e["ts"], page[1]))
         elif e["name"]:
-            visit.steps.append((e["ts"], step_key("goal", e["name"])))
+            goal = goals.get(e["name"]) or goals.setdefault(e["name"], step_key("goal", e["name"]))
+            visit.steps.append((e["ts"], goal))
     return found
 
 

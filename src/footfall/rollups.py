@@ -26,7 +26,7 @@ import numpy as np
 from pyroaring import BitMap
 
 from footfall.clock import Clock
-from footfall.rollup_columns import Codes, column, step_column, uncolumn, unstep_column
+from footfall.rollup_columns import STEP, Codes, column, step_column, steps_array, uncolumn, unstep_column
 from footfall.rollup_keys import (  # noqa: F401  (the names readers of the rollups use)
     CAMPAIGN_KEYS,
     NAMES,
@@ -333,19 +333,17 @@ def pairs(
     return np.concatenate(roots_parts), np.concatenate(codes_parts), codes.keys(name)
 
 
-def steps(
-    tx: Tx, site_num: int, lo: int, hi: int
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], dict[int, str]]:
-    """(roots, codes, times, code -> step key) of the page views and goals of the visits started in
-    [lo, hi) (funnels: queries/funnels.py): the folded slots' steps, and the rows elsewhere."""
+def steps(tx: Tx, site_num: int, lo: int, hi: int) -> tuple[np.ndarray[Any, Any], dict[int, str]]:
+    """(records of (root, code, time), code -> step key) of the page views and goals of the visits
+    started in [lo, hi) (funnels: queries/funnels.py): the folded slots' steps, and the rows elsewhere."""
     covered = _covered(tx, site_num, lo, hi)
-    parts: list[tuple[np.ndarray[Any, Any], ...]] = []
+    parts: list[np.ndarray[Any, Any]] = []
     if covered:
-        for r in tx.all(
+        folded = tx.all(
             "SELECT data FROM rollup_columns WHERE site_num = ? AND name = 'steps' AND slot >= ? AND slot <= ?",
             (site_num, covered[0], covered[-1]),
-        ):
-            parts.append(unstep_column(r["data"]))
+        )
+        parts.append(unstep_column(b"".join(bytes(r["data"]) for r in folded)))  # one array: no per-slot copies
     codes = Codes(tx, site_num, ["steps"])
     raw = Pairs(KeyTexts())
     for start, end in _gaps(lo, hi, covered):
@@ -354,15 +352,6 @@ def steps(
         for v in visits:
             raw.add_visit(v, did.get(v["num"]) or Activity(), keys=False)
     roots, keys, times = raw.steps
-    if roots:
-        encoded = codes.encode("steps", keys, grow=False)  # a key not folded yet gets a code past the known
-        parts.append((np.array(roots, dtype="<u4"), np.array(encoded, dtype="<u4"), np.array(times, dtype="<i8")))
-    if not parts:
-        empty = np.zeros(0, dtype="<u4")
-        return empty, empty, np.zeros(0, dtype="<i8"), {}
-    return (
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
-        np.concatenate([p[2] for p in parts]),
-        codes.keys("steps"),
-    )
+    if roots:  # a key not folded yet gets a code past the known ones
+        parts.append(steps_array(roots, codes.encode("steps", keys, grow=False), times))
+    return (np.concatenate(parts) if parts else np.zeros(0, dtype=STEP)), codes.keys("steps")

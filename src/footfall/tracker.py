@@ -40,9 +40,15 @@ def script_source(name: str = "script.js") -> bytes:
     return (resources.files("footfall") / "static" / name).read_bytes()
 
 
+LOCAL_DOMAINS = ("localhost", "127.0.0.1", "[::1]")  # the tracker runs there only when allowed
+
+
 def snippet(base_url: str, site_id: str, domain: str) -> str:
+    """The script tag for a site; a site on localhost gets `data-allow-localhost` (the tracker
+    does not run on a local address otherwise, so a test install would count nothing)."""
     base = base_url.rstrip("/")
-    return f'<script defer data-website-id="{site_id}" data-domain="{domain}" src="{base}/js/script.js"></script>'
+    local = ' data-allow-localhost="true"' if domain in LOCAL_DOMAINS else ""
+    return f'<script defer data-website-id="{site_id}" data-domain="{domain}"{local} src="{base}/js/script.js"></script>'
 
 
 def pixel_script(base_url: str, site_id: str) -> str:
@@ -54,6 +60,8 @@ def with_preset(script: bytes, site: Site) -> bytes:
     preset = {"website-id": site.id, "domain": site.domain}
     if site.allowed_hostnames:
         preset["allowed-hostnames"] = ",".join(site.allowed_hostnames)
+    if site.domain in LOCAL_DOMAINS:
+        preset["allow-localhost"] = "true"
     if site.settings.get("device_signals") is False:
         preset["disable-device"] = "true"
     if site.settings.get("consent_required"):

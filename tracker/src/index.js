@@ -33,7 +33,8 @@ function whyNot(cfg, w, loc, nav) {
   const expose = (fn) => ALIASES.forEach((n) => (w[n] = fn));
   const why = whyNot(cfg, w, loc, nav);
   if (why) {
-    log(why);
+    // one line even without data-debug: a script that silently does nothing misleads (quiet: data-disable-console)
+    if (!cfg.quiet) console.info("[footfall] not tracking: " + why);
     const off = (name) => (name == "device" ? Promise.reject(new Error("footfall: " + why)) : log("not tracking: " + why));
     off.getVisitorId = off.getSessionId = () => null;
     return expose(off);

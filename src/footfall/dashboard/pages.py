@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from footfall import accounts
+from footfall import accounts, filtered
 from footfall.api.people import ORDERS
 from footfall.clock import Clock
-from footfall.dashboard import admin, exports, login, overview, visitor_pages, workflow_pages
+from footfall.dashboard import admin, exports, funnel_pages, login, overview, visitor_pages, workflow_pages
 from footfall.dashboard.web import NotFound, Web, templates, with_params
 from footfall.enrich.networks import HostingNetworks
 from footfall.ids import LinkSigner
@@ -25,7 +25,7 @@ from footfall.queries.segments import site_segments
 from footfall.scoring.predictions import site_scoring
 from footfall.settings import Settings
 from footfall.store.base import Store, Tx
-from footfall.tracker import snippet
+from footfall.tracker import LOCAL_DOMAINS, snippet
 
 PEOPLE_PAGE = 50
 REALTIME_PAGE = 50
@@ -44,6 +44,7 @@ def router(
     exports.add_routes(web, api)
     visitor_pages.add_routes(web, api)
     overview.add_routes(web, api)
+    funnel_pages.add_routes(web, api)
     return api
 
 
@@ -217,16 +218,26 @@ def add_routes(web: Web, api: APIRouter) -> None:
         site = page.here
 
         def read(tx: Tx) -> dict[str, Any]:
-            last = tx.one("SELECT ts FROM events WHERE site_num = ? ORDER BY ts DESC LIMIT 1", (site.num,))
+            last = tx.one("SELECT ts, href FROM events WHERE site_num = ? ORDER BY ts DESC LIMIT 1", (site.num,))
             sources = tx.all(
                 "SELECT o.*, (SELECT COUNT(*) FROM source_rows r WHERE r.source_id = o.id) AS row_count "
                 "FROM sources o WHERE o.site_id = ? ORDER BY o.num",
                 (site.id,),
             )
-            return {"last_event": last["ts"] if last else None, "sources": sources}
+            return {
+                "last_event": last["ts"] if last else None,
+                "last_url": last["href"] if last else None,
+                "refused": filtered.latest(tx, site.id),
+                "sources": sources,
+            }
 
         found = await run_in_threadpool(web.store.read, read)
         base = web.settings.public_url or str(request.base_url)
         return web.html(
-            "install.html", page, snippet=snippet(base, site.id, site.domain), server_url=base.rstrip("/"), **found
+            "install.html",
+            page,
+            snippet=snippet(base, site.id, site.domain),
+            server_url=base.rstrip("/"),
+            local=site.domain in LOCAL_DOMAINS,
+            **found,
         )

@@ -138,7 +138,8 @@ class Collector:
                 kept.append(c.event)
                 outcome.append(c.event)
             else:
-                self.filtered.add("" if reason == "unknown_site" else c.event.site_id, reason, c.request.user_agent)
+                site_key = "" if reason == "unknown_site" else c.event.site_id
+                self.filtered.add(site_key, reason, c.request.user_agent, c.event.ts, c.event.href)
                 outcome.append(reason)
         if kept:
             try:
@@ -200,7 +201,8 @@ class Collector:
                 kept.append(event)
                 outcome.append(event)
             else:
-                self.filtered.add("" if reason == "unknown_site" else event.site_id, reason, info.user_agent)
+                site_key = "" if reason == "unknown_site" else event.site_id
+                self.filtered.add(site_key, reason, info.user_agent, now, event.href)
                 self.metrics.dropped.labels(reason).inc()
                 outcome.append(reason)
         if kept:

@@ -32,6 +32,7 @@ from footfall.clock import iso_ms
 from footfall.queries import analytics as a
 from footfall.queries.ranges import BadQuery
 from footfall.queries.visitor_list import named
+from footfall.rollup_columns import steps_array
 from footfall.store.base import Tx, dumps
 
 KINDS = ("page", "goal")
@@ -85,8 +86,9 @@ def steps_of(given: list[Any]) -> list[Step]:
     return found
 
 
-def _events(tx: Tx, site_num: int, query: a.Query) -> tuple[Any, Any, Any, dict[int, str]]:
-    """(roots, codes, times, code -> step key) of the steps of the range's visits kept by the filters."""
+def _events(tx: Tx, site_num: int, query: a.Query) -> tuple[Any, dict[int, str]]:
+    """(records of (root, code, time), code -> step key) of the steps of the range's visits kept by
+    the filters."""
     if not query.filters:
         lo, hi = (0, a.ALL_TIME) if query.start is None or query.end is None else (query.start, query.end + 1)
         return rollups.steps(tx, site_num, lo, hi)
@@ -99,51 +101,55 @@ def _events(tx: Tx, site_num: int, query: a.Query) -> tuple[Any, Any, Any, dict[
             roots.append(v["root"])
             found.append(codes.setdefault(key, len(codes)))
             times.append(ts)
-    return (
-        np.array(roots, dtype=np.int64),
-        np.array(found, dtype=np.int64),
-        np.array(times, dtype=np.int64),
-        {c: k for k, c in codes.items()},
-    )
+    return steps_array(roots, found, times), {c: k for k, c in codes.items()}
 
 
-def _first_after(event: tuple[Any, Any, Any], before: tuple[Any, Any, Any] | None) -> tuple[Any, Any, Any]:
-    """Per visitor, its first event among `event` (roots, times, entries: each event's own number)
-    at or after the one it reached in `before` and not that one (sorted unique roots, with the time
-    and entry of their event; None: no condition): sorted unique roots, times and entries."""
-    roots, times, entries = event
+NONE = np.iinfo(np.int64).max
+
+
+def _first_after(roots: Any, positions: Any, times: Any, before: tuple[Any, Any] | None) -> tuple[Any, Any]:
+    """Per visitor, its first event among this step's (roots, positions into the time-ordered
+    events, whose `times` are given) at or after the event it reached in `before` and not that one
+    (sorted unique roots and their events' positions; None: no condition): the same for this step."""
     if before is not None:
-        prev_roots, prev_times, prev_entries = before
+        prev_roots, prev_positions = before
         at = np.searchsorted(prev_roots, roots)
         inside = at < len(prev_roots)
         inside[inside] = prev_roots[at[inside]] == roots[inside]
-        roots, times, entries, at = roots[inside], times[inside], entries[inside], at[inside]
+        roots, positions, prev = roots[inside], positions[inside], prev_positions[at[inside]]
         # the same millisecond counts (a goal sent as its page loads), the same event does not
-        later = (times > prev_times[at]) | ((times == prev_times[at]) & (entries != prev_entries[at]))
-        roots, times, entries = roots[later], times[later], entries[later]
-    order = np.lexsort((entries, times, roots))
-    roots, times, entries = roots[order], times[order], entries[order]
-    first = np.concatenate(([True], roots[1:] != roots[:-1])) if len(roots) else np.zeros(0, dtype=bool)
-    return roots[first], times[first], entries[first]
+        later = (times[positions] > times[prev]) | ((times[positions] == times[prev]) & (positions != prev))
+        roots, positions = roots[later], positions[later]
+    if not len(roots):
+        return roots, positions
+    first = np.full(int(roots.max()) + 1, NONE, dtype=np.int64)  # per root: its earliest event
+    np.minimum.at(first, roots, positions)
+    found = np.flatnonzero(first != NONE)
+    return found, first[found]
 
 
 def funnel(tx: Tx, site_num: int, query: a.Query, steps: list[Step], dropped: int = DROPPED) -> dict[str, Any]:
-    roots, codes, times, keys = _events(tx, site_num, query)
-    roots, codes, times = roots.astype(np.int64), codes.astype(np.int64), times.astype(np.int64)
-    entries = np.arange(len(roots), dtype=np.int64)
-    reached: list[tuple[Any, Any, Any]] = []
+    events, keys = _events(tx, site_num, query)
+    member = np.zeros(max(keys, default=0) + 1, dtype=np.uint16)  # per code: bit i when it is step i's
     for i, step in enumerate(steps):
-        wanted = [code for code, key in keys.items() if step.matches(*json.loads(key))]
-        mask = np.isin(codes, np.array(wanted, dtype=np.int64))
-        reached.append(_first_after((roots[mask], times[mask], entries[mask]), reached[i - 1] if i else None))
+        for code, key in keys.items():
+            if step.matches(*json.loads(key)):
+                member[code] |= 1 << i
+    events = events[member[events["code"]] != 0]  # only the events of some step
+    events = events[np.argsort(events["time"], kind="stable")]  # in time order (ties as read)
+    roots, times, bits = events["root"].astype(np.int64), events["time"], member[events["code"]]
+    reached: list[tuple[Any, Any]] = []
+    for i in range(len(steps)):
+        positions = np.flatnonzero(bits & (1 << i))
+        reached.append(_first_after(roots[positions], positions, times, reached[i - 1] if i else None))
     lost: list[list[int]] = []
     for i in range(len(steps)):
         if i == 0:
             lost.append([])
             continue
-        prev_roots, prev_times, _ = reached[i - 1]
+        prev_roots, prev_positions = reached[i - 1]
         gone = ~np.isin(prev_roots, reached[i][0])
-        recent = np.argsort(-prev_times[gone], kind="stable")[:dropped]
+        recent = np.argsort(-prev_positions[gone], kind="stable")[:dropped]  # the latest to reach it first
         lost.append(prev_roots[gone][recent].tolist())
     people = _visitors(tx, [r for group in lost for r in group])
     entered = len(reached[0][0])
