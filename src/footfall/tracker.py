@@ -48,7 +48,8 @@ def snippet(base_url: str, site_id: str, domain: str) -> str:
     does not run on a local address otherwise, so a test install would count nothing)."""
     base = base_url.rstrip("/")
     local = ' data-allow-localhost="true"' if domain in LOCAL_DOMAINS else ""
-    return f'<script defer data-website-id="{site_id}" data-domain="{domain}"{local} src="{base}/js/script.js"></script>'
+    attributes = f'data-website-id="{site_id}" data-domain="{domain}"{local}'
+    return f'<script defer {attributes} src="{base}/js/script.js"></script>'
 
 
 def pixel_script(base_url: str, site_id: str) -> str:

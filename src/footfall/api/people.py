@@ -132,6 +132,24 @@ class MergeBody(msgspec.Struct, forbid_unknown_fields=True):
     personId: str  # noqa: N815 - the native API's camelCase
 
 
+class SplitBody(msgspec.Struct, forbid_unknown_fields=True):
+    visitorId: str  # noqa: N815
+
+
+def split(tx: Tx, site: Site, person: Row, visitor_id: str) -> Row | None:
+    """Takes the browser `visitor_id` (with the browsers matched to it) away from `person`; None
+    when no such browser of the site belongs to them. Answers the person as they are now."""
+    browser = tx.one("SELECT * FROM visitors WHERE id = ? AND site_id = ?", (visitor_id.lower()[:64], site.id))
+    if browser is None:
+        return None
+    root, nums = visitor_group(tx, browser)
+    if root["person_num"] != person["num"]:
+        return None
+    tx.lock(id_locks(tx, site.num, [person["num"]]))
+    People(tx).unlink(person["num"], nums)
+    return tx.one("SELECT * FROM people WHERE num = ?", (person["num"],))
+
+
 def with_token(url: str, token: str) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LINK_TOKEN]
@@ -353,6 +371,21 @@ def router(
             return person_body(tx, merged)
 
         return {"status": "success", "data": await run_in_threadpool(store.write, go)}
+
+    @api.post("/api/v1/people/{person_id}/split", summary="Take a browser away from this person")
+    async def split_person(person_id: str, request: Request) -> dict[str, Any]:
+        caller = await auth.site_caller(request, "identify:write")
+        visitor_id = (await json_as(request, SplitBody, 'body must be {"visitorId": "..."}')).visitorId
+        person = await person_or_404(caller.site, person_id)
+
+        def go(tx: Tx) -> dict[str, Any] | None:
+            found = split(tx, caller.site, person, visitor_id)
+            return None if found is None else person_body(tx, found)
+
+        body = await run_in_threadpool(store.write, go)
+        if body is None:
+            raise ApiError(404, "No browser with this visitorId belongs to this person")
+        return {"status": "success", "data": body}
 
     @api.delete("/api/v1/people/{person_id}", summary="Delete a person and their visits")
     async def delete_person(person_id: str, request: Request) -> dict[str, Any]:

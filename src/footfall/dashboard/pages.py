@@ -12,7 +12,16 @@ from starlette.responses import Response
 from footfall import accounts, filtered
 from footfall.api.people import ORDERS
 from footfall.clock import Clock
-from footfall.dashboard import admin, exports, funnel_pages, login, overview, visitor_pages, workflow_pages
+from footfall.dashboard import (
+    admin,
+    exports,
+    funnel_pages,
+    login,
+    overview,
+    person_actions,
+    visitor_pages,
+    workflow_pages,
+)
 from footfall.dashboard.web import NotFound, Web, templates, with_params
 from footfall.enrich.networks import HostingNetworks
 from footfall.ids import LinkSigner
@@ -28,6 +37,12 @@ from footfall.store.base import Store, Tx
 from footfall.tracker import LOCAL_DOMAINS, snippet
 
 PEOPLE_PAGE = 50
+DONE = {  # what the person page's actions say when they come back (person_actions.py)
+    "merged": "Merged: the other person's ids, visits and payments are this person's now.",
+    "split": "Done: that browser and its visits are no longer this person's.",
+    "unknown": "Nothing changed: no such person (or no such browser of this person).",
+    "same": "Nothing changed: that is this person.",
+}
 REALTIME_PAGE = 50
 SCAN_LIMIT = 2000  # people read to apply segment and score filters
 
@@ -45,6 +60,7 @@ def router(
     visitor_pages.add_routes(web, api)
     overview.add_routes(web, api)
     funnel_pages.add_routes(web, api)
+    person_actions.add_routes(web, api)
     return api
 
 
@@ -174,7 +190,8 @@ def add_routes(web: Web, api: APIRouter) -> None:
         found = await run_in_threadpool(web.store.read, read)
         if found is None:
             raise NotFound
-        return web.html("person.html", page, **found)
+        done = request.query_params.get("done", "")
+        return web.html("person.html", page, done=DONE.get(done), failed=done in ("unknown", "same"), **found)
 
     # -- companies and visitors ----------------------------------------------------------------------------
 

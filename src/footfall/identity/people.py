@@ -236,6 +236,31 @@ class People:
         self.tx.execute("DELETE FROM people WHERE num = ?", (source,))
         self.merged[source] = into
 
+    def unlink(self, person: int, browsers: list[int]) -> int:
+        """The owner says these browsers (a visitor and the browsers matched to it) are not
+        `person`'s: they and their visits leave the person, and so do the payments made on them
+        unless the payment's email is the person's. The person keeps their ids and the rest of
+        their visits; a later identification of these browsers links them again. Answers how many
+        visits left the person."""
+        group = ",".join("?" * len(browsers))
+        left = self.tx.one(
+            f"SELECT COUNT(*) AS n FROM sessions WHERE person_num = ? AND visitor_num IN ({group})", (person, *browsers)
+        )
+        self.tx.execute(
+            f"UPDATE visitors SET person_num = NULL WHERE person_num = ? AND num IN ({group})", (person, *browsers)
+        )
+        self.tx.execute(
+            f"UPDATE sessions SET person_num = NULL, identified = 0 WHERE person_num = ? AND visitor_num IN ({group})",
+            (person, *browsers),
+        )
+        self.tx.execute(
+            f"UPDATE payments SET person_num = NULL WHERE person_num = ? AND visitor_num IN ({group}) "
+            "AND (email IS NULL OR LOWER(email) NOT IN "
+            "(SELECT value FROM person_ids WHERE person_num = ? AND kind = 'email'))",
+            (person, *browsers, person),
+        )
+        return int(left["n"]) if left else 0
+
     def link(self, browser: int, person: int) -> int | None:
         """Links the browser `browser` (a visitor that is not an alias: a presumed browser confirms
         itself first) to `person`; its sessions without a person become the person's. Answers the
