@@ -14,6 +14,7 @@ from footfall.api.errors import ApiError
 from footfall.clock import Clock
 from footfall.queries import analytics as a
 from footfall.queries import realtime as live
+from footfall.queries import series
 from footfall.queries.ranges import BadQuery, integer
 from footfall.store.base import Store, Tx
 
@@ -69,15 +70,15 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
     async def timeseries(request: Request) -> dict[str, Any]:
         caller, query = await setup(request)
         interval = request.query_params.get("interval")
-        if interval not in a.INTERVALS:
-            raise ApiError(400, f"interval is required: one of {', '.join(a.INTERVALS)}")
+        if interval not in series.INTERVALS:
+            raise ApiError(400, f"interval is required: one of {', '.join(series.INTERVALS)}")
         if query.same_day:
             interval = "hour"  # a single day is shown by the hour, as DataFast does
         fields = _fields(request.query_params.get("fields"), TIMESERIES_FIELDS)
-        a.default_window(query, interval, clock.now_ms())
+        series.default_window(query, interval, clock.now_ms())
         try:
             rows, counts = await run_in_threadpool(
-                store.read, lambda tx: a.timeseries(tx, caller.site.num, query, interval)
+                store.read, lambda tx: series.timeseries(tx, caller.site.num, query, interval)
             )
         except a.BadQuery as exc:  # more points than a series may have
             raise ApiError(400, str(exc)) from exc

@@ -18,6 +18,7 @@ from footfall.dashboard.charts import line_chart
 from footfall.dashboard.web import Web, with_params
 from footfall.queries import analytics as a
 from footfall.queries import realtime as live
+from footfall.queries import series
 from footfall.store.base import Row, Tx
 
 PERIODS = {
@@ -104,8 +105,8 @@ def add_routes(web: Web, api: APIRouter) -> None:
             earlier = a.overview(tx, site.num, before) if before is not None else None
             interval = "hour" if query.same_day else "month" if period in ("12mo", "all") else "day"
             series_query = a.parse(params, site.timezone)
-            a.default_window(series_query, interval, now)
-            rows, _ = a.timeseries(tx, site.num, series_query, interval)
+            series.default_window(series_query, interval, now)
+            rows, _ = series.timeseries(tx, site.num, series_query, interval)
             data = a.load(tx, site.num, query) if query.filters else None
             panels = []
             for endpoint, heading, dimension in PANELS:

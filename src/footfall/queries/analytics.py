@@ -22,7 +22,6 @@ import bisect
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,7 +61,6 @@ BREAKDOWNS = {
 }
 CAMPAIGN_KEYS = rollups.CAMPAIGN_KEYS
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
-INTERVALS = ("hour", "day", "week", "month")
 ALL_TIME = 2**62  # the end of an unbounded range
 # a visit's events come after its start: the range of events_site_ts to read (then joined to the visits)
 EVENTS_OF_VISITS = "e.site_num = ? AND e.ts >= ?"
@@ -165,13 +163,23 @@ def load(tx: Tx, site_num: int, query: Query) -> Data:
     return Data(kept, pages, payments, currency)
 
 
+# A payment matched to a person by email alone (no browser) counts for the visitor they were in
+# their latest visit before paying (else their latest visit): its revenue, customer and conversion
+# are that visitor's in every breakdown, as a payment made on the browser would be.
+_PERSONS_VISIT = (
+    "(SELECT COALESCE(v2.alias_of, v2.num) FROM sessions s2 JOIN visitors v2 ON v2.num = s2.visitor_num "
+    "WHERE s2.person_num = p.person_num{} ORDER BY s2.started_at DESC LIMIT 1)"
+)
+BY_EMAIL = _PERSONS_VISIT.format(" AND s2.started_at <= p.ts") + ", " + _PERSONS_VISIT.format("")
+
+
 def load_payments(tx: Tx, site_num: int, query: Query) -> tuple[list[Row], str]:
     """The range's payments (not refunded) in its main currency (the most frequent one), and that currency."""
     clause, range_params = in_range(query, "p.ts")
     pay_where, pay_params = "p.site_num = ? AND p.refunded = 0" + clause, [site_num, *range_params]
     payments = tx.all(
-        "SELECT p.ts, p.amount, p.currency, p.renewal, COALESCE(v.alias_of, v.num) AS root FROM payments p "
-        f"LEFT JOIN visitors v ON v.num = p.visitor_num WHERE {pay_where}",
+        f"SELECT p.ts, p.amount, p.currency, p.renewal, COALESCE(v.alias_of, v.num, {BY_EMAIL}) AS root "
+        f"FROM payments p LEFT JOIN visitors v ON v.num = p.visitor_num WHERE {pay_where}",
         pay_params,
     )
     currencies = Counter(p["currency"] for p in payments)
@@ -337,90 +345,3 @@ def goals(tx: Tx, site_num: int, query: Query) -> list[dict[str, Any]]:
             visitors[row["name"]] += row["visitors"]
     ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
     return [{"goal": g, "completions": n, "visitors": visitors[g]} for g, n in ordered]
-
-
-def bucket_start(ms: int, interval: str, zone: ZoneInfo) -> datetime:
-    moment = datetime.fromtimestamp(ms / 1000, zone)
-    if interval == "hour":
-        return moment.replace(minute=0, second=0, microsecond=0)
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    if interval == "day":
-        return day
-    if interval == "week":  # weeks start on Monday
-        return datetime.combine(day.date() - timedelta(days=day.weekday()), time(), zone)
-    return datetime.combine(day.date().replace(day=1), time(), zone)
-
-
-def label(start: datetime, interval: str) -> str:
-    if interval == "hour":
-        return start.strftime("%d %b %H:00")
-    if interval == "month":
-        return start.strftime("%b %Y")
-    return start.strftime("%d %b")
-
-
-def next_bucket(start: datetime, interval: str, zone: ZoneInfo) -> datetime:
-    if interval == "hour":
-        return datetime.fromtimestamp(start.timestamp() + 3600, zone)
-    if interval in ("day", "week"):
-        return datetime.combine(start.date() + timedelta(days=1 if interval == "day" else 7), time(), zone)
-    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-    return datetime.combine(date(year, month, 1), time(), zone)
-
-
-def default_window(query: Query, interval: str, now: int) -> None:
-    """DataFast's: hour -> the last 24 hours, day and week -> 30 days, month -> 12 months."""
-    if query.start is not None:
-        return
-    span = {"hour": 1, "day": 30, "week": 30, "month": 365}[interval]
-    query.start, query.end = now - span * 86_400_000 + 1, now
-
-
-MAX_POINTS = 10_000  # a year of hours; an hourly series over centuries is refused, not computed
-APPROX_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000, "month": 28 * 86_400_000}
-
-
-def buckets(query: Query, interval: str) -> list[datetime]:
-    """The starts of the buckets that meet the range (the first may start before it)."""
-    assert query.start is not None and query.end is not None
-    if (query.end - query.start) // APPROX_MS[interval] > MAX_POINTS:
-        raise BadQuery(f"interval: more than {MAX_POINTS} points of {interval} for this range; use a longer one")
-    starts, cursor = [], bucket_start(query.start, interval, query.zone)
-    while cursor.timestamp() * 1000 <= query.end:
-        starts.append(cursor)
-        try:
-            cursor = next_bucket(cursor, interval, query.zone)
-        except (ValueError, OverflowError):  # the calendar ends (9999-12-31)
-            break
-    return starts
-
-
-def timeseries(tx: Tx, site_num: int, query: Query, interval: str) -> tuple[list[dict[str, Any]], Counts]:
-    """The rows, one per bucket, and the counts (for the totals)."""
-    assert query.start is not None and query.end is not None
-    starts = buckets(query, interval)
-    bounds = [query.start, *(int(b.timestamp() * 1000) for b in starts[1:]), query.end + 1]
-    counts = count(tx, site_num, query, bounds)
-    payments_by: list[list[Row]] = [[] for _ in starts]
-    for p in counts.payments:
-        payments_by[bisect.bisect_right(bounds, p["ts"]) - 1].append(p)
-    rows = []
-    for start, tally, bucket_payments in zip(starts, counts.buckets, payments_by, strict=True):
-        t = totals(tally, bucket_payments, counts.currency)
-        rows.append(
-            {
-                "name": label(start, interval),
-                "timestamp": start.isoformat(),
-                "visitors": t["visitors"],
-                "sessions": t["sessions"],
-                "revenue": t["revenue"],
-                "payments": t["payments"],
-                "conversion_rate": t["conversion_rate"],
-                "revenueBreakdown": {
-                    "new": money(sum(p["amount"] for p in bucket_payments if not p["renewal"])),
-                    "renewal": money(sum(p["amount"] for p in bucket_payments if p["renewal"])),
-                    "refund": 0.0,
-                },
-            }
-        )
-    return rows, counts

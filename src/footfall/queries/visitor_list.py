@@ -106,7 +106,10 @@ def parse(q: Any, site_timezone: str) -> VisitorQuery:
     if customer:
         if customer not in ("true", "false"):
             raise BadQuery("isCustomer must be true or false")
-        paid = "EXISTS (SELECT 1 FROM payments pay WHERE pay.visitor_num = s.visitor_num AND pay.refunded = 0)"
+        paid = (  # paid on this browser, or by the visitor's person (a payment matched by email)
+            "EXISTS (SELECT 1 FROM payments pay WHERE pay.refunded = 0 AND (pay.visitor_num = s.visitor_num "
+            "OR pay.person_num IN (s.person_num, v.person_num)))"
+        )
         w.append(paid if customer == "true" else f"NOT {paid}")
     return query
 

@@ -103,10 +103,11 @@ def visitor_score(tx: Tx, root: int) -> Row | None:
     score = tx.one("SELECT probability, dimensions, signals FROM visitor_scores WHERE visitor_num = ?", (root,))
     if score is None or score["probability"] is None:
         return None
-    paid = tx.one(
-        "SELECT 1 AS x FROM payments WHERE visitor_num IN (SELECT num FROM visitors WHERE num = ? OR alias_of = ?) "
-        "AND refunded = 0 LIMIT 1",
-        (root, root),
+    paid = tx.one(  # on its browsers, or by its person (a payment matched by email)
+        "SELECT 1 AS x FROM payments WHERE refunded = 0 AND (visitor_num IN "
+        "(SELECT num FROM visitors WHERE num = ? OR alias_of = ?) OR person_num = "
+        "(SELECT person_num FROM visitors WHERE num = ?)) LIMIT 1",
+        (root, root, root),
     )
     return None if paid else score
 
