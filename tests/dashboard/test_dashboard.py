@@ -165,6 +165,7 @@ def test_every_page_shows_what_the_tracker_recorded(server: AppServer, browser: 
 
     tab.goto(base + "/realtime")
     assert tab.locator("[data-stat=live]").inner_text() == "2"
+    assert sorted(tab.locator("tbody td.url").all_inner_texts()) == ["/blog", "/pricing"]  # paths, not URLs
     assert tab.get_by_text("Lin Wu").count() >= 1 and tab.get_by_text("customer").count() >= 1
     shoot(tab, backend, "realtime")
 

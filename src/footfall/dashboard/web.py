@@ -51,6 +51,12 @@ class Forbidden(Exception):
     pass
 
 
+def path_of(url: str | None) -> str:
+    """A page's path, as the dashboard lists pages (the host goes without saying; the whole URL is
+    in the cell's title)."""
+    return (urlsplit(url).path or "/") if url else ""
+
+
 class NotFound(Exception):
     pass
 
@@ -77,6 +83,7 @@ def templates() -> jinja2.Environment:
     env.filters["when"] = lambda ms: "" if ms is None else str(iso_ms(ms))[:16].replace("T", " ")
     env.filters["number"] = lambda v: "" if v is None else f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
     env.filters["duration"] = lambda ms: f"{int(ms or 0) // 60000}m {int(ms or 0) // 1000 % 60:02d}s"
+    env.filters["path"] = path_of
     env.globals["version"] = __version__
     env.globals["kpi_colors"] = site_metadata.COLORS
     return env
