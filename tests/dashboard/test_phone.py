@@ -3,6 +3,7 @@ real Chromium (docs/dashboard.md)."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.sync_api import Browser
 
@@ -14,11 +15,15 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_no_page_scrolls_sideways_on_a_phone(server: AppServer, browser: Browser) -> None:  # noqa: F811
-    site, key = server.add_site("127.0.0.1", scopes=("analytics:read", "payments:write"))
+    site, key = server.add_site("127.0.0.1", scopes=("analytics:read", "payments:write", "identify:write"))
     add_user(server)
     record(server, browser, site, key)
-    person = server.store.read(lambda tx: tx.one("SELECT id FROM people"))["id"]
-    visitor = server.store.read(lambda tx: tx.one("SELECT id FROM visitors ORDER BY num"))["id"]
+    visitor = server.store.read(lambda tx: tx.one("SELECT id FROM visitors WHERE person_num IS NULL"))["id"]
+    long = {"user_id": "u-8", "datafast_visitor_id": visitor, "name": "Margaret Hamilton-Whitfield",
+            "email": "margaret.hamiltonwhitfield@apolloguidancesoftwarelaboratories.example.com"}  # fmt: skip
+    named = httpx.post(f"{server.url}/api/v1/identify", json=long, headers={"authorization": f"Bearer {key}"})
+    assert named.status_code == 200, named.text
+    person = server.store.read(lambda tx: tx.one("SELECT id FROM people WHERE user_id = 'u-8'"))["id"]
     ctx = browser.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=2)
     tab = ctx.new_page()
     log_in(tab, server)

@@ -107,7 +107,7 @@ def _person(tx: Tx, person: Row | None) -> dict[str, Any] | None:
 def _visits(tx: Tx, group: str, nums: list[int]) -> list[dict[str, Any]]:
     rows = tx.all(
         "SELECT visitor_num, started_at, browser, browser_version, os, device_type, country, city, as_organization, "
-        "asn, referrer, channel, utm_source, utm_campaign, pageviews FROM sessions "
+        "asn, referrer, referrer_source, channel, utm_source, utm_campaign, pageviews FROM sessions "
         f"WHERE visitor_num IN ({group}) ORDER BY started_at DESC LIMIT ?",
         (*nums, MAX_ITEMS),
     )
@@ -116,7 +116,7 @@ def _visits(tx: Tx, group: str, nums: list[int]) -> list[dict[str, Any]]:
             "kind": "visit",
             "ts": s["started_at"],
             "browser": s["visitor_num"],
-            "source": s["utm_source"] or s["referrer"] or s["channel"] or "Direct",
+            "source": s["utm_source"] or s["referrer_source"] or s["referrer"] or s["channel"] or "Direct",
             "campaign": s["utm_campaign"],
             "device": " · ".join(v for v in (s["browser"], s["os"], s["device_type"]) if v) or None,
             "network": s["as_organization"],
