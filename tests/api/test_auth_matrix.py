@@ -98,13 +98,15 @@ class World:
         self.person = self.call("GET", "/api/v1/people", key, site=self.a1).json()["data"][0]["id"]
         segment = {"name": "hot", "rules": {"path": ["/pricing"]}}
         self.segment = self.call("POST", "/api/v1/segments", key, segment, site=self.a1).json()["data"]["id"]
+        funnel = {"name": "pricing", "steps": ["page:/pricing", "goal:signup"]}
+        self.funnel = self.call("POST", "/api/v1/funnels", key, funnel, site=self.a1).json()["data"]["id"]
         source = {"name": "people", "active_domain": "a1.example.com"}
         self.source = self.call("POST", f"/api/v1/sources/{PERSONAL}", key, source).json()["data"]["source_instance_id"]
         workflow = {"name": "crm", "kind": "webhook", "inputs": ["email"], "url": "http://127.0.0.1:9/hook"}
         self.workflow = self.call("POST", "/api/v1/workflows", key, workflow).json()["data"]["id"]
         # what account B must never see
         self.secrets = [self.a1, self.a2, self.visitor["visitorId"], self.visitor["requestId"], "lin@acme-a.com",
-                        self.person, self.segment, self.source, self.workflow]  # fmt: skip
+                        self.person, self.segment, self.funnel, self.source, self.workflow]  # fmt: skip
 
     def leaked(self, answer: httpx.Response, asked: str) -> list[str]:
         """Account A's things in an answer, beyond the ids the caller itself put in the request."""
@@ -127,6 +129,7 @@ class World:
             "request_id": self.visitor["requestId"],
             "person_id": self.person,
             "segment_id": self.segment,
+            "funnel_id": self.funnel,
             "key": "acme-a.com",
             "breakdown": "countries",
             "source_id": PERSONAL,
