@@ -6,7 +6,7 @@ without debug, when it will not run."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from footfall.filtered import flush
 from tests.dashboard.test_dashboard import WIDTHS, add_user, browser, log_in, shoot  # noqa: F401
@@ -15,6 +15,19 @@ from tests.support.servers import AppServer
 from tests.tracker.conftest import context, count, html, stored, wait_for
 
 pytestmark = pytest.mark.browser
+
+
+def wait_for_refusal(server: AppServer, page: Page) -> None:
+    """Until the collector's refused events are flushed to `filtered` with their time (the server
+    flushes every 10 seconds; the test flushes as it waits)."""
+    c = server.app.state.components
+    refusals = "SELECT COUNT(*) AS n FROM filtered WHERE last_at IS NOT NULL"
+    for _ in range(50):
+        flush(server.store, c.filtered, c.clock)
+        if server.store.read(lambda tx: tx.one(refusals))["n"]:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("no refused event was recorded")
 
 
 def test_a_local_install_works_as_written(server: AppServer, browser: Browser, backend: str) -> None:  # noqa: F811
@@ -45,13 +58,7 @@ def test_a_local_install_works_as_written(server: AppServer, browser: Browser, b
         # the same page on 127.0.0.1: the tracker runs (the snippet allows local addresses), the
         # server refuses the host; the install page says so, why, and what to do
         page.goto(web.url + "/")
-        c = server.app.state.components
-        refusals = "SELECT COUNT(*) AS n FROM filtered WHERE last_at IS NOT NULL"
-        for _ in range(50):
-            flush(server.store, c.filtered, c.clock)
-            if server.store.read(lambda tx: tx.one(refusals))["n"]:
-                break
-            page.wait_for_timeout(100)
+        wait_for_refusal(server, page)
         visitor.close()
     tab.reload()
     refused = tab.locator("[data-last-refused]").inner_text()

@@ -10,8 +10,8 @@ import re
 import pytest
 from playwright.sync_api import Browser
 
-from footfall.filtered import flush
 from tests.dashboard.test_dashboard import EMAIL, PASSWORD, WIDTHS, add_user, browser  # noqa: F401
+from tests.dashboard.test_install import wait_for_refusal
 from tests.support.browser import PageServer
 from tests.support.servers import UA_IPHONE, AppServer
 from tests.tracker.conftest import context, count, html, wait_for
@@ -43,13 +43,7 @@ def test_a_marketers_first_hour(server: AppServer, browser: Browser, backend: st
         visitor = context(browser)
         page = visitor.new_page()
         page.goto(local + "/pricing")  # the first try: this test's browser is a driven one
-        c = server.app.state.components
-        refusals = "SELECT COUNT(*) AS n FROM filtered WHERE last_at IS NOT NULL"
-        for _ in range(50):
-            flush(server.store, c.filtered, c.clock)
-            if server.store.read(lambda tx: tx.one(refusals))["n"]:
-                break
-            page.wait_for_timeout(100)
+        wait_for_refusal(server, page)
         tab.reload()  # the install page says why nothing counted, and what to do
         assert "Automated browser" in tab.locator("[data-last-refused]").inner_text()
         assert "Settings can keep automated traffic" in tab.locator("[data-fix]").inner_text()

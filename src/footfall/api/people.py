@@ -25,7 +25,7 @@ from footfall.enrich.campaign import LINK_TOKEN
 from footfall.enrich.networks import HostingNetworks
 from footfall.identity.claims import Claim, clean_id, lock_keys
 from footfall.identity.devices import detach_alias, lock_key
-from footfall.identity.people import People, find_person
+from footfall.identity.people import People, find_person, id_locks, split
 from footfall.ids import LinkSigner, VisitorSigner, is_uuid
 from footfall.ingest.payloads import POSTMETRIC_PREFIX
 from footfall.model import Site
@@ -122,32 +122,12 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
     tx.execute("DELETE FROM people WHERE num = ?", (num,))
 
 
-def id_locks(tx: Tx, site_num: int, nums: list[int]) -> list[str]:
-    """The locks writers take for these people's ids (`lock_keys`), so a merge waits for them."""
-    rows = tx.all(f"SELECT kind, value FROM person_ids WHERE person_num IN ({','.join('?' * len(nums))})", nums)
-    return lock_keys([Claim(site_num, 0, "merge", **{r["kind"]: r["value"]}) for r in rows])
-
-
 class MergeBody(msgspec.Struct, forbid_unknown_fields=True):
     personId: str  # noqa: N815 - the native API's camelCase
 
 
 class SplitBody(msgspec.Struct, forbid_unknown_fields=True):
     visitorId: str  # noqa: N815
-
-
-def split(tx: Tx, site: Site, person: Row, visitor_id: str) -> Row | None:
-    """Takes the browser `visitor_id` (with the browsers matched to it) away from `person`; None
-    when no such browser of the site belongs to them. Answers the person as they are now."""
-    browser = tx.one("SELECT * FROM visitors WHERE id = ? AND site_id = ?", (visitor_id.lower()[:64], site.id))
-    if browser is None:
-        return None
-    root, nums = visitor_group(tx, browser)
-    if root["person_num"] != person["num"]:
-        return None
-    tx.lock(id_locks(tx, site.num, [person["num"]]))
-    People(tx).unlink(person["num"], nums)
-    return tx.one("SELECT * FROM people WHERE num = ?", (person["num"],))
 
 
 def with_token(url: str, token: str) -> str:

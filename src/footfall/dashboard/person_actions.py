@@ -8,9 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from footfall.api.people import id_locks, split
 from footfall.dashboard.web import NotFound, Web
-from footfall.identity.people import People, find_person
+from footfall.identity.people import People, find_person, id_locks, split
 from footfall.store.base import Row, Tx
 
 

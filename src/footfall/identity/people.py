@@ -32,7 +32,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from footfall import ids
-from footfall.identity.claims import AUTHORITIES, TRAITS, Claim
+from footfall.identity.claims import AUTHORITIES, TRAITS, Claim, lock_keys
+from footfall.model import Site
+from footfall.queries.visitors import visitor_group
 from footfall.store.base import Row, Tx, dumps, loads
 
 
@@ -289,3 +291,23 @@ def find_person(tx: Tx, site_num: int, person_id: str) -> Row | None:
         if merged is not None:
             row = tx.one("SELECT * FROM people WHERE num = ? AND site_num = ?", (merged["into_num"], site_num))
     return row
+
+
+def id_locks(tx: Tx, site_num: int, nums: list[int]) -> list[str]:
+    """The locks writers take for these people's ids (`lock_keys`), so a merge waits for them."""
+    rows = tx.all(f"SELECT kind, value FROM person_ids WHERE person_num IN ({','.join('?' * len(nums))})", nums)
+    return lock_keys([Claim(site_num, 0, "merge", **{r["kind"]: r["value"]}) for r in rows])
+
+
+def split(tx: Tx, site: Site, person: Row, visitor_id: str) -> Row | None:
+    """Takes the browser `visitor_id` (with the browsers matched to it) away from `person`; None
+    when no such browser of the site belongs to them. Answers the person as they are now."""
+    browser = tx.one("SELECT * FROM visitors WHERE id = ? AND site_id = ?", (visitor_id.lower()[:64], site.id))
+    if browser is None:
+        return None
+    root, nums = visitor_group(tx, browser)
+    if root["person_num"] != person["num"]:
+        return None
+    tx.lock(id_locks(tx, site.num, [person["num"]]))
+    People(tx).unlink(person["num"], nums)
+    return tx.one("SELECT * FROM people WHERE num = ?", (person["num"],))
