@@ -310,11 +310,11 @@ def pairs(
     covered = _covered(tx, site_num, lo, hi)
     roots_parts, codes_parts = [], []
     if covered:
-        for r in tx.all(
+        for data in tx.blobs(
             "SELECT data FROM rollup_columns WHERE site_num = ? AND name = ? AND slot >= ? AND slot <= ?",
             (site_num, name, covered[0], covered[-1]),
         ):
-            r_roots, r_codes = uncolumn(r["data"])
+            r_roots, r_codes = uncolumn(data)
             roots_parts.append(r_roots)
             codes_parts.append(r_codes)
     codes = Codes(tx, site_num, [name])
@@ -339,11 +339,11 @@ def steps(tx: Tx, site_num: int, lo: int, hi: int) -> tuple[np.ndarray[Any, Any]
     covered = _covered(tx, site_num, lo, hi)
     parts: list[np.ndarray[Any, Any]] = []
     if covered:
-        folded = tx.all(
+        folded = tx.blobs(
             "SELECT data FROM rollup_columns WHERE site_num = ? AND name = 'steps' AND slot >= ? AND slot <= ?",
             (site_num, covered[0], covered[-1]),
         )
-        parts.append(unstep_column(b"".join(bytes(r["data"]) for r in folded)))  # one array: no per-slot copies
+        parts.append(unstep_column(b"".join(folded)))  # one array: no per-slot copies
     codes = Codes(tx, site_num, ["steps"])
     raw = Pairs(KeyTexts())
     for start, end in _gaps(lo, hi, covered):

@@ -16,6 +16,8 @@ from tests.support.browser import PageServer
 from tests.support.servers import UA_IPHONE, AppServer
 from tests.tracker.conftest import context, count, html, wait_for
 
+REPLIED = "document.cookie.includes('datafast_session_id=')"  # the tracker has handled the server's reply
+
 pytestmark = pytest.mark.browser
 
 
@@ -54,6 +56,7 @@ def test_a_marketers_first_hour(server: AppServer, browser: Browser, backend: st
 
         page.wait_for_timeout(5500)  # "the collector picks the change up within a few seconds" (its site cache)
         page.goto(local + "/")
+        page.wait_for_function(REPLIED)  # the browser keeps the id the server gave it before moving on
         page.goto(local + "/pricing")  # a visit that drops after pricing
         wait_for(server, site, count(2, "pageview"))
         other = browser.new_context(  # someone else, on a phone
@@ -62,6 +65,7 @@ def test_a_marketers_first_hour(server: AppServer, browser: Browser, backend: st
         reader = other.new_page()
         reader.goto(local + "/pricing")  # a visit that goes on to sign up, and identifies
         wait_for(server, site, count(3, "pageview"))
+        reader.wait_for_function(REPLIED)
         reader.goto(local + "/signup")
         wait_for(server, site, count(4, "pageview"))
 

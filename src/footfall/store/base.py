@@ -34,6 +34,9 @@ class Tx(Protocol):
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def blobs(self, sql: str, params: Sequence[Any] = ()) -> list[bytes]:
+        """The first column of every row, as bytes (the rollups' columns: read the fastest way)."""
+
     def lock(self, keys: Iterable[str]) -> None:
         """Serialise writers touching the same keys (no-op with one writer)."""
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from footfall.store.base import BadValue, Job, JobQueue, Row, WriterThread, run_batch
@@ -63,6 +63,13 @@ class PostgresTx:
             return self.conn.execute(translate(sql), params).fetchall()
         except psycopg.DataError as exc:
             raise BadValue(str(exc)) from exc
+
+    def blobs(self, sql: str, params: Sequence[Any] = ()) -> list[bytes]:
+        """The first column of every row, in binary: a `bytea` sent as text is hex that psycopg
+        must decode (31 MB of rollup columns took 200-1,000 ms that way, 60-110 ms in binary)."""
+        with self.conn.cursor(binary=True, row_factory=tuple_row) as cur:
+            cur.execute(translate(sql), params)
+            return [r[0] for r in cur.fetchall()]
 
     def allocate(self, table: str, n: int) -> list[int]:
         rows = self.conn.execute(f"SELECT nextval('{table}_num_seq') AS n FROM generate_series(1, %s)", (n,))

@@ -39,6 +39,11 @@ class SQLiteTx:
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.conn.execute(sql, params).fetchall()
 
+    def blobs(self, sql: str, params: Sequence[Any] = ()) -> list[bytes]:
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: no dict per row
+        return [r[0] for r in cur.execute(sql, params).fetchall()]
+
     def lock(self, keys: Iterable[str]) -> None:
         """One writer thread already serialises every write."""
 
