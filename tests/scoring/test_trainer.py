@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from footfall.scoring.trainer import cross_validate, label_of, read_csv, table
+from footfall.scoring.fitting import Trained
+from footfall.scoring.trainer import cross_validate, encode, label_of, read_csv, table
 from footfall.settings import Settings
 from tests.test_cli import run
 
@@ -48,7 +49,7 @@ def test_ranks_converters_first_and_is_calibrated() -> None:
     rows, chances = shop(4000)
     t = table(rows, "converted")
     assert t.categorical == ["country", "email_kind", "returning"]
-    result = cross_validate(t, folds=5)
+    result = cross_validate(t, folds=3)
     best_possible = roc_auc_score(t.y, chances)  # what knowing the rule gives
     assert result.auc > best_possible - 0.03, (result.auc, best_possible)
     for low, high, mean, observed, n in result.calibration:
@@ -58,6 +59,27 @@ def test_ranks_converters_first_and_is_calibrated() -> None:
     order = np.argsort(result.predicted)
     known = np.array(chances)
     assert known[order[-400:]].mean() > 3 * known.mean() > 9 * known[order[:400]].mean()
+
+
+def test_signal_importance_agrees_with_scikit_learns() -> None:
+    """The batched permutation importance (fitting.Trained.importance) measures what sklearn's
+    `permutation_importance` does: the signals of the rule lose AUC when shuffled, the country none."""
+    from sklearn.inspection import permutation_importance
+
+    train, _ = shop(1500, seed=4)
+    held, _ = shop(600, seed=5)
+    trained = Trained(table(train, "converted"))
+    y = np.array([int(r["converted"]) for r in held])
+    ours = dict(trained.importance(held, y))
+    theirs = permutation_importance(
+        trained.fitted, encode(held, trained.numeric, trained.categorical), y, scoring="roc_auc", n_repeats=2,
+        random_state=0,
+    )  # fmt: skip
+    names = [*trained.numeric, *trained.categorical]
+    for name, mean in zip(names, theirs.importances_mean, strict=True):  # two shuffles each: a noisy measure
+        assert abs(ours[name] - mean) < max(0.03, 0.25 * mean), (name, ours[name], mean)
+    assert max(ours, key=lambda n: ours[n]) == "pricing_views" and ours["pricing_views"] > 0.1
+    assert abs(ours["country"]) < 0.02
 
 
 def test_labels_and_errors(tmp_path: Path) -> None:

@@ -45,7 +45,10 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (SIGKILL): nothing to accept or answer
+                    return
                 status = receiver._answer()
                 if status == 0:  # stalled past the sender's timeout, then dropped
                     time.sleep(receiver.delay)
