@@ -165,7 +165,9 @@ class EventWriter:
         if claims:
             tx.lock(lock_keys(list(claims.values())))
         people = People(tx)
-        touched: list[Touch] = []
+        sources = SourceRows(tx, self.hosting)
+        with_sources = {site for site in {e.site_id for e in events} if sources.active(site)}
+        touched: list[Touch] = []  # what Floqer sources' rows learn, for the sites that have some
         for i, (event, visitor) in enumerate(zip(events, resolved, strict=True)):
             _, linked = self._person(tx, people, (visitors, sessions), event, visitor, claims.get(i))
             if event.type == "form":  # the values live on the person; the event keeps which fields
@@ -174,7 +176,8 @@ class EventWriter:
             if linked:
                 session.identified = True  # its person is known, not presumed
             event.visitor_num = visitor.num  # type: ignore[assignment]
-            touched.append(Touch.of(event, session))
+            if event.site_id in with_sources:
+                touched.append(Touch.of(event, session))
         if people.merged:  # rows of this job still naming a person merged away
             for v in visitors.by_id.values():
                 v.person_num = people.current(v.person_num)
@@ -188,8 +191,9 @@ class EventWriter:
         identified = [e for e in events if e.device_hash is not None or e.type == "identification"]
         if identified:
             tx.executemany(INSERT_IDENTIFICATION, [identification_row(e) for e in identified])
-        created = SourceRows(tx, self.hosting).apply(touched)  # Floqer sources' rows, and their deliveries
-        on_new_rows(tx, created, max(e.ts for e in events))
+        if touched:
+            created = sources.apply(touched)  # Floqer sources' rows, and their deliveries
+            on_new_rows(tx, created, max(e.ts for e in events))
         return events
 
     def _person(
