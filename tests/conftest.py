@@ -48,6 +48,27 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+# The longest files (minutes each: SIGKILL loops, model training, browser loops) start first, so
+# that the parallel workers (pyproject.toml: one file per worker at a time) do not end on them.
+SLOW_FIRST = (
+    "tests/test_deliveries_chaos.py",
+    "tests/test_durability.py",
+    "tests/scoring/test_predictions.py",
+    "tests/tracker/test_automation.py",
+    "tests/scoring/test_site_scoring.py",
+    "tests/enrich/test_bots.py",
+    "tests/enrich/test_user_agent.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def first(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=first)  # stable: every other test keeps its order
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""

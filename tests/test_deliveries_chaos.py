@@ -39,8 +39,8 @@ def prepare(settings: Settings) -> str:
 
 def call(url: str, key: str, method: str, path: str, body: Any = None, **params: Any) -> Any:
     response = httpx.request(
-        method, url + path, json=body, params=params, headers={"authorization": f"Bearer {key}"}, timeout=10
-    )
+        method, url + path, json=body, params=params, headers={"authorization": f"Bearer {key}"}, timeout=30
+    )  # a server just restarted on a busy machine (the suite runs in parallel) may take a while
     assert response.status_code in (200, 201), response.text
     return response.json()["data"]
 
@@ -79,6 +79,7 @@ def test_every_row_arrives_once_through_failures_and_kills(settings: Settings, t
                     server.url + "/api/events",
                     json={"websiteId": site, "href": "https://shop.example.com/pricing", "type": "pageview"},
                     headers={"user-agent": "Mozilla/5.0 (Macintosh) Chrome/126.0.0.0 Safari/537.36"},
+                    timeout=30,
                 ).json()
                 call(
                     server.url, key, "POST", "/api/v1/identify",
