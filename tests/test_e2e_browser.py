@@ -50,6 +50,7 @@ def test_page_view_in_chromium_is_stored_and_read_back(server: AppServer, chromi
         assert len(wait_for(server, site, 2)) == 2
 
         vid = first["visitor_id"]
+        tab.wait_for_function("document.cookie.includes('datafast_visitor_id=')")  # the reply was handled
         stored_id = tab.evaluate("document.cookie.match(/datafast_visitor_id=([^;]+)/)[1]")
         assert stored_id == vid == tab.evaluate("localStorage.getItem('datafast_visitor_id')")
 

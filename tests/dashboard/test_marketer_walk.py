@@ -14,9 +14,7 @@ from tests.dashboard.test_dashboard import EMAIL, PASSWORD, WIDTHS, add_user, br
 from tests.dashboard.test_install import wait_for_refusal
 from tests.support.browser import PageServer
 from tests.support.servers import UA_IPHONE, AppServer
-from tests.tracker.conftest import context, count, html, wait_for
-
-REPLIED = "document.cookie.includes('datafast_session_id=')"  # the tracker has handled the server's reply
+from tests.tracker.conftest import REPLIED, context, count, html, wait_for
 
 pytestmark = pytest.mark.browser
 

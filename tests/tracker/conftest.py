@@ -20,6 +20,11 @@ def browser(chromium_path: str) -> Iterator[Browser]:
         yield b
 
 
+# The tracker has handled the server's reply (it keeps the visitor id it was given). A page left
+# before that starts a browser the server can only presume is the same one (identity/devices.py).
+REPLIED = "document.cookie.includes('datafast_session_id=')"
+
+
 def tag(server: AppServer, site: str | None, src: str = "/js/script.js", **attrs: str) -> str:
     """The script tag a site owner pastes, with the opt-in tests need (loopback). Test sites keep
     automated traffic (tests/support/servers.py), so Playwright's browser is counted."""

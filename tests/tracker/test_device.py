@@ -11,7 +11,7 @@ from footfall import accounts
 from tests.support.browser import PageServer
 from tests.support.fingerprint import fingerprint_key, sdk
 from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
-from tests.tracker.conftest import context, count, html, tag, wait_for
+from tests.tracker.conftest import REPLIED, context, count, html, tag, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def first_visit(browser: Browser, url: str, server: AppServer, site: str, n: int
     tab = ctx.new_page()
     tab.goto(url)
     rows = wait_for(server, site, count(n))
-    tab.wait_for_function("document.cookie.includes('datafast_session_id=')")  # the reply arrived
+    tab.wait_for_function(REPLIED)  # the reply arrived
     ctx.close()
     return rows[-1]
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser
 
 from tests.support.browser import PageServer
 from tests.support.servers import AppServer
-from tests.tracker.conftest import context, count, html, tag, wait_for
+from tests.tracker.conftest import REPLIED, context, count, html, tag, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_page_view_carries_page_browser_and_campaign_fields(server: AppServer, b
         tab.goto(web.url + "/from")
         tab.click("#go")  # a real referrer
         wait_for(server, site, count(1))
-        tab.wait_for_function("document.cookie.includes('datafast_session_id=')")
+        tab.wait_for_function(REPLIED)
         tab.goto(web.url + "/?utm_source=news&utm_medium=email&utm_campaign=launch&ref=hn&via=bob&gclid=G1&fbclid=F1")
         rows = wait_for(server, site, count(2))
         ctx.close()

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser
 from footfall import accounts
 from tests.support.browser import PageServer
 from tests.support.servers import AppServer
-from tests.tracker.conftest import context, count, html, tag, wait_for
+from tests.tracker.conftest import REPLIED, context, count, html, tag, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -122,6 +122,7 @@ def test_identify_in_the_page_names_the_person_with_what_came_before(server: App
         tab = ctx.new_page()
         tab.goto(web.url + "/pricing")
         wait_for(server, site, count(1))
+        tab.wait_for_function(REPLIED)
         tab.goto(web.url + "/account")
         wait_for(server, site, count(2))
         tab.evaluate(
