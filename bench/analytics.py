@@ -18,12 +18,14 @@ Measured, per store, through a real server on 127.0.0.1 (p50/p95 in ms of `--run
 over a range ending on one of the last days): `GET /healthz` (the HTTP floor); 30-day overview and
 day-by-day time series, first computed from the raw rows (the baseline: what every request cost
 before rollups) and then with the rollups folded; a 30-day breakdown (countries) and goals; two
-30-day funnels (4 steps: /, /pricing, /signup, the signup goal; and wildcards); the visitor
-profile (`GET /api/v1/visitors/{id}`) of random visitors. And how long the first fold of the
-whole history took.
+30-day funnels (4 steps: /, /pricing, /signup, the signup goal; and wildcards); filtered 30-day
+reads (overview by referrer, by country and page together, time series by page, breakdowns of
+referrers, pages and countries each under a filter, goals by country); the visitor profile
+(`GET /api/v1/visitors/{id}`) of random visitors. And how long the first fold of the whole history
+took.
 
 Targets (issue F5): 30-day overview and time series p95 <= 300 ms; visitor profile p95 <= 10 ms;
-([T5]) funnels p95 < 500 ms.
+([T5]) funnels p95 < 500 ms; ([T8]) filtered overview, time series and breakdowns p95 <= 200 ms.
 """
 
 from __future__ import annotations
@@ -365,6 +367,20 @@ def measure(
     results["visitor profile"] = timed(lambda: get(f"/api/v1/visitors/{next(profiles)}")(), 10 * runs)
     results["countries breakdown, 30 days"] = timed(over_ranges("/api/v1/analytics/countries"), max(3, runs // 4))
     results["goals, 30 days"] = timed(over_ranges("/api/v1/analytics/goals"), max(3, runs // 4))
+    # filtered reads ([T8]): what a user clicks all day, the whole dashboard following one filter
+    brk = max(3, runs // 4)
+    google, gb, pricing = {"filter_referrer": "is:Google"}, {"filter_country": "is:GB"}, {"filter_page": "is:/pricing"}
+    results["overview, referrer filter"] = timed(over_ranges("/api/v1/analytics/overview", **google), runs)
+    results["overview, country + page filters"] = timed(
+        over_ranges("/api/v1/analytics/overview", **gb, **pricing), runs
+    )
+    results["timeseries by day, page filter"] = timed(
+        over_ranges("/api/v1/analytics/timeseries", interval="day", **pricing), runs
+    )
+    results["referrers breakdown, country filter"] = timed(over_ranges("/api/v1/analytics/referrers", **gb), brk)
+    results["pages breakdown, referrer filter"] = timed(over_ranges("/api/v1/analytics/pages", **google), brk)
+    results["countries breakdown, referrer filter"] = timed(over_ranges("/api/v1/analytics/countries", **google), brk)
+    results["goals, country filter"] = timed(over_ranges("/api/v1/analytics/goals", **gb), brk)
     funnel = ("page:/", "page:/pricing", "page:/signup", "goal:signup")
     results["funnel (4 steps), 30 days"] = timed(over_ranges("/api/v1/funnels/analysis", funnel), funnel_runs)
     wildcard = ("page:/blog*", "page:/docs*", "goal:newsletter")
@@ -434,6 +450,9 @@ def main() -> None:
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     targets = {"overview, 30 days": "300", "timeseries by day, 30 days": "300", "visitor profile": "10"}
     targets |= {"funnel (4 steps), 30 days": "500", "funnel (wildcards), 30 days": "500"}
+    targets |= {
+        name: "200" for name in next(iter(results.values()))["rolled"] if "filter" in name and "goals" not in name
+    }
     for backend, r in results.items():
         for name, values in r["rolled"].items():
             base = r["raw"].get(name, [])

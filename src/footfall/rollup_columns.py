@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from footfall.rollup_keys import NAMES
+from footfall.rollup_keys import NAMES, SLOT_MS
 from footfall.store.base import Tx
 
 
@@ -79,3 +79,26 @@ def steps_array(roots: list[int], codes: list[int], times: list[int]) -> np.ndar
 
 def unstep_column(data: bytes) -> np.ndarray[Any, Any]:
     return np.frombuffer(bytes(data), dtype=STEP)
+
+
+def covered_slots(tx: Tx, site_num: int, lo: int, hi: int) -> list[int]:
+    """The folded slots that lie whole in [lo, hi), in order."""
+    return [
+        r["slot"]
+        for r in tx.all(
+            "SELECT slot FROM rollups WHERE site_num = ? AND slot >= ? AND slot <= ? ORDER BY slot",
+            (site_num, lo, hi - SLOT_MS),
+        )
+    ]
+
+
+def gaps(lo: int, hi: int, covered: list[int]) -> list[tuple[int, int]]:
+    """The parts of [lo, hi) outside the covered slots (sorted), as half-open intervals."""
+    found, at = [], lo
+    for slot in covered:
+        if slot > at:
+            found.append((at, slot))
+        at = max(at, slot + SLOT_MS)
+    if at < hi:
+        found.append((at, hi))
+    return found

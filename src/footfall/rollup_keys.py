@@ -12,6 +12,8 @@ from typing import Any
 from footfall.store.base import Row, Tx, loads
 
 ROOT = "COALESCE(v.alias_of, v.num)"
+SLOT_MS = 15 * 60_000
+STARTED_IN = "s.site_num = ? AND s.started_at >= ? AND s.started_at < ?"
 
 
 def visits_sql(where: str, keys: bool = False) -> str:

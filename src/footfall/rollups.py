@@ -26,11 +26,23 @@ import numpy as np
 from pyroaring import BitMap
 
 from footfall.clock import Clock
-from footfall.rollup_columns import STEP, Codes, column, step_column, steps_array, uncolumn, unstep_column
+from footfall.rollup_columns import (
+    STEP,
+    Codes,
+    column,
+    covered_slots,
+    gaps,
+    step_column,
+    steps_array,
+    uncolumn,
+    unstep_column,
+)
 from footfall.rollup_keys import (  # noqa: F401  (the names readers of the rollups use)
     CAMPAIGN_KEYS,
     NAMES,
     ROOT,
+    SLOT_MS,
+    STARTED_IN,
     VISIT_KEYS,
     Activity,
     KeyTexts,
@@ -40,15 +52,17 @@ from footfall.rollup_keys import (  # noqa: F401  (the names readers of the roll
     visit_events,
     visits_sql,
 )
+from footfall.rollup_visits import DICTIONARIES, VisitColumns
 from footfall.store.base import Store, Tx
 
 log = logging.getLogger("footfall.rollups")
 
-SLOT_MS = 15 * 60_000
 MARGIN_MS = 5 * 60_000  # beyond the idle time: an event accepted but not yet written cannot extend a folded visit
 CHUNK_SLOTS = 96  # slots folded per transaction (a day): short write transactions beside the event writer
 MAX_NUM = 2**32 - 1  # the bitmaps hold 32-bit visitor nums
-STARTED_IN = "s.site_num = ? AND s.started_at >= ? AND s.started_at < ?"
+
+
+Folded = tuple[int, "Tally", Pairs, VisitColumns]  # a slot's rollup row, breakdown columns and visit columns
 
 
 def slot_of(ms: int) -> int:
@@ -105,23 +119,11 @@ def tallies(tx: Tx, site_num: int, bounds: Sequence[int]) -> list[Tally]:
         t.pageviews += row["pageviews"]
         t.duration += row["duration"]
         covered.append(slot)
-    for start, end in _gaps(lo, hi, covered):
+    for start, end in gaps(lo, hi, covered):
         for v in tx.all(visits_sql(STARTED_IN), (site_num, start, end)):
             i = bisect.bisect_right(bounds, v["started_at"]) - 1
             out[i].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
     return out
-
-
-def _gaps(lo: int, hi: int, covered: list[int]) -> list[tuple[int, int]]:
-    """The parts of [lo, hi) outside the covered slots (sorted), as half-open intervals."""
-    gaps, at = [], lo
-    for slot in covered:
-        if slot > at:
-            gaps.append((at, slot))
-        at = max(at, slot + SLOT_MS)
-    if at < hi:
-        gaps.append((at, hi))
-    return gaps
 
 
 def forget_visits(tx: Tx, where: str, params: Sequence[Any]) -> None:
@@ -196,9 +198,7 @@ class Rollups:
         upto = end if open_from is None else open_from
         return self.store.write(lambda tx: _store(tx, site_num, generation, rows, upto, start)), open_from
 
-    def _compute(
-        self, tx: Tx, site_num: int, start: int, end: int, cutoff: int
-    ) -> tuple[list[tuple[int, Tally, Pairs]], int | None]:
+    def _compute(self, tx: Tx, site_num: int, start: int, end: int, cutoff: int) -> tuple[list[Folded], int | None]:
         """Rollups of the slots in [start, end) not stored yet and whose visits are all over, and the
         first slot with a visit still going (None when there is none)."""
         done = {
@@ -210,6 +210,7 @@ class Rollups:
         slots: dict[int, Tally] = {s: Tally() for s in range(start, end, SLOT_MS) if s not in done}
         texts = KeyTexts()
         pairs: dict[int, Pairs] = {s: Pairs(texts) for s in slots}
+        columns: dict[int, VisitColumns] = {s: VisitColumns() for s in slots}
         open_slots: set[int] = set()
         visits = [v for v in tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))]
         last = max((v["last_seen"] for v in visits), default=start)
@@ -224,8 +225,10 @@ class Rollups:
                 raise OverflowError(f"visitor num {v['root']} does not fit the 32-bit rollup bitmaps")
             else:
                 slots[slot].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
-                pairs[slot].add_visit(v, did.get(v["num"]) or Activity())
-        rows = [(s, t, pairs[s]) for s, t in slots.items() if s not in open_slots]
+                activity = did.get(v["num"]) or Activity()
+                pairs[slot].add_visit(v, activity)
+                columns[slot].add(v, activity)
+        rows = [(s, t, pairs[s], columns[s]) for s, t in slots.items() if s not in open_slots]
         return rows, min(open_slots) if open_slots else None
 
 
@@ -250,9 +253,7 @@ def _generation(tx: Tx, site_num: int) -> int:
     return int(row["generation"]) if row else -1
 
 
-def _store(
-    tx: Tx, site_num: int, generation: int, rows: Iterable[tuple[int, Tally, Pairs]], upto: int, start: int
-) -> int | None:
+def _store(tx: Tx, site_num: int, generation: int, rows: Iterable[Folded], upto: int, start: int) -> int | None:
     """Stores a fold computed at `generation`; None (nothing stored) when an invalidation came since."""
     if _generation(tx, site_num) != generation:
         return None
@@ -267,21 +268,27 @@ def _store(
     tx.executemany(
         "INSERT INTO rollups (site_num, slot, sessions, bounces, pageviews, duration, visitors) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(site_num, s, t.sessions, t.bounces, t.pageviews, t.duration, t.visitors.serialize()) for s, t, _ in rows],
+        [(site_num, s, t.sessions, t.bounces, t.pageviews, t.duration, t.visitors.serialize()) for s, t, _, _ in rows],
     )
-    codes = Codes(tx, site_num)
+    codes = Codes(tx, site_num, (*NAMES, *DICTIONARIES))
     tx.executemany(
         "INSERT INTO rollup_columns (site_num, slot, name, data) VALUES (?, ?, ?, ?)",
         [
             (site_num, s, name, column(roots, codes.encode(name, keys, grow=True)))
-            for s, _, pairs in rows
+            for s, _, pairs, _ in rows
             for name, (roots, keys) in pairs.by_name.items()
         ]
         + [
             (site_num, s, "steps", step_column(roots, codes.encode("steps", keys, grow=True), times))
-            for s, _, pairs in rows
+            for s, _, pairs, _ in rows
             for roots, keys, times in [pairs.steps]
             if roots
+        ]
+        + [  # after the steps: a goal's code is the one its step was given
+            (site_num, s, name, data)
+            for s, _, _, visits in rows
+            if visits.records
+            for name, data in visits.encode(codes, grow=True).items()
         ],
     )
     codes.save()
@@ -291,23 +298,12 @@ def _store(
     return len(rows)
 
 
-def _covered(tx: Tx, site_num: int, lo: int, hi: int) -> list[int]:
-    """The folded slots that lie whole in [lo, hi), in order."""
-    return [
-        r["slot"]
-        for r in tx.all(
-            "SELECT slot FROM rollups WHERE site_num = ? AND slot >= ? AND slot <= ? ORDER BY slot",
-            (site_num, lo, hi - SLOT_MS),
-        )
-    ]
-
-
 def pairs(
     tx: Tx, site_num: int, name: str, lo: int, hi: int
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], dict[int, str]]:
     """(roots, codes, code -> key text) of one breakdown over the visits started in [lo, hi): the
     folded slots' columns, and the rows elsewhere (encoded with the same dictionary)."""
-    covered = _covered(tx, site_num, lo, hi)
+    covered = covered_slots(tx, site_num, lo, hi)
     roots_parts, codes_parts = [], []
     if covered:
         for data in tx.blobs(
@@ -319,7 +315,7 @@ def pairs(
             codes_parts.append(r_codes)
     codes = Codes(tx, site_num, [name])
     raw = Pairs(KeyTexts())
-    for start, end in _gaps(lo, hi, covered):
+    for start, end in gaps(lo, hi, covered):
         visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
         did = visit_events(tx, site_num, {v["num"] for v in visits}, start) if name == "pages" and visits else {}
         for v in visits:
@@ -336,7 +332,7 @@ def pairs(
 def steps(tx: Tx, site_num: int, lo: int, hi: int) -> tuple[np.ndarray[Any, Any], dict[int, str]]:
     """(records of (root, code, time), code -> step key) of the page views and goals of the visits
     started in [lo, hi) (funnels: queries/funnels.py): the folded slots' steps, and the rows elsewhere."""
-    covered = _covered(tx, site_num, lo, hi)
+    covered = covered_slots(tx, site_num, lo, hi)
     parts: list[np.ndarray[Any, Any]] = []
     if covered:
         folded = tx.blobs(
@@ -346,7 +342,7 @@ def steps(tx: Tx, site_num: int, lo: int, hi: int) -> tuple[np.ndarray[Any, Any]
         parts.append(unstep_column(b"".join(folded)))  # one array: no per-slot copies
     codes = Codes(tx, site_num, ["steps"])
     raw = Pairs(KeyTexts())
-    for start, end in _gaps(lo, hi, covered):
+    for start, end in gaps(lo, hi, covered):
         visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
         did = visit_events(tx, site_num, {v["num"] for v in visits}, start) if visits else {}
         for v in visits:

@@ -36,7 +36,7 @@ MOVED = {
 }
 # derived tables a migration emptied for their job to compute again from the rows (0004: the
 # rollups fold visits without a device type as "unknown"; 0009: entry and exit pages are folded
-# too); the API answers read from them are
+# too; 0010: the visit columns filtered analytics read); the API answers read from them are
 # still compared below
 REBUILT = {"rollups", "rollup_columns", "rollup_codes", "rollup_state"}
 MOVING = {"timeSinceFirstVisit", "timeSinceCurrentVisit"}  # seconds since, read at different times

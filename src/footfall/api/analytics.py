@@ -168,9 +168,7 @@ def router(store: Store, auth: Authenticator, clock: Clock) -> APIRouter:
         def go(tx: Tx) -> list[dict[str, Any]]:
             if breakdown == "goals":
                 return a.goals(tx, caller.site.num, query)
-            if not query.filters:
-                return a.rolled_breakdown(tx, caller.site.num, query, breakdown)
-            return a.breakdown(a.load(tx, caller.site.num, query), breakdown)
+            return a.any_breakdown(tx, caller.site.num, query, breakdown)
 
         rows = await run_in_threadpool(store.read, go)
         if breakdown == "countries":

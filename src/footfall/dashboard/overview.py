@@ -17,8 +17,8 @@ from starlette.responses import Response
 from footfall.dashboard.charts import line_chart
 from footfall.dashboard.web import Web, with_params
 from footfall.queries import analytics as a
+from footfall.queries import kept, series
 from footfall.queries import realtime as live
-from footfall.queries import series
 from footfall.store.base import Row, Tx
 
 PERIODS = {
@@ -107,16 +107,14 @@ def add_routes(web: Web, api: APIRouter) -> None:
             series_query = a.parse(params, site.timezone)
             series.default_window(series_query, interval, now)
             rows, _ = series.timeseries(tx, site.num, series_query, interval)
-            data = a.load(tx, site.num, query) if query.filters else None
+            names = [endpoint for endpoint, _, _ in PANELS]
+            # with filters, the range's visits are read once for every panel
+            visits = kept.read(tx, site.num, *a.span(query), query.filters, names, goals=True) if query.filters else None
             panels = []
             for endpoint, heading, dimension in PANELS:
-                found = (
-                    a.breakdown(data, endpoint)
-                    if data is not None
-                    else a.rolled_breakdown(tx, site.num, query, endpoint)
-                )
+                found = a.any_breakdown(tx, site.num, query, endpoint, visits)
                 panels.append((heading, dimension, [panel_row(endpoint, r) for r in found[:10]]))
-            goals = a.goals(tx, site.num, query)[:10]
+            goals = a.goals(tx, site.num, query, visits)[:10]
             for g in goals:  # Plausible's conversion rate: the goal's visitors among all the range's
                 g["conversion"] = round(100 * g["visitors"] / totals["visitors"], 2) if totals["visitors"] else 0.0
             return {

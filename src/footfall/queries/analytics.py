@@ -12,13 +12,13 @@ Definitions (footfall's, written down where DataFast's docs are silent):
 - Breakdown rows: the visitors whose visits have that value, and those visitors' revenue.
 - goals: custom events in the kept visits: completions and distinct visitors per goal name.
 
-Overview and time series without filters count from the rollups (rollups.py), exact like the
-rest: with filters, and for breakdowns and goals, the visits are read and kept here.
+Overview, time series and breakdowns count from the rollups (rollups.py) without filters, and from
+the rollups' visit columns with them (queries/kept.py), exact like the rest: each reads the rows
+only for what is not folded yet. Goals without filters read their events (an index holds just them).
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from footfall import pending_goals, rollups
+from footfall.queries import kept
+from footfall.queries.kept import Filter, passes
 from footfall.queries.ranges import BadQuery, window
 from footfall.rollups import Tally
 from footfall.store.base import Row, Tx, loads
@@ -64,13 +66,6 @@ LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
 ALL_TIME = 2**62  # the end of an unbounded range
 # a visit's events come after its start: the range of events_site_ts to read (then joined to the visits)
 EVENTS_OF_VISITS = "e.site_num = ? AND e.ts >= ?"
-
-
-@dataclass
-class Filter:
-    dimension: str
-    op: str
-    values: list[str]
 
 
 @dataclass
@@ -115,17 +110,13 @@ def _value(visit: Row, dimension: str, pages: set[str]) -> list[str]:
 
 
 def _passes(visit: Row, f: Filter, pages: set[str]) -> bool:
-    values = [v.lower() for v in _value(visit, f.dimension, pages)]
-    wanted = [w.lower() for w in f.values]
-    if f.op == "contains":
-        return any(w in v for v in values for w in wanted)
-    hit = any(v in wanted for v in values)
-    return hit if f.op == "is" else not hit
+    return passes(_value(visit, f.dimension, pages), f)
 
 
 @dataclass
 class Data:
-    """The visits kept by a query's range and filters, their pages, and the range's payments."""
+    """The visits kept by a query's range and filters as rows (funnels with filters need their
+    events), their pages, and the range's payments."""
 
     visits: list[Row]
     pages: dict[int, set[str]]  # visit num -> paths viewed
@@ -202,19 +193,20 @@ class Counts:
         return whole
 
 
+def span(query: Query) -> tuple[int, int]:
+    """The query's range as [lo, hi) in ms (everything without one)."""
+    return (0, ALL_TIME) if query.start is None or query.end is None else (query.start, query.end + 1)
+
+
 def count(tx: Tx, site_num: int, query: Query, bounds: list[int]) -> Counts:
     """Visits in the buckets [bounds[i], bounds[i+1]): from the rollups (rollups.py) without
-    filters, from the kept visits with them."""
+    filters, from their visit columns (queries/kept.py) with them."""
+    payments, currency = load_payments(tx, site_num, query)
     if not query.filters:
-        payments, currency = load_payments(tx, site_num, query)
         return Counts(rollups.tallies(tx, site_num, bounds), payments, currency)
-    data = load(tx, site_num, query)
-    buckets = [Tally() for _ in bounds[1:]]
-    for v in data.visits:
-        i = bisect.bisect_right(bounds, v["started_at"]) - 1
-        if 0 <= i < len(buckets):
-            buckets[i].add_visit(v["root"], v["pageviews"], v["last_seen"] - v["started_at"])
-    return Counts(buckets, data.payments, data.currency)
+    found = kept.read(tx, site_num, bounds[0], bounds[-1], query.filters)
+    roots = found.roots()
+    return Counts(kept.tallies(found, bounds), [p for p in payments if p["root"] in roots], currency)
 
 
 def money(value: float) -> float:
@@ -245,27 +237,24 @@ def overview(tx: Tx, site_num: int, query: Query) -> dict[str, Any]:
     return totals(counts.buckets[0], counts.payments, counts.currency)
 
 
-def breakdown(data: Data, name: str) -> list[dict[str, Any]]:
-    """Rows of one breakdown over loaded visits (with filters), most visitors first, then by key."""
-    groups: dict[str, set[int]] = defaultdict(set)
-    texts = rollups.KeyTexts()
-    for v in data.visits:
-        if name == "pages":
-            for path in data.pages.get(v["num"], ()):
-                groups[rollups.key_text([v["hostname"], path])].add(v["root"])
-        elif (key := texts.of(name, v)) is not None:
-            groups[key].add(v["root"])
-    paid = paid_by_root(data.payments)
-    return ordered(
-        [row_of(name, key, len(roots), sum(paid.get(r, 0.0) for r in roots)) for key, roots in groups.items()]
-    )
+def any_breakdown(
+    tx: Tx, site_num: int, query: Query, name: str, found: kept.Kept | None = None
+) -> list[dict[str, Any]]:
+    """Rows of one breakdown, most visitors first: from the rollups' columns without filters, from
+    the kept visits with them (`found`: already read with this breakdown's field)."""
+    if not query.filters:
+        lo, hi = span(query)
+        return by_value(tx, site_num, query, name, *rollups.pairs(tx, site_num, name, lo, hi))
+    if found is None:
+        found = kept.read(tx, site_num, *span(query), query.filters, [name])
+    return by_value(tx, site_num, query, name, *kept.pairs(found, name))
 
 
-def rolled_breakdown(tx: Tx, site_num: int, query: Query, name: str) -> list[dict[str, Any]]:
-    """A breakdown without filters, from the rollups' columns (rollups.py) and the recent rows:
-    distinct (value, visitor) pairs by sorting, then visitors and their revenue per value."""
-    lo, hi = (0, ALL_TIME) if query.start is None or query.end is None else (query.start, query.end + 1)
-    roots, codes, keys = rollups.pairs(tx, site_num, name, lo, hi)
+def by_value(
+    tx: Tx, site_num: int, query: Query, name: str, roots: Any, codes: Any, keys: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Breakdown rows from (root, value code) pairs, one per visit's value: distinct pairs by
+    sorting, then visitors and their revenue per value."""
     joined = np.sort((codes.astype(np.uint64) << np.uint64(32)) | roots.astype(np.uint64))
     if len(joined):
         joined = joined[np.concatenate(([True], joined[1:] != joined[:-1]))]
@@ -320,28 +309,34 @@ def flag(code: str | None) -> str | None:
     return f"/flags/{code.lower()}.svg" if code else None
 
 
-def goals(tx: Tx, site_num: int, query: Query) -> list[dict[str, Any]]:
-    """Custom events of the visits in range (the events_goals index holds just them), of the visits
-    kept by the filters."""
+def goals(tx: Tx, site_num: int, query: Query, found: kept.Kept | None = None) -> list[dict[str, Any]]:
+    """Custom events of the visits in range: completions and distinct visitors per goal name (with
+    filters, of the kept visits: `found`, already read with their goals)."""
+    if query.filters:
+        completions, visitors = kept.goals(found or kept.read(tx, site_num, *span(query), query.filters, goals=True))
+    else:
+        completions, visitors = _all_goals(tx, site_num, query)
+    ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
+    return [{"goal": g, "completions": n, "visitors": visitors[g]} for g, n in ordered]
+
+
+def _all_goals(tx: Tx, site_num: int, query: Query) -> tuple[Counter[str], Counter[str]]:
+    """Every goal of the range's visits (the events_goals index holds just them), and the goals
+    waiting for their visit (pending_goals.py)."""
     where, params = visits_in_range(site_num, query)
     found = tx.all(
-        f"SELECT e.session_num, e.name, COALESCE(v.alias_of, v.num) AS root FROM events e "
+        f"SELECT e.name, COALESCE(v.alias_of, v.num) AS root FROM events e "
         f"JOIN sessions s ON s.num = e.session_num JOIN visitors v ON v.num = s.visitor_num "
         f"WHERE {EVENTS_OF_VISITS} AND e.type = 'custom' AND {where}",
         [site_num, query.start or 0, *params],
     )
-    if query.filters and found:
-        kept = {v["num"] for v in load(tx, site_num, query).visits}
-        found = [e for e in found if e["session_num"] in kept]
     completions: Counter[str] = Counter()
     roots: dict[str, set[int]] = defaultdict(set)
     for e in found:
         completions[e["name"]] += 1
         roots[e["name"]].add(e["root"])
     visitors = Counter({name: len(nums) for name, nums in roots.items()})
-    if not query.filters:  # goals waiting for their visit have no visit to filter (pending_goals.py)
-        for row in pending_goals.totals(tx, site_num, query.start, query.end):
-            completions[row["name"]] += row["completions"]
-            visitors[row["name"]] += row["visitors"]
-    ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
-    return [{"goal": g, "completions": n, "visitors": visitors[g]} for g, n in ordered]
+    for row in pending_goals.totals(tx, site_num, query.start, query.end):
+        completions[row["name"]] += row["completions"]
+        visitors[row["name"]] += row["visitors"]
+    return completions, visitors
