@@ -5,9 +5,17 @@ The purge job (hourly, under a lease) deletes, per site, in short transactions o
 it, the rollup slots before it, and visitors left with nothing (no visit, no person, no payment),
 with their scores. People (first-party contacts the owner was given) and payments (the owner's
 books) are kept; erase them through the deletion APIs.
+
+On PostgreSQL events are partitioned by month (migration 0011): first, a month's partition whose
+every site keeps less than it (each site with a row in it has a retention cutoff at or past the
+month's end) is dropped whole, in milliseconds; what is left (months shared with a site that keeps
+more, the default partition, SQLite) goes row by row. The same job creates the coming months'
+partitions ahead.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from footfall.clock import Clock
 from footfall.rollups import SLOT_MS
@@ -27,6 +35,11 @@ def purge(store: Store, clock: Clock) -> int:
     """Deletes what every site keeps past its retention; answers how many rows went."""
     sites = store.read(lambda tx: tx.all("SELECT num, id, settings FROM sites ORDER BY num"))
     total = 0
+    if store.dialect == "postgres":
+        now = clock.now_ms()
+        store.write(lambda tx: months_ahead(tx, now))
+        cutoffs = {s["num"]: now - d * DAY_MS if (d := retention_days(loads(s["settings"]))) else None for s in sites}
+        total += drop_expired_months(store, cutoffs)
     for site in sites:
         days = retention_days(loads(site["settings"]))
         if days:
@@ -95,3 +108,50 @@ def _forget_empty_visitors(tx: Tx, site_id: str) -> int:
         tx.execute(f"DELETE FROM visitor_scores WHERE visitor_num IN ({marks})", nums)
         tx.execute(f"DELETE FROM visitors WHERE num IN ({marks})", nums)
     return len(nums)
+
+
+def months_ahead(tx: Tx, now: int, ahead: int = 2) -> None:
+    """PostgreSQL: the partitions of this month and the next `ahead` exist (events of a month
+    without one land in the default partition, which is read like any other)."""
+    for i in range(ahead + 1):
+        tx.one("SELECT footfall_event_month(?) AS name", (now + i * 31 * DAY_MS,))
+
+
+def month_partitions(tx: Tx) -> list[tuple[str, int]]:
+    """PostgreSQL: (name, end in ms) of each month partition of `events`, oldest first."""
+    rows = tx.all(
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'events'::regclass AND c.relname <> 'events_default'"
+    )
+    found = []
+    for r in rows:
+        year, month = (int(x) for x in r["name"].removeprefix("events_").split("_"))
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        found.append((r["name"], int(end.timestamp() * 1000)))
+    return sorted(found, key=lambda p: p[1])
+
+
+def drop_expired_months(store: Store, cutoffs: dict[int, int | None]) -> int:
+    """Drops each month partition every site in it has let go; answers how many rows went."""
+    latest = max((c for c in cutoffs.values() if c is not None), default=None)
+    if latest is None:
+        return 0
+    total = 0
+    for name, end in store.read(month_partitions):
+        if end > latest:
+            break
+
+        def drop(tx: Tx, name: str = name, end: int = end) -> int:
+            tx.execute(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")  # no row comes in meanwhile
+            for site_num, cutoff in cutoffs.items():
+                if (cutoff is None or cutoff < end) and tx.one(
+                    f"SELECT 1 AS x FROM {name} WHERE site_num = ? LIMIT 1", (site_num,)
+                ):
+                    return 0  # a site keeps some of this month
+            row = tx.one(f"SELECT count(*) AS n FROM {name}")
+            tx.execute(f"ALTER TABLE events DETACH PARTITION {name}")
+            tx.execute(f"DROP TABLE {name}")
+            return int(row["n"]) if row else 0
+
+        total += store.write(drop)
+    return total

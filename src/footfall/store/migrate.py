@@ -22,8 +22,20 @@ def available(dialect: str) -> list[tuple[int, str, str]]:
 
 
 def statements(sql: str) -> list[str]:
+    """The file's statements: split at semicolons, but not inside a `$$`-quoted body (a function)."""
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    found, current = [], []
+    for i, part in enumerate("\n".join(lines).split("$$")):
+        if i % 2:  # inside $$ ... $$
+            current.append(f"$${part}$$")
+            continue
+        pieces = part.split(";")
+        current.append(pieces[0])
+        for piece in pieces[1:]:
+            found.append("".join(current))
+            current = [piece]
+    found.append("".join(current))
+    return [s.strip() for s in found if s.strip()]
 
 
 def migrate(
