@@ -74,15 +74,16 @@ def build_frames(site_id: str, site: Any, count: int, group: int, seed: int = 7)
     rng = random.Random(seed)
     visitors = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(5000)]
     geo = GeoLookup([SHARED_CITY], [SHARED_ASN])
+    context = pipeline.Context(geo)
     start = int(time.time() * 1000)
     events = []
     for i in range(count):
         if i % 500 == 0:  # one sender per 500-event request, as in bench/ingest.py
             info = pipeline.RequestInfo(ip=random_ip(rng), user_agent=rng.choice(USER_AGENTS))
         ts = start + i * 1000 // RATE
-        event = to_event(decode_one(json.dumps(make_event(rng, site_id, visitors)).encode()), ts)
+        event = to_event(decode_one(json.dumps(make_event(rng, site_id, visitors, info.user_agent)).encode()), ts)
         event.request_id = ids.request_id(ts)
-        reason = pipeline.run(pipeline.Candidate(event, site, info, geo))
+        reason = pipeline.run(pipeline.Candidate(event, site, info, context))
         if reason is not None:
             raise SystemExit(f"the generator made an event the pipeline dropped: {reason}")
         events.append(event)

@@ -115,9 +115,10 @@ def add_goal(tx: Tx, signer: VisitorSigner, site: Site, visitor_id: str, event: 
 def insert_goal(tx: Tx, site: Site, session: Row, event: dict[str, Any], ts: int) -> str:
     """A server-side goal, `{name, extra}`, as a custom event of `session` (a visit with a page
     view) on the page the visitor saw last in it."""
-    page = tx.one(
-        "SELECT href, hostname, path FROM events WHERE session_num = ? AND type = 'pageview' ORDER BY ts DESC LIMIT 1",
-        (session["num"],),
+    page = tx.one(  # through the visitor's index within the visit's span (session_num has none)
+        "SELECT href, hostname, path FROM events WHERE visitor_num = ? AND ts >= ? AND ts <= ? AND session_num = ? "
+        "AND type = 'pageview' ORDER BY ts DESC LIMIT 1",
+        (session["visitor_num"], session["started_at"], session["last_seen"], session["num"]),
     )
     assert page is not None
     request_id = ids.request_id(ts)

@@ -87,7 +87,7 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
     """Deletes the person, the visits that were theirs and the visitors only they used (a shared
     computer's visitor keeps the other people's visits, unlinked from this one)."""
     num = person["num"]
-    sessions = [r["num"] for r in tx.all("SELECT num FROM sessions WHERE person_num = ?", (num,))]
+    browsers = sorted({r["n"] for r in tx.all("SELECT visitor_num AS n FROM sessions WHERE person_num = ?", (num,))})
     forget_visits(tx, "person_num = ?", (num,))
     # their rows in Floqer sources, and what was still to be delivered of them
     tx.execute(
@@ -96,9 +96,13 @@ def erase_person(tx: Tx, person: Row, now_ms: int) -> None:
         (num,),
     )
     tx.execute("DELETE FROM source_rows WHERE person_num = ?", (num,))
-    for i in range(0, len(sessions), 500):
-        chunk = sessions[i : i + 500]
-        tx.execute(f"DELETE FROM events WHERE session_num IN ({','.join('?' * len(chunk))})", chunk)
+    for i in range(0, len(browsers), 500):  # through the visitors' index (session_num has none)
+        chunk = browsers[i : i + 500]
+        tx.execute(
+            f"DELETE FROM events WHERE visitor_num IN ({','.join('?' * len(chunk))}) "
+            "AND session_num IN (SELECT num FROM sessions WHERE person_num = ?)",
+            (*chunk, num),
+        )
     tx.execute("DELETE FROM sessions WHERE person_num = ?", (num,))
     for root in tx.all("SELECT * FROM visitors WHERE person_num = ?", (num,)):
         _, nums = visitor_group(tx, root)

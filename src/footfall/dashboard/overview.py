@@ -109,7 +109,9 @@ def add_routes(web: Web, api: APIRouter) -> None:
             rows, _ = series.timeseries(tx, site.num, series_query, interval)
             names = [endpoint for endpoint, _, _ in PANELS]
             # with filters, the range's visits are read once for every panel
-            visits = kept.read(tx, site.num, *a.span(query), query.filters, names, goals=True) if query.filters else None
+            visits = None
+            if query.filters:
+                visits = kept.read(tx, site.num, *a.span(query), query.filters, names, goals=True)
             panels = []
             for endpoint, heading, dimension in PANELS:
                 found = a.any_breakdown(tx, site.num, query, endpoint, visits)

@@ -355,7 +355,12 @@ class SessionAssigner:
                 ],
             )
         for gone, survivor in self.merged:  # stored visits merged into another: their events move
-            self.tx.execute("UPDATE events SET session_num = ? WHERE session_num = ?", (survivor, gone.num))
+            # found through the visitor's index within the visit's span (events.session_num has no
+            # index: a scan of every event per merge made an import of history crawl)
+            self.tx.execute(
+                "UPDATE events SET session_num = ? WHERE visitor_num = ? AND ts >= ? AND ts <= ? AND session_num = ?",
+                (survivor, gone.visitor.num, gone.started_at, gone.last_seen, gone.num),
+            )
             self.tx.execute("DELETE FROM sessions WHERE num = ?", (gone.num,))
         if self.earlier:
             self.tx.executemany(

@@ -150,19 +150,20 @@ def person_detail(tx: Tx, person: Row) -> dict[str, Any]:
         "ORDER BY s.started_at DESC, s.num DESC LIMIT ?",
         (person["num"], MAX_SESSIONS),
     )
-    nums = [r["num"] for r in tx.all("SELECT num FROM sessions WHERE person_num = ?", (person["num"],))]
+    visits = tx.all("SELECT num, visitor_num FROM sessions WHERE person_num = ?", (person["num"],))
     pages: list[Row] = []
     goals: list[Row] = []
-    if nums:
-        group = marks(nums)
+    if visits:
+        # through the visitors' index (events.session_num has none: that was a scan of every event)
+        nums, browsers = [r["num"] for r in visits], sorted({r["visitor_num"] for r in visits})
+        where = f"visitor_num IN ({marks(browsers)}) AND session_num IN ({marks(nums)})"
         pages = tx.all(
-            f"SELECT hostname, path, title, ts FROM events WHERE session_num IN ({group}) AND type = 'pageview' "
+            f"SELECT hostname, path, title, ts FROM events WHERE {where} AND type = 'pageview' "
             "ORDER BY ts DESC, id DESC LIMIT ?",
-            (*nums, MAX_PAGES),
+            (*browsers, *nums, MAX_PAGES),
         )
         goals = tx.all(
-            f"SELECT name, ts, extra FROM events WHERE session_num IN ({group}) AND type = 'custom' ORDER BY ts, id",
-            nums,
+            f"SELECT name, ts, extra FROM events WHERE {where} AND type = 'custom' ORDER BY ts, id", (*browsers, *nums)
         )
     return body | {
         "devices": [

@@ -77,13 +77,13 @@ def matches(rules: Rules, facts: Facts) -> bool:
 
 def facts_of(tx: Tx, person_num: int, body: dict[str, Any]) -> Facts:
     """From the person's visits and their `person_body`."""
-    visits = "SELECT num FROM sessions WHERE person_num = ?"
-    paths = tx.all(
-        f"SELECT DISTINCT path FROM events WHERE type = 'pageview' AND session_num IN ({visits})", (person_num,)
+    # through the visitors' index (events.session_num has none: that was a scan of every event)
+    visits = (
+        "visitor_num IN (SELECT visitor_num FROM sessions WHERE person_num = ?) "
+        "AND session_num IN (SELECT num FROM sessions WHERE person_num = ?)"
     )
-    goals = tx.all(
-        f"SELECT DISTINCT name FROM events WHERE type = 'custom' AND session_num IN ({visits})", (person_num,)
-    )
+    paths = tx.all(f"SELECT DISTINCT path FROM events WHERE type = 'pageview' AND {visits}", (person_num, person_num))
+    goals = tx.all(f"SELECT DISTINCT name FROM events WHERE type = 'custom' AND {visits}", (person_num, person_num))
     countries = tx.all(
         "SELECT DISTINCT country_code FROM sessions WHERE person_num = ? AND country_code IS NOT NULL", (person_num,)
     )
