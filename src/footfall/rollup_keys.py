@@ -73,13 +73,15 @@ class Activity:
     steps: list[tuple[int, str]] = field(default_factory=list)
 
 
-def visit_events(tx: Tx, site_num: int, nums: set[int], since: int, until: int | None = None) -> dict[int, Activity]:
-    """Each of these visits' page views and goals (their events are in [since, until]: a visit's
-    events come after its start)."""
-    where, params = "e.site_num = ? AND e.ts >= ? AND e.type IN ('pageview', 'custom')", [site_num, since]
-    if until is not None:
-        where += " AND e.ts <= ?"
-        params.append(until)
+def visit_events(tx: Tx, site_num: int, visits: list[Row]) -> dict[int, Activity]:
+    """Each of these visits' page views and goals (read from the span their events lie in: from
+    the first start to the last end)."""
+    if not visits:
+        return {}
+    nums = {v["num"] for v in visits}
+    since, until = min(v["started_at"] for v in visits), max(v["last_seen"] for v in visits)
+    where = "e.site_num = ? AND e.ts >= ? AND e.ts <= ? AND e.type IN ('pageview', 'custom')"
+    params = [site_num, since, until]
     found: dict[int, Activity] = {}
     pages: dict[tuple[str, str], tuple[str, str]] = {}  # key texts, made once per page (a fold sees millions)
     goals: dict[str, str] = {}

@@ -150,17 +150,17 @@ def read(tx: Tx, site_num: int, lo: int, hi: int, fields: Iterable[str], pages: 
     raw = VisitColumns()
     for start, end in gaps(lo, hi, covered):
         visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
-        did = visit_events(tx, site_num, {v["num"] for v in visits}, start) if visits and (pages or goals) else {}
+        did = visit_events(tx, site_num, visits) if pages or goals else {}
         for v in visits:
             raw.add(v, did.get(v["num"]) or Activity())
     if raw.records:
         for name, data in raw.encode(codes, grow=False).items():
             if name in wanted:
                 parts.setdefault(name, []).append(data)
-    slots = [np.frombuffer(bytes(b), dtype=VISIT) for b in parts.get("visits", [])]
-    offsets = np.cumsum([0] + [len(s) for s in slots])
+    counts = np.array([len(b) // VISIT.itemsize for b in parts.get("visits", [])], dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype("<u4")  # each slot's first visit
     return Table(
-        visits=np.concatenate(slots) if slots else np.zeros(0, dtype=VISIT),
+        visits=_joined(parts.get("visits", []), VISIT),
         fields={f: _joined(parts.get(code_name(f), []), "<u4") for f in fields},
         pages=_pairs(parts.get("visit-pages", []), offsets),
         goals=_pairs(parts.get("visit-goals", []), offsets),
@@ -169,15 +169,12 @@ def read(tx: Tx, site_num: int, lo: int, hi: int, fields: Iterable[str], pages: 
 
 
 def _joined(blobs: list[bytes], dtype: Any) -> np.ndarray[Any, Any]:
-    return np.frombuffer(b"".join(blobs), dtype=dtype) if blobs else np.zeros(0, dtype=dtype)
+    return np.frombuffer(b"".join(blobs), dtype=dtype)  # one copy of all the slots, no per-slot arrays
 
 
 def _pairs(blobs: list[bytes], offsets: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """The slots' (visit, code) pairs with visits numbered across the table (each slot's from its
     offset: the k-th blob is the k-th slot with visits, as every such slot has each column)."""
-    parts = []
-    for k, blob in enumerate(blobs):
-        pairs = np.frombuffer(bytes(blob), dtype=PAIR).copy()
-        pairs["visit"] += np.uint32(offsets[k])
-        parts.append(pairs)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=PAIR)
+    pairs = _joined(blobs, PAIR).copy()
+    pairs["visit"] += np.repeat(offsets[: len(blobs)], [len(b) // PAIR.itemsize for b in blobs])
+    return pairs

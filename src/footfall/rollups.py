@@ -213,8 +213,7 @@ class Rollups:
         columns: dict[int, VisitColumns] = {s: VisitColumns() for s in slots}
         open_slots: set[int] = set()
         visits = [v for v in tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))]
-        last = max((v["last_seen"] for v in visits), default=start)
-        did = visit_events(tx, site_num, {v["num"] for v in visits}, start, last) if visits else {}
+        did = visit_events(tx, site_num, visits)
         for v in visits:
             slot = slot_of(v["started_at"])
             if slot not in slots:
@@ -317,7 +316,7 @@ def pairs(
     raw = Pairs(KeyTexts())
     for start, end in gaps(lo, hi, covered):
         visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
-        did = visit_events(tx, site_num, {v["num"] for v in visits}, start) if name == "pages" and visits else {}
+        did = visit_events(tx, site_num, visits) if name == "pages" else {}
         for v in visits:
             raw.add_visit(v, did.get(v["num"]) or Activity())
     if name in raw.by_name:
@@ -344,7 +343,7 @@ def steps(tx: Tx, site_num: int, lo: int, hi: int) -> tuple[np.ndarray[Any, Any]
     raw = Pairs(KeyTexts())
     for start, end in gaps(lo, hi, covered):
         visits = tx.all(visits_sql(STARTED_IN, keys=True), (site_num, start, end))
-        did = visit_events(tx, site_num, {v["num"] for v in visits}, start) if visits else {}
+        did = visit_events(tx, site_num, visits)
         for v in visits:
             raw.add_visit(v, did.get(v["num"]) or Activity(), keys=False)
     roots, keys, times = raw.steps

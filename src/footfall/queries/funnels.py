@@ -93,7 +93,7 @@ def _events(tx: Tx, site_num: int, query: a.Query) -> tuple[Any, dict[int, str]]
         lo, hi = (0, a.ALL_TIME) if query.start is None or query.end is None else (query.start, query.end + 1)
         return rollups.steps(tx, site_num, lo, hi)
     kept = a.load(tx, site_num, query).visits
-    did = rollups.visit_events(tx, site_num, {v["num"] for v in kept}, query.start or 0)
+    did = rollups.visit_events(tx, site_num, kept)
     codes: dict[str, int] = {}
     roots, found, times = [], [], []
     for v in kept:

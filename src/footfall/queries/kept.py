@@ -9,6 +9,7 @@ the definitions of queries/analytics.py) and applied to every visit as a lookup 
 from __future__ import annotations
 
 import array
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -81,14 +82,14 @@ BREAKDOWN_FIELDS = {
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class Kept:
     """A range's visits and which of them the filters keep."""
 
     table: Table
     mask: np.ndarray[Any, Any]
 
-    @property
+    @functools.cached_property
     def visits(self) -> np.ndarray[Any, Any]:
         return self.table.visits[self.mask]
 
