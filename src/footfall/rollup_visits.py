@@ -1,7 +1,8 @@
 """The rollups' visit columns (rollups.py): what filtered analytics read.
 
 Each folded slot with visits keeps, beside its breakdown columns:
-- `visits`: one record per visit (root visitor, start, duration, page views), in a fixed order;
+- `visit-roots`: each visit's root visitor (uint32), in a fixed order, and `visit-times`: its
+  start, duration and page views (what overview and time series count; breakdowns need only roots);
 - `v:<field>`: for each field a filter or breakdown looks at, one code per visit in that order
   (0: the visit has no value; else the code of its raw values, a JSON list, in `rollup_codes`);
 - `visit-pages`: (visit, page) pairs, the page's code as in the `pages` breakdown;
@@ -25,7 +26,7 @@ from footfall.rollup_columns import Codes, covered_slots, gaps
 from footfall.rollup_keys import CAMPAIGN_KEYS, STARTED_IN, Activity, key_text, visit_events, visits_sql
 from footfall.store.base import Row, Tx, loads
 
-VISIT = np.dtype([("root", "<u4"), ("start", "<i8"), ("duration", "<i8"), ("pageviews", "<u4")])
+TIMES = np.dtype([("start", "<i8"), ("duration", "<i8"), ("pageviews", "<u4")])  # a visit's, packed
 PAIR = np.dtype([("visit", "<u4"), ("code", "<u4")])
 GOAL_PREFIX = key_text(["goal", ""])[:-2]  # '["goal",': a goal's step key starts so
 
@@ -75,15 +76,17 @@ def raw_of(key: str | None, name: str) -> tuple[Any, ...]:
 class VisitColumns:
     """One slot's visit columns while a fold (or a read of the rows) collects them."""
 
-    records: list[tuple[int, int, int, int]] = field(default_factory=list)
+    roots: list[int] = field(default_factory=list)
+    times: list[tuple[int, int, int]] = field(default_factory=list)
     keys: dict[str, list[str | None]] = field(default_factory=lambda: {f: [] for f in FIELDS})
     pages: list[tuple[int, str]] = field(default_factory=list)
     goals: list[tuple[int, str]] = field(default_factory=list)
     _texts: dict[tuple[Any, ...], str | None] = field(default_factory=dict)
 
     def add(self, v: Row, did: Activity) -> None:
-        i = len(self.records)
-        self.records.append((v["root"], v["started_at"], v["last_seen"] - v["started_at"], v["pageviews"]))
+        i = len(self.roots)
+        self.roots.append(v["root"])
+        self.times.append((v["started_at"], v["last_seen"] - v["started_at"], v["pageviews"]))
         for name, raw_of_visit in FIELDS.items():
             raw = raw_of_visit(v)
             text = self._texts.get(raw, self)
@@ -95,7 +98,10 @@ class VisitColumns:
 
     def encode(self, codes: Codes, grow: bool) -> dict[str, bytes]:
         """The slot's columns, as stored (`grow`: new keys get codes kept by `codes.save`)."""
-        out = {"visits": np.array(self.records, dtype=VISIT).tobytes()}
+        out = {
+            "visit-roots": np.array(self.roots, dtype="<u4").tobytes(),
+            "visit-times": np.array(self.times, dtype=TIMES).tobytes(),
+        }
         for name, keys in self.keys.items():
             out[code_name(name)] = _codes(codes, code_name(name), keys, grow).tobytes()
         for column, dictionary, pairs in (("visit-pages", "pages", self.pages), ("visit-goals", "steps", self.goals)):
@@ -116,10 +122,12 @@ def _codes(codes: Codes, name: str, keys: list[str | None], grow: bool) -> np.nd
 
 @dataclass
 class Table:
-    """The visits started in a range, as aligned arrays: records, the codes of the fields read,
-    and (visit, code) pairs of their pages and goals; with each dictionary (code -> key text)."""
+    """The visits started in a range, as aligned arrays: root visitors, times (when read), the
+    codes of the fields read, and (visit, code) pairs of their pages and goals; with each
+    dictionary (code -> key text)."""
 
-    visits: np.ndarray[Any, Any]
+    roots: np.ndarray[Any, Any]
+    times: np.ndarray[Any, Any]
     fields: dict[str, np.ndarray[Any, Any]]
     pages: np.ndarray[Any, Any]
     goals: np.ndarray[Any, Any]
@@ -132,14 +140,17 @@ class Table:
         return found
 
 
-def read(tx: Tx, site_num: int, lo: int, hi: int, fields: Iterable[str], pages: bool, goals: bool) -> Table:
+def read(
+    tx: Tx, site_num: int, lo: int, hi: int, fields: Iterable[str], pages: bool, goals: bool, times: bool
+) -> Table:
     """The visits started in [lo, hi): whole folded slots from their columns, the rest from the rows."""
     fields = sorted(set(fields))
     dictionaries = [code_name(f) for f in fields] + ["pages"] * pages + ["steps"] * goals
     codes = Codes(tx, site_num, dictionaries)
     covered = covered_slots(tx, site_num, lo, hi)
     parts: dict[str, list[bytes]] = {}
-    wanted = ["visits", *(code_name(f) for f in fields)] + ["visit-pages"] * pages + ["visit-goals"] * goals
+    wanted = ["visit-roots", *(code_name(f) for f in fields)] + ["visit-times"] * times
+    wanted += ["visit-pages"] * pages + ["visit-goals"] * goals
     if covered:
         for name in wanted:
             parts[name] = tx.blobs(
@@ -153,14 +164,15 @@ def read(tx: Tx, site_num: int, lo: int, hi: int, fields: Iterable[str], pages: 
         did = visit_events(tx, site_num, visits) if pages or goals else {}
         for v in visits:
             raw.add(v, did.get(v["num"]) or Activity())
-    if raw.records:
+    if raw.roots:
         for name, data in raw.encode(codes, grow=False).items():
             if name in wanted:
                 parts.setdefault(name, []).append(data)
-    counts = np.array([len(b) // VISIT.itemsize for b in parts.get("visits", [])], dtype=np.int64)
+    counts = np.array([len(b) // 4 for b in parts.get("visit-roots", [])], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype("<u4")  # each slot's first visit
     return Table(
-        visits=_joined(parts.get("visits", []), VISIT),
+        roots=_joined(parts.get("visit-roots", []), "<u4"),
+        times=_joined(parts.get("visit-times", []), TIMES),
         fields={f: _joined(parts.get(code_name(f), []), "<u4") for f in fields},
         pages=_pairs(parts.get("visit-pages", []), offsets),
         goals=_pairs(parts.get("visit-goals", []), offsets),

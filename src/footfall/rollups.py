@@ -286,7 +286,7 @@ def _store(tx: Tx, site_num: int, generation: int, rows: Iterable[Folded], upto:
         + [  # after the steps: a goal's code is the one its step was given
             (site_num, s, name, data)
             for s, _, _, visits in rows
-            if visits.records
+            if visits.roots
             for name, data in visits.encode(codes, grow=True).items()
         ],
     )

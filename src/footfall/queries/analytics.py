@@ -242,8 +242,8 @@ def count(tx: Tx, site_num: int, query: Query, bounds: list[int]) -> Counts:
     payments, currency = load_payments(tx, site_num, query)
     if not query.filters:
         return Counts(rollups.tallies(tx, site_num, bounds), payments, currency)
-    found = kept.read(tx, site_num, bounds[0], bounds[-1], query.filters)
-    roots = found.roots()
+    found = kept.read(tx, site_num, bounds[0], bounds[-1], query.filters, times=True)
+    roots = found.visitors()
     return Counts(kept.tallies(found, bounds), [p for p in payments if p["root"] in roots], currency)
 
 

@@ -90,11 +90,11 @@ class Kept:
     mask: np.ndarray[Any, Any]
 
     @functools.cached_property
-    def visits(self) -> np.ndarray[Any, Any]:
-        return self.table.visits[self.mask]
+    def roots(self) -> np.ndarray[Any, Any]:
+        return self.table.roots[self.mask]
 
-    def roots(self) -> BitMap:
-        return bitmap(self.visits["root"])
+    def visitors(self) -> BitMap:
+        return bitmap(self.roots)
 
 
 def bitmap(roots: np.ndarray[Any, Any]) -> BitMap:
@@ -109,13 +109,15 @@ def read(
     filters: Sequence[Filter],
     breakdowns: Sequence[str] = (),
     goals: bool = False,
+    times: bool = False,
 ) -> Kept:
-    """The visits started in [lo, hi), with what the filters, the breakdowns and goals need."""
+    """The visits started in [lo, hi), with what the filters, the breakdowns, goals and (`times`)
+    overview and time series need."""
     fields = {FILTER_FIELDS[f.dimension][0] for f in filters if f.dimension != "page"}
     fields |= {BREAKDOWN_FIELDS[b] for b in breakdowns if b in BREAKDOWN_FIELDS}
     pages = "pages" in breakdowns or any(f.dimension == "page" for f in filters)
-    table = rollup_visits.read(tx, site_num, lo, hi, fields, pages, goals)
-    mask = np.ones(len(table.visits), dtype=bool)
+    table = rollup_visits.read(tx, site_num, lo, hi, fields, pages, goals, times)
+    mask = np.ones(len(table.roots), dtype=bool)
     for f in filters:
         mask &= _keeps(table, f)
     return Kept(table, mask)
@@ -125,7 +127,7 @@ def _keeps(table: Table, f: Filter) -> np.ndarray[Any, Any]:
     if f.dimension == "page":
         paths = {code: json.loads(text)[1] for code, text in table.keys["pages"].items()}
         hits = _lookup({code: positive([path], f) for code, path in paths.items()})
-        seen = np.zeros(len(table.visits), dtype=bool)
+        seen = np.zeros(len(table.roots), dtype=bool)
         pairs = table.pages
         seen[pairs["visit"][hits[pairs["code"]]]] = True
         return ~seen if f.op == "is_not" else seen
@@ -144,12 +146,13 @@ def _lookup(by_code: dict[int, bool]) -> np.ndarray[Any, Any]:
 def tallies(kept: Kept, bounds: Sequence[int]) -> list[Tally]:
     """One Tally per bucket [bounds[i], bounds[i+1]) of the kept visits' starts."""
     n = len(bounds) - 1
-    visits = kept.visits
+    visits, roots = kept.table.times[kept.mask], kept.roots
     at = np.searchsorted(np.asarray(bounds, dtype=np.int64), visits["start"], side="right") - 1
     inside = (at >= 0) & (at < n)
-    visits, at = visits[inside], at[inside]
-    order = np.argsort(at, kind="stable")  # by bucket: each bucket's visitors are one slice
-    visits, at = visits[order], at[order]
+    visits, roots, at = visits[inside], roots[inside], at[inside]
+    if n > 1:  # by bucket: each bucket's visitors are one slice
+        order = np.argsort(at, kind="stable")
+        visits, roots, at = visits[order], roots[order], at[order]
     edges = np.searchsorted(at, np.arange(n + 1))
     sessions = np.bincount(at, minlength=n)
     bounces = np.bincount(at, weights=visits["pageviews"] <= 1, minlength=n)
@@ -157,7 +160,7 @@ def tallies(kept: Kept, bounds: Sequence[int]) -> list[Tally]:
     duration = np.bincount(at, weights=visits["duration"], minlength=n)  # exact below 2**53 ms
     out = []
     for i in range(n):
-        t = Tally(bitmap(visits["root"][edges[i] : edges[i + 1]]))
+        t = Tally(bitmap(roots[edges[i] : edges[i + 1]]))
         t.sessions, t.bounces = int(sessions[i]), int(bounces[i])
         t.pageviews, t.duration = int(pageviews[i]), int(duration[i])
         out.append(t)
@@ -169,7 +172,7 @@ def pairs(kept: Kept, name: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, 
     table = kept.table
     if name == "pages":
         found = table.pages[kept.mask[table.pages["visit"]]]
-        return table.visits["root"][found["visit"]], found["code"], table.keys["pages"]
+        return table.roots[found["visit"]], found["code"], table.keys["pages"]
     field = BREAKDOWN_FIELDS[name]
     texts: dict[str, int] = {}
     to_key = {}
@@ -181,14 +184,14 @@ def pairs(kept: Kept, name: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, 
         lookup[code] = k
     codes = lookup[table.fields[field]]
     keep = kept.mask & (codes >= 0)
-    return table.visits["root"][keep], codes[keep].astype("<u4"), {k: text for text, k in texts.items()}
+    return table.roots[keep], codes[keep].astype("<u4"), {k: text for text, k in texts.items()}
 
 
 def goals(kept: Kept) -> tuple[Counter[str], Counter[str]]:
     """(completions, distinct visitors) per goal name, over the kept visits."""
     found = kept.table.goals[kept.mask[kept.table.goals["visit"]]]
     names = {code: json.loads(text)[1] for code, text in kept.table.keys["steps"].items()}
-    roots = kept.table.visits["root"][found["visit"]].astype(np.uint64)
+    roots = kept.table.roots[found["visit"]].astype(np.uint64)
     joined = np.unique((found["code"].astype(np.uint64) << np.uint64(32)) | roots)
     completions = Counter({names[c]: int(n) for c, n in enumerate(np.bincount(found["code"]).tolist()) if n})
     per_goal = np.bincount((joined >> np.uint64(32)).astype(np.int64)) if len(joined) else np.zeros(0, np.int64)
