@@ -61,7 +61,8 @@ from footfall.ids import LinkSigner, VisitorSigner  # noqa: E402
 from footfall.ingest import pipeline  # noqa: E402
 from footfall.ingest.payloads import decode_one, to_event  # noqa: E402
 from footfall.ingest.writer import EventWriter  # noqa: E402
-from footfall.ingest.writer_process import Request, Start, _connect, _Db, _write_group  # noqa: E402
+from footfall.ingest.writer_db import Db, connect_db  # noqa: E402
+from footfall.ingest.writer_process import Request, Start, _write_group  # noqa: E402
 from footfall.runtime import tune_gc  # noqa: E402
 from footfall.settings import Settings  # noqa: E402
 from footfall.store import open_store  # noqa: E402
@@ -157,13 +158,13 @@ class Recorder:
         return run
 
 
-def backend_pid(db: _Db) -> int | None:
+def backend_pid(db: Db) -> int | None:
     if isinstance(db.conn, sqlite3.Connection):
         return None
     return int(db.conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"])
 
 
-def measure(db: _Db, work: Callable[[], int]) -> tuple[float, float, int]:
+def measure(db: Db, work: Callable[[], int]) -> tuple[float, float, int]:
     """(CPU seconds of this process and the database backend, wall seconds, events) of `work`."""
     pid = backend_pid(db)
     cpu0, wall0 = time.process_time() + (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
@@ -208,7 +209,7 @@ def bench_backend(backend: str, count: int, group: int, workdir: Path) -> list[d
     recorder = Recorder()
     tune_gc()  # as the writer process does
     try:
-        db = _connect(start_of(settings, path))
+        db = connect_db(start_of(settings, path))
         db.tx_type = recorder.tx_type(db.tx_type)
         db.begin = recorder.transaction(db.begin, "BEGIN")
         db.commit = recorder.transaction(db.commit, "COMMIT")
@@ -227,7 +228,7 @@ def bench_backend(backend: str, count: int, group: int, workdir: Path) -> list[d
         written = measure(db, write)
         db.close()
 
-        bare = _connect(start_of(copy, copy_path))
+        bare = connect_db(start_of(copy, copy_path))
 
         def replay() -> int:
             for statements in recorder.statements:

@@ -28,14 +28,14 @@ import select
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
 from footfall.enrich.networks import HostingNetworks
 from footfall.ids import LinkSigner, VisitorSigner
 from footfall.ingest.writer import EventWriter
+from footfall.ingest.writer_db import Db, connect_db
 from footfall.model import Event
 from footfall.runtime import tune_gc
 
@@ -313,7 +313,7 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
     """The child: read requests, write each group in one transaction, answer after the commit."""
     frames = Frames(stdin_fd)
     start = msgspec.msgpack.decode(frames.read(), type=Start)  # type: ignore[arg-type]
-    db = _connect(start)
+    db = connect_db(start)
     writer = EventWriter(
         VisitorSigner(start.secret),
         LinkSigner(start.secret),
@@ -336,49 +336,13 @@ def serve(stdin_fd: int, stdout: IO[bytes]) -> None:
         write_frame(stdout, encode(_write_group(db, writer, group)))
 
 
-class _Db:
-    """One connection with its dialect's Tx and transaction statements."""
-
-    def __init__(
-        self, conn: Any, tx_type: Any, begin: Any, commit: Any, rollback: Any, data_errors: tuple[type, ...]
-    ) -> None:
-        self.conn, self.tx_type, self.begin, self.commit, self.rollback = conn, tx_type, begin, commit, rollback
-        self.data_errors = data_errors  # the driver's "this value cannot be stored"
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def _connect(start: Start) -> _Db:
-    if start.database_url:
-        from footfall.store import postgres
-
-        return _Db(
-            postgres.connect(start.database_url),
-            postgres.PostgresTx,
-            postgres._begin,
-            postgres._commit,
-            postgres._rollback,
-            (postgres.psycopg.DataError,),
-        )
-    from footfall.store import sqlite
-
-    return _Db(
-        sqlite.connect(Path(start.path), start.synchronous),
-        sqlite.SQLiteTx,
-        sqlite._begin,
-        sqlite._commit,
-        sqlite._rollback,
-        (sqlite.sqlite3.DataError,),
-    )
-
-
-def _write_group(db: _Db, writer: EventWriter, group: list[Request]) -> list[Reply]:
+def _write_group(db: Db, writer: EventWriter, group: list[Request]) -> list[Reply]:
     tx = db.tx_type(db.conn)
     try:
-        db.begin(tx)
-        writer.merge(tx, [r.events for r in group])
-        db.commit(tx)
+        with db.pipeline():
+            db.begin(tx)
+            writer.merge(tx, [r.events for r in group])
+            db.commit(tx)
         return [_ok(r) for r in group]
     except Exception:
         db.rollback(tx)
@@ -386,9 +350,10 @@ def _write_group(db: _Db, writer: EventWriter, group: list[Request]) -> list[Rep
     for request in group:  # one bad request never takes its group down
         tx = db.tx_type(db.conn)
         try:
-            db.begin(tx)
-            writer(tx, request.events)
-            db.commit(tx)
+            with db.pipeline():
+                db.begin(tx)
+                writer(tx, request.events)
+                db.commit(tx)
             replies.append(_ok(request))
         except Exception as exc:  # noqa: BLE001 - reported to the waiting request
             db.rollback(tx)
