@@ -5,6 +5,8 @@ scans are priced out so that a small test table cannot hide a missing or unusabl
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from footfall.store.postgres import PostgresStore
@@ -36,7 +38,7 @@ READS = {
         "UPDATE events SET session_num = $1 WHERE visitor_num = $2 AND ts >= $3 AND ts <= $4 AND session_num = $5",
         "(bigint, bigint, bigint, bigint, bigint)",
         "2, 7, 1700000000000, 1900000000000, 1",  # a span over every month there is
-        "events_",
+        "visitor_num_ts_idx",  # each partition's copy of events_visitor_ts
     ),
 }
 
@@ -61,6 +63,4 @@ def test_the_generic_plan_uses_an_index(postgres_url: str, name: str) -> None:
     finally:
         store.close()
     assert "Seq Scan" not in text, text
-    assert any(
-        f"{scan} {index}" in text for scan in ("Index Scan using", "Index Only Scan using", "Bitmap Index Scan on")
-    )
+    assert re.search(rf"(Index Scan using|Index Only Scan using|Bitmap Index Scan on) \S*{index}", text), text
