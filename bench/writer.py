@@ -23,6 +23,7 @@ CPU is this process's plus, on PostgreSQL, its server backend's (from /proc).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import secrets
@@ -187,7 +188,7 @@ def copy_store(settings: Settings, path: str, workdir: Path) -> tuple[Settings, 
     return Settings.from_env({}, data_dir=str(target.parent)), str(target)
 
 
-def bench_backend(backend: str, count: int, group: int, workdir: Path) -> list[dict[str, Any]]:
+def bench_backend(backend: str, count: int, group: int, workdir: Path, pipeline: bool = True) -> list[dict[str, Any]]:
     settings = fresh_database(backend, workdir / backend)
     store = open_store(settings)
     now = int(time.time() * 1000)
@@ -210,6 +211,8 @@ def bench_backend(backend: str, count: int, group: int, workdir: Path) -> list[d
     tune_gc()  # as the writer process does
     try:
         db = connect_db(start_of(settings, path))
+        if not pipeline:  # PostgreSQL as before pipeline mode: each statement waits for its answer
+            db.pipeline = contextlib.nullcontext
         db.tx_type = recorder.tx_type(db.tx_type)
         db.begin = recorder.transaction(db.begin, "BEGIN")
         db.commit = recorder.transaction(db.commit, "COMMIT")
@@ -266,11 +269,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--group", type=int, default=1000, help="events a transaction (the ingest bench: ~1,000)")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--no-pipeline", action="store_true", help="PostgreSQL: write without psycopg's pipeline mode")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            results.extend(bench_backend(backend, args.events, args.group, Path(tmp)))
+            results.extend(bench_backend(backend, args.events, args.group, Path(tmp), not args.no_pipeline))
     print(f"\n{args.events:,} events in groups of {args.group:,}\n")
     print("| backend | run | CPU µs/event | wall µs/event | events/s | CPU vs SQL alone |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
