@@ -14,7 +14,7 @@ Definitions (footfall's, written down where DataFast's docs are silent):
 
 Overview, time series and breakdowns count from the rollups (rollups.py) without filters, and from
 the rollups' visit columns with them (queries/kept.py), exact like the rest: each reads the rows
-only for what is not folded yet. Goals without filters read their events (an index holds just them).
+only for what is not folded yet. Goals count from the visit columns too (with or without filters).
 """
 
 from __future__ import annotations
@@ -348,33 +348,13 @@ def flag(code: str | None) -> str | None:
 
 
 def goals(tx: Tx, site_num: int, query: Query, found: kept.Kept | None = None) -> list[dict[str, Any]]:
-    """Custom events of the visits in range: completions and distinct visitors per goal name (with
-    filters, of the kept visits: `found`, already read with their goals)."""
-    if query.filters:
-        completions, visitors = kept.goals(found or kept.read(tx, site_num, *span(query), query.filters, goals=True))
-    else:
-        completions, visitors = _all_goals(tx, site_num, query)
+    """Custom events of the visits in range: completions and distinct visitors per goal name, from
+    the rollups' visit columns (of the visits the filters keep; `found`: already read with their
+    goals). Without filters, the goals waiting for their visit count too (pending_goals.py)."""
+    completions, visitors = kept.goals(found or kept.read(tx, site_num, *span(query), query.filters, goals=True))
+    if not query.filters:
+        for row in pending_goals.totals(tx, site_num, query.start, query.end):
+            completions[row["name"]] += row["completions"]
+            visitors[row["name"]] += row["visitors"]
     ordered = sorted(completions.items(), key=lambda item: (-item[1], item[0]))
     return [{"goal": g, "completions": n, "visitors": visitors[g]} for g, n in ordered]
-
-
-def _all_goals(tx: Tx, site_num: int, query: Query) -> tuple[Counter[str], Counter[str]]:
-    """Every goal of the range's visits (the events_goals index holds just them), and the goals
-    waiting for their visit (pending_goals.py)."""
-    where, params = visits_in_range(site_num, query)
-    found = tx.all(
-        f"SELECT e.name, COALESCE(v.alias_of, v.num) AS root FROM events e "
-        f"JOIN sessions s ON s.num = e.session_num JOIN visitors v ON v.num = s.visitor_num "
-        f"WHERE {EVENTS_OF_VISITS} AND e.type = 'custom' AND {where}",
-        [site_num, query.start or 0, *params],
-    )
-    completions: Counter[str] = Counter()
-    roots: dict[str, set[int]] = defaultdict(set)
-    for e in found:
-        completions[e["name"]] += 1
-        roots[e["name"]].add(e["root"])
-    visitors = Counter({name: len(nums) for name, nums in roots.items()})
-    for row in pending_goals.totals(tx, site_num, query.start, query.end):
-        completions[row["name"]] += row["completions"]
-        visitors[row["name"]] += row["visitors"]
-    return completions, visitors
