@@ -244,6 +244,7 @@ def check_filters(server: AppServer, key: str, stream: Stream, origin: int) -> N
     assert {r["goal"]: (r["completions"], r["visitors"]) for r in rows} == {
         g: (len(vs), len(set(vs))) for g, vs in gb_goals.items()
     }
+
     # a filtered day-by-day series, and filtered breakdowns of pages and countries
     def keep(v: Visit) -> bool:
         return BROWSERS[v.browser][1] != "Chrome"
