@@ -74,19 +74,20 @@ class Activity:
 
 
 def visit_events(tx: Tx, site_num: int, visits: list[Row]) -> dict[int, Activity]:
-    """Each of these visits' page views and goals (read from the span their events lie in: from
-    the first start to the last end)."""
+    """Each of these visits' page views and goals: page views from the span they lie in (the first
+    start to the last end), goals from the first start on (a goal sent by a server joins the
+    visitor's latest visit without moving its end; the goals index holds just them)."""
     if not visits:
         return {}
     nums = {v["num"] for v in visits}
     since, until = min(v["started_at"] for v in visits), max(v["last_seen"] for v in visits)
-    where = "e.site_num = ? AND e.ts >= ? AND e.ts <= ? AND e.type IN ('pageview', 'custom')"
-    params = [site_num, since, until]
     found: dict[int, Activity] = {}
     pages: dict[tuple[str, str], tuple[str, str]] = {}  # key texts, made once per page (a fold sees millions)
     goals: dict[str, str] = {}
-    sql = f"SELECT e.session_num, e.type, e.hostname, e.path, e.name, e.ts FROM events e WHERE {where}"
-    for e in tx.all(sql, params):
+    columns = "SELECT e.session_num, e.type, e.hostname, e.path, e.name, e.ts FROM events e WHERE e.site_num = ?"
+    rows = tx.all(f"{columns} AND e.ts >= ? AND e.ts <= ? AND e.type = 'pageview'", (site_num, since, until))
+    rows += tx.all(f"{columns} AND e.ts >= ? AND e.type = 'custom'", (site_num, since))
+    for e in rows:
         if e["session_num"] not in nums:
             continue
         visit = found.get(e["session_num"])

@@ -53,6 +53,27 @@ def test_server_goals_join_the_visitors_goals(server: AppServer, site: tuple[str
     assert again.status_code == 404
 
 
+def test_a_server_goal_on_a_folded_visit_counts_in_the_analytics(server: AppServer, site: tuple[str, str]) -> None:
+    """Goals count from the rollups' visit columns: a goal a server adds to a visit already folded
+    (or deletes from it) folds that visit's slot again, with or without filters."""
+    site_id, key = site
+    vid = post(server.url, event(site_id, "https://example.com/pricing")).json()["visitorId"]
+    server.clock.advance(minutes=90)
+    assert server.app.state.rollups.fold() > 0
+
+    def goals(**filters: str) -> dict[str, int]:
+        rows = call(server, key, "GET", "/api/v1/analytics/goals", params=filters).json()["data"]
+        return {r["goal"]: r["completions"] for r in rows}
+
+    assert call(server, key, "POST", "/api/v1/goals", json={"visitorId": vid, "name": "demo"}).status_code == 200
+    server.app.state.rollups.fold()
+    assert goals() == {"demo": 1} == goals(filter_page="is:/pricing")
+    gone = call(server, key, "DELETE", "/api/v1/goals", params={"datafast_visitor_id": vid, "name": "demo"})
+    assert gone.status_code == 200
+    server.app.state.rollups.fold()
+    assert goals() == {} == goals(filter_page="is:/pricing")
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [

@@ -29,7 +29,7 @@ from tests.support.receiver import Receiver
 from tests.support.servers import UA_CHROME_MAC, UA_IPHONE, AppServer
 from tests.support.shop import replay as shop
 from tests.support.shop import visit
-from tests.tracker.conftest import context, count, html, tag, wait_for
+from tests.tracker.conftest import REPLIED, context, count, html, tag, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -113,6 +113,7 @@ def record(server: AppServer, browser: Browser, site: str, key: str) -> None:
         tab = other.new_page()
         tab.goto(web.url + "/")
         wait_for(server, site, count(4))
+        tab.wait_for_function(REPLIED)  # the phone keeps the id it was given before moving on
         tab.goto(web.url + "/blog")
         wait_for(server, site, count(5))
         other.close()

@@ -32,6 +32,7 @@ from footfall.ingest.payloads import GOAL_NAME
 from footfall.model import Site
 from footfall.queries import ranges
 from footfall.queries.visitors import find_visitor, latest_visit, marks, visitor_group
+from footfall.rollups import forget_slots, forget_visits
 from footfall.store.base import Row, Store, Tx, dumps
 
 PARAM_KEY = re.compile(r"^[a-z0-9_-]{1,64}$")
@@ -103,6 +104,8 @@ def delete_matching(
             where.append(clause)
             params.append(value)
     found = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE {' AND '.join(where)}", params)
+    if table == "events" and found and found["n"]:  # their visits' folded slots are folded again
+        forget_visits(tx, f"num IN (SELECT session_num FROM events WHERE {' AND '.join(where)})", params)
     tx.execute(f"DELETE FROM {table} WHERE {' AND '.join(where)}", params)
     return int(found["n"]) if found else 0
 
@@ -140,6 +143,7 @@ def insert_goal(tx: Tx, site: Site, session: Row, event: dict[str, Any], ts: int
     )
     # the visit's page activity (last_seen, its duration) is the visitor's, not the server's call
     tx.execute("UPDATE sessions SET events = events + 1 WHERE num = ?", (session["num"],))
+    forget_slots(tx, {site.num: {session["started_at"]}})  # a folded visit has one more goal: folded again
     return request_id
 
 
