@@ -34,16 +34,15 @@ def retention_days(settings: dict[str, object]) -> int:
 def purge(store: Store, clock: Clock) -> int:
     """Deletes what every site keeps past its retention; answers how many rows went."""
     sites = store.read(lambda tx: tx.all("SELECT num, id, settings FROM sites ORDER BY num"))
+    now = clock.now_ms()
+    cutoffs = {s["num"]: now - d * DAY_MS if (d := retention_days(loads(s["settings"]))) else None for s in sites}
     total = 0
     if store.dialect == "postgres":
-        now = clock.now_ms()
         store.write(lambda tx: months_ahead(tx, now))
-        cutoffs = {s["num"]: now - d * DAY_MS if (d := retention_days(loads(s["settings"]))) else None for s in sites}
         total += drop_expired_months(store, cutoffs)
     for site in sites:
-        days = retention_days(loads(site["settings"]))
-        if days:
-            total += purge_site(store, site["num"], site["id"], clock.now_ms() - days * DAY_MS)
+        if (cutoff := cutoffs[site["num"]]) is not None:
+            total += purge_site(store, site["num"], site["id"], cutoff)
     return total
 
 

@@ -167,6 +167,12 @@ def test_payment_attribution_falls_back_to_the_email_then_nobody(server: AppServ
     )
     assert rows[0]["person_num"] is not None and rows[0]["visitor_num"] is None
     assert rows[1]["person_num"] is None and rows[1]["visitor_num"] is None
+    # in the analytics: the email's payment counts for its person's visitor, nobody's for no visitor
+    for params in ({}, {"filter_page": "is:/"}):
+        overview = call(server, key, "GET", "/api/v1/analytics/overview", params=params)
+        assert overview.status_code == 200, overview.text
+        totals = overview.json()["data"][0]
+        assert (totals["payments"], totals["revenue"]) == ((2, 20.0) if not params else (1, 10.0)), params
 
 
 @pytest.mark.parametrize(

@@ -244,7 +244,8 @@ def count(tx: Tx, site_num: int, query: Query, bounds: list[int]) -> Counts:
         return Counts(rollups.tallies(tx, site_num, bounds), payments, currency)
     found = kept.read(tx, site_num, bounds[0], bounds[-1], query.filters, times=True)
     roots = found.visitors()
-    return Counts(kept.tallies(found, bounds), [p for p in payments if p["root"] in roots], currency)
+    kept_payments = [p for p in payments if p["root"] is not None and p["root"] in roots]  # None: nobody's
+    return Counts(kept.tallies(found, bounds), kept_payments, currency)
 
 
 def money(value: float) -> float:

@@ -90,8 +90,7 @@ def _events(tx: Tx, site_num: int, query: a.Query) -> tuple[Any, dict[int, str]]
     """(records of (root, code, time), code -> step key) of the steps of the range's visits kept by
     the filters."""
     if not query.filters:
-        lo, hi = (0, a.ALL_TIME) if query.start is None or query.end is None else (query.start, query.end + 1)
-        return rollups.steps(tx, site_num, lo, hi)
+        return rollups.steps(tx, site_num, *a.span(query))
     kept = a.load(tx, site_num, query).visits
     did = rollups.visit_events(tx, site_num, kept)
     codes: dict[str, int] = {}

@@ -32,29 +32,10 @@ ALTER INDEX events_visitor_ts RENAME TO events_unpartitioned_visitor_ts;
 ALTER INDEX events_site_ts RENAME TO events_unpartitioned_site_ts;
 ALTER INDEX events_goals RENAME TO events_unpartitioned_goals;
 
-CREATE TABLE events (
-  id BIGINT NOT NULL DEFAULT nextval('events_id_seq'),
-  request_id TEXT NOT NULL, -- `<ts>.<6 chars>`: found through events_site_ts with the ms part
-  site_num BIGINT NOT NULL,
-  visitor_num BIGINT NOT NULL,
-  session_num BIGINT NOT NULL,
-  ts BIGINT NOT NULL,
-  type TEXT NOT NULL,
-  name TEXT,
-  href TEXT NOT NULL,
-  hostname TEXT NOT NULL,
-  path TEXT NOT NULL,
-  title TEXT,
-  referrer TEXT,
-  params TEXT NOT NULL DEFAULT '{}',
-  click_ids TEXT NOT NULL DEFAULT '{}',
-  viewport_width BIGINT,
-  viewport_height BIGINT,
-  user_agent TEXT NOT NULL,
-  ip TEXT,
-  extra TEXT NOT NULL DEFAULT '{}',
-  PRIMARY KEY (id, ts) -- a partitioned table's keys hold its partition key
-) PARTITION BY RANGE (ts);
+-- the same columns, defaults (the id sequence) and NOT NULLs; a partitioned table's keys hold its
+-- partition key
+CREATE TABLE events (LIKE events_unpartitioned INCLUDING DEFAULTS) PARTITION BY RANGE (ts);
+ALTER TABLE events ADD PRIMARY KEY (id, ts);
 CREATE INDEX events_visitor_ts ON events (visitor_num, ts);
 CREATE INDEX events_site_ts ON events (site_num, ts);
 CREATE INDEX events_goals ON events (site_num, ts) WHERE type = 'custom';
